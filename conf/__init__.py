@@ -1,0 +1,1 @@
+"""recframe's Hydra config tree, installed as the data package ``recframe.conf``."""

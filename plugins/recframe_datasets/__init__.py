@@ -1,0 +1,16 @@
+"""Built-in data sources and splitters, registered through the public plugin hooks."""
+
+from __future__ import annotations
+
+from recframe import hookimpl
+from recframe_datasets import movielens, splitters
+
+
+@hookimpl
+def register_data_sources(register):
+    register("ml-100k", movielens.MovieLens100K, aliases=["movielens-100k"])
+
+
+@hookimpl
+def register_splitters(register):
+    register("random_ratio", splitters.random_ratio)

@@ -1,0 +1,25 @@
+"""recframe: a plugin-based experiment framework for recommender systems.
+
+Measure what a bigger, deeper recommender buys (accuracy) and what it costs (parameters, bytes,
+fit time, scoring latency) under one declared protocol. ``recframe.run(overrides=[...])`` runs one
+experiment from Python and returns its results; the ``recframe`` command does the same from the
+shell. Heavy modules (torch, Lightning, Hydra) are imported only when used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+from recframe.hookspecs import hookimpl  # noqa: E402  (light: only pluggy)
+
+
+def run(overrides: list[str] | tuple[str, ...] = (), **kwargs: Any) -> dict[str, Any]:
+    """Run one experiment; see :func:`recframe.runner.run`."""
+    from recframe.runner import run as _run
+
+    return _run(overrides, **kwargs)
+
+
+__all__ = ["__version__", "hookimpl", "run"]

@@ -1,0 +1,134 @@
+"""The ``recframe`` command.
+
+``recframe [overrides...]`` runs one experiment (``-m`` for a multirun sweep) through Hydra;
+``recframe plugins [--json]`` lists plugins and what they registered. Config mistakes are reported
+in one line before Hydra starts; errors inside a run are reported in one line by the task.
+Imports are deferred so ``recframe plugins`` and ``--help`` stay quick.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from recframe.errors import RecframeError
+
+SUBCOMMANDS: dict[str, Callable[[list[str]], int]] = {}
+
+
+def subcommand(name: str) -> Callable[[Callable[[list[str]], int]], Callable[[list[str]], int]]:
+    def wrap(fn: Callable[[list[str]], int]) -> Callable[[list[str]], int]:
+        SUBCOMMANDS[name] = fn
+        return fn
+
+    return wrap
+
+
+def fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+@subcommand("plugins")
+def plugins_command(argv: list[str]) -> int:
+    """recframe plugins [--json]: every plugin, its version, hooks and registered names."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="recframe plugins", description=plugins_command.__doc__)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    from recframe.plugins import registries
+
+    regs = registries()
+    rows = [{"name": p.name, "version": p.version, "distribution": p.distribution, "builtin": p.builtin,
+             "hooks": p.hooks, "registered": p.registered} for p in regs.plugins.values()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="recframe plugins", title_justify="left")
+    for col in ("plugin", "version", "hooks", "registered"):
+        table.add_column(col)
+    for r in rows:
+        registered = "\n".join(f"{kind}: {', '.join(names)}" for kind, names in sorted(r["registered"].items()))
+        table.add_row(r["name"] + ("" if r["builtin"] else f"\n({r['distribution']})"), r["version"],
+                      "\n".join(r["hooks"]), registered)
+    Console().print(table)
+    return 0
+
+
+def _is_config_override(arg: str) -> bool:
+    return not arg.startswith("-") and not arg.startswith("hydra.") and not arg.startswith("hydra/") \
+        and not arg.startswith("+hydra")
+
+
+def precheck(overrides: Sequence[str]) -> None:
+    """Compose (each sweep value in turn) and validate, so mistakes fail in one line up front."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from recframe import config as rconfig
+
+    config_overrides = [o for o in overrides if _is_config_override(o)]
+    try:
+        parsed = OverridesParser.create().parse_overrides(config_overrides)
+    except Exception as exc:
+        raise rconfig.explain_hydra_error(exc, config_overrides) from None
+    fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
+    sweeps = [o for o in parsed if o.is_sweep_override()]
+    variants = [fixed]
+    for sweep in sweeps:
+        key = sweep.get_key_element()
+        for value in sweep.sweep_string_iterator():
+            variants.append(fixed + [f"{key}={value}"])
+    for variant in variants:
+        cfg = rconfig.compose(variant)
+        rconfig.validate(cfg)
+
+
+def run_hydra(argv: list[str]) -> int:
+    import hydra
+    from hydra.core.hydra_config import HydraConfig
+
+    @hydra.main(config_path="pkg://recframe.conf", config_name="config", version_base="1.3")
+    def task(cfg):  # type: ignore[no-untyped-def]
+        from pathlib import Path
+
+        from recframe.runner import execute
+
+        try:
+            results = execute(cfg, Path(HydraConfig.get().runtime.output_dir))
+        except RecframeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            sys.exit(2)
+        if cfg.print_table:
+            from recframe.console import print_results
+
+            print_results(results)
+        return results["metrics"].get(f"valid/{cfg.protocol.valid_metric}")
+
+    saved = sys.argv
+    sys.argv = ["recframe", *argv]
+    try:
+        task()
+    finally:
+        sys.argv = saved
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            return SUBCOMMANDS[argv[0]](argv[1:])
+        if not any(a in ("--help", "-h", "--hydra-help", "--info") or a.startswith("--cfg") for a in argv):
+            precheck(argv)
+        return run_hydra(argv)
+    except RecframeError as exc:
+        return fail(str(exc))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

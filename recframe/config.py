@@ -1,0 +1,156 @@
+"""Composing, checking and explaining recframe's Hydra configs.
+
+The config tree ships inside the package as ``recframe.conf`` (``conf/`` in a checkout). This
+module registers the OmegaConf resolvers the tree uses, composes configs for the Python API, checks
+the core keys' types and ranges, and turns Hydra's multi-line composition errors into one line that
+names the key and the fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from numbers import Number
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from recframe import paths
+from recframe.errors import ConfigError, closest, did_you_mean
+
+CONFIG_MODULE = "recframe.conf"
+CONFIG_NAME = "config"
+
+
+def register_resolvers() -> None:
+    """Resolvers used by the config tree (idempotent)."""
+    if not OmegaConf.has_resolver("recframe_data_dir"):
+        OmegaConf.register_new_resolver("recframe_data_dir", lambda: str(paths.data_dir()))
+    if not OmegaConf.has_resolver("recframe_dirname"):
+        OmegaConf.register_new_resolver("recframe_dirname", lambda s: s if s else "default")
+
+
+register_resolvers()
+
+
+def compose(overrides: Sequence[str] = (), config_name: str = CONFIG_NAME) -> DictConfig:
+    """Compose the config as the CLI would, including the ``hydra`` node (for run directories)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+
+    if GlobalHydra.instance().is_initialized():
+        GlobalHydra.instance().clear()
+    try:
+        with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
+            return hydra_compose(config_name=config_name, overrides=list(overrides), return_hydra_config=True)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise explain_hydra_error(exc, overrides) from None
+
+
+def explain_hydra_error(exc: Exception, overrides: Sequence[str] = ()) -> ConfigError:
+    """One line for a Hydra composition or override error."""
+    msg = str(exc)
+    missing = re.search(r"Could not find '([^']+)/([^'/]+)'", msg)
+    if missing:
+        group, value = missing.groups()
+        options = re.findall(r"^\t(\S+)$", msg, flags=re.M)
+        hint = did_you_mean(value, options)
+        return ConfigError(f"unknown {group} '{value}' (config group '{group}'); available: "
+                           f"{', '.join(options) or 'none'}{hint}")
+    not_struct = re.search(r"Could not override '([^']+)'", msg) or re.search(r"full_key: (\S+)", msg)
+    if "not in struct" in msg and not_struct:
+        key = not_struct.group(1)
+        return ConfigError(f"unknown config key '{key}'{_sibling_hint(key)}; to add a new key write +{key}=...")
+    first = next((line.strip() for line in msg.splitlines() if line.strip()), type(exc).__name__)
+    return ConfigError(f"config error: {first}")
+
+
+def _sibling_hint(key: str) -> str:
+    parent, _, leaf = key.rpartition(".")
+    try:
+        base = compose_plain()
+        node = OmegaConf.select(base, parent) if parent else base
+    except Exception:
+        return ""
+    if isinstance(node, DictConfig):
+        match = closest(leaf, [str(k) for k in node.keys()])
+        if match:
+            return f"; did you mean '{parent + '.' if parent else ''}{match}'?"
+    return ""
+
+
+def compose_plain() -> DictConfig:
+    """The default config with no overrides (used for hints)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
+        return hydra_compose(config_name=CONFIG_NAME)
+
+
+def _number(cfg: DictConfig, key: str, *, minimum: float | None = None, exclusive: bool = False,
+            integer: bool = False, optional: bool = False) -> None:
+    value = OmegaConf.select(cfg, key, default=None)
+    if value is None:
+        if optional:
+            return
+        raise ConfigError(f"{key} is missing; set {key}=...")
+    kind = "an integer" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, Number) or (integer and not float(value).is_integer()):
+        raise ConfigError(f"{key} must be {kind}, got {value!r}")
+    if minimum is not None and (value < minimum or (exclusive and value == minimum)):
+        bound = f"> {minimum}" if exclusive else f">= {minimum}"
+        raise ConfigError(f"{key} must be {bound}, got {value}")
+
+
+def validate(cfg: DictConfig) -> None:
+    """Check the core keys' types and ranges; raise one-line :class:`ConfigError` s."""
+    _number(cfg, "seed", minimum=0, integer=True)
+    for key, minimum, exclusive, integer in [
+        ("trainer.lr", 0, True, False), ("trainer.weight_decay", 0, False, False),
+        ("trainer.batch_size", 1, False, True), ("trainer.max_epochs", 1, False, True),
+        ("trainer.num_negatives", 1, False, True), ("trainer.patience", 0, False, True),
+        ("trainer.eval_batch_users", 1, False, True), ("trainer.eval_every", 1, False, True),
+    ]:
+        _number(cfg, key, minimum=minimum, exclusive=exclusive, integer=integer)
+    cutoffs = OmegaConf.select(cfg, "protocol.cutoffs")
+    if not isinstance(cutoffs, (ListConfig, list)) or not cutoffs:
+        raise ConfigError(f"protocol.cutoffs must be a non-empty list of integers >= 1, got {cutoffs!r}")
+    for k in cutoffs:
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ConfigError(f"protocol.cutoffs: every cut-off k must be an integer >= 1, got {k!r}")
+    ratios = OmegaConf.select(cfg, "protocol.split.ratios", default=None)
+    if ratios is not None:
+        if any(not isinstance(r, Number) or r < 0 for r in ratios) or abs(sum(ratios) - 1.0) > 1e-6:
+            raise ConfigError(f"protocol.split.ratios must be non-negative and sum to 1, got {list(ratios)}")
+    names = OmegaConf.select(cfg, "metrics.names", default=None)
+    if not names:
+        raise ConfigError("metrics.names is empty; list at least one metric, e.g. metrics.names=[ndcg,recall]")
+    vm = str(OmegaConf.select(cfg, "protocol.valid_metric", default=""))
+    name, _, k = vm.partition("@")
+    if not k.isdigit() or int(k) not in list(cutoffs) or name not in list(names):
+        raise ConfigError(f"protocol.valid_metric '{vm}' must be <metric>@<k> with the metric in metrics.names "
+                          f"{list(names)} and k in protocol.cutoffs {list(cutoffs)}")
+
+
+def plain(cfg: DictConfig) -> dict[str, Any]:
+    """The resolved config without Hydra's own node, as plain Python containers."""
+    data = OmegaConf.to_container(cfg, resolve=True)
+    data.pop("hydra", None)
+    return data
+
+
+def config_hash(cfg: DictConfig) -> str:
+    """A short hash of the resolved config (without Hydra's node and run-only switches)."""
+    data = plain(cfg)
+    for key in ("resume", "print_table"):
+        data.pop(key, None)
+    data.get("trainer", {}).pop("progress_bar", None)
+    data.pop("paths", None)
+    return hashlib.sha256(OmegaConf.to_yaml(OmegaConf.create(data)).encode()).hexdigest()[:12]

@@ -1,0 +1,56 @@
+"""Printing results: the protocol block above a rich table of metrics and cost."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from recframe.protocol import describe
+
+console = Console(stderr=False, highlight=False)
+
+
+def protocol_table(block: dict[str, Any]) -> Table:
+    table = Table(title="Protocol", show_header=False, title_justify="left", box=None, padding=(0, 1))
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in describe(block):
+        table.add_row(key, value)
+    return table
+
+
+def results_table(results: dict[str, Any]) -> Table:
+    run = results["run"]
+    table = Table(title=f"{run['model']} on {run['data']} (seed {run['seed']})", title_justify="left")
+    table.add_column("metric")
+    table.add_column("valid", justify="right")
+    table.add_column("test", justify="right")
+    names = sorted({k.split("/", 1)[1] for k in results["metrics"]}, key=_metric_order)
+    for name in names:
+        valid = results["metrics"].get(f"valid/{name}")
+        test = results["metrics"].get(f"test/{name}")
+        table.add_row(name, _fmt(valid), _fmt(test))
+    cost = results["cost"]
+    table.add_section()
+    table.add_row("params", f"{cost['params']:,}", "")
+    table.add_row("model bytes", f"{cost['model_bytes']:,}", "")
+    table.add_row("fit seconds", f"{cost['fit_seconds']:.2f}", "")
+    table.add_row("eval seconds", f"{cost['eval_seconds']:.2f}", "")
+    table.add_row("latency ms / 1k users", f"{cost['score_latency_ms_per_1k_users']:.2f}", "")
+    return table
+
+
+def print_results(results: dict[str, Any]) -> None:
+    console.print(protocol_table(results["protocol"]))
+    console.print(results_table(results))
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def _metric_order(name: str) -> tuple[str, int]:
+    base, _, k = name.partition("@")
+    return base, int(k) if k.isdigit() else 0

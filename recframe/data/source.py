@@ -1,0 +1,112 @@
+"""The data-source contract and the cached loading every run goes through.
+
+A data source is a class registered with ``register_data_sources``. recframe builds it from the
+``data`` config group (``name`` picks the class, ``path`` the folder, every other key is passed to
+the constructor) and calls :meth:`DataSource.load` only when the cache has no entry for the current
+files and options.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from recframe import paths
+from recframe.data import cache
+from recframe.data.interactions import Interactions
+from recframe.errors import ConfigError, DataError, did_you_mean
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Download:
+    """Where a dataset's archive can be fetched from, and the sha256 each extracted file must have."""
+
+    url: str
+    sha256: dict[str, str]
+    archive_root: str = ""  # folder inside the archive holding the files
+
+
+class DataSource:
+    """Base class of data-source plugins.
+
+    Subclasses set ``files`` (paths relative to the dataset folder that must exist) and implement
+    :meth:`load`. Constructor keyword arguments are the source's options; they are part of the
+    cache key.
+    """
+
+    files: ClassVar[tuple[str, ...]] = ()
+    download: ClassVar[Download | None] = None
+    homepage: ClassVar[str] = ""
+
+    def __init__(self, path: str | Path, **options: Any) -> None:
+        self.path = Path(path).expanduser()
+        self.options = options
+
+    def source_files(self) -> list[Path]:
+        return [self.path / f for f in self.files]
+
+    def load(self) -> Interactions:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def build_source(cls: type[DataSource], name: str, data_cfg: dict[str, Any]) -> DataSource:
+    """Instantiate a data source from its config, checking the keys against its constructor."""
+    options = {k: v for k, v in data_cfg.items() if k not in {"name", "path"}}
+    sig = inspect.signature(cls.__init__)
+    accepts_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+    known = [p for p in sig.parameters if p not in {"self", "path"}]
+    if not accepts_any:
+        for key in options:
+            if key not in known:
+                raise ConfigError(f"data.{key} is not an option of data source '{name}' (options: "
+                                  f"{', '.join(known) or 'none'}){did_you_mean(key, known)}")
+    if not data_cfg.get("path"):
+        raise ConfigError(f"data.path is empty for data source '{name}'; set RECFRAME_DATA_DIR or data.path=...")
+    return cls(data_cfg["path"], **options)
+
+
+def missing_files_message(name: str, source: DataSource, missing: list[Path]) -> str:
+    how = (f"run 'recframe download {name}' to fetch it into {paths.data_dir()}" if source.download
+           else "copy the dataset files there")
+    env = "RECFRAME_DATA_DIR is not set" if not _env_set() else "RECFRAME_DATA_DIR points elsewhere"
+    return (f"dataset '{name}' not found: looked for {missing[0]} ({len(missing)} file(s) missing); "
+            f"{how}, or point RECFRAME_DATA_DIR at the folder holding '{source.path.name}/' ({env})")
+
+
+def _env_set() -> bool:
+    import os
+
+    return bool(os.environ.get("RECFRAME_DATA_DIR"))
+
+
+def load_dataset(name: str, source: DataSource, *, use_cache: bool = True) -> Interactions:
+    """Load a dataset through the cache; parse the source files only on a miss."""
+    files = source.source_files()
+    missing = [f for f in files if not f.is_file()]
+    if missing:
+        raise DataError(missing_files_message(name, source, missing))
+    key = cache.cache_key(name, source.options, files)
+    entry = paths.cache_dir() / "datasets" / f"{name}-{key}"
+    if use_cache:
+        hit = cache.load(entry)
+        if hit is not None:
+            log.info("loaded %s from cache %s", name, entry)
+            return hit
+    start = time.perf_counter()
+    data = source.load()
+    if len(data) == 0:
+        raise DataError(f"dataset '{name}' at {source.path} has no interactions; check the files are not empty")
+    data.meta.setdefault("source", name)
+    log.info("parsed %s in %.2fs (%d interactions)", name, time.perf_counter() - start, len(data))
+    if use_cache:
+        try:
+            cache.store(entry, data)
+        except OSError as exc:  # a read-only cache must not stop the run
+            log.warning("could not write dataset cache %s: %s", entry, exc)
+    return data

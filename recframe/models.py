@@ -1,0 +1,104 @@
+"""The model contract.
+
+Every model is a ``torch.nn.Module`` that scores users against items:
+
+* ``score(users, items)`` for explicit pairs, and
+* ``score_all(users)`` for a dense block of scores over every item (full ranking).
+
+Gradient-trained models are fitted by Lightning on the batches their ``batch_kind`` names
+(``pointwise``: user, item, label; ``pairwise``: user, positive, negatives; ``listwise``: whole
+user rows; ``sequence``: item histories). Closed-form models (Pop, ItemKNN, EASE, iALS) subclass
+:class:`ClosedFormRecommender` and implement ``fit(train)`` instead; the optimiser is skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from recframe.data.interactions import Interactions
+
+BATCH_KINDS = ("pointwise", "pairwise", "listwise", "sequence", "none")
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a model may know about the data when it is built (training data only)."""
+
+    n_users: int
+    n_items: int
+    train: Interactions
+    item_popularity: np.ndarray  # int64[n_items]: training interactions per item
+
+
+class Recommender(nn.Module):
+    """Base class of every recframe model."""
+
+    batch_kind: ClassVar[str] = "pairwise"
+    trainable: ClassVar[bool] = True
+
+    def __init__(self, info: DatasetInfo) -> None:
+        super().__init__()
+        self.n_users = info.n_users
+        self.n_items = info.n_items
+
+    def score(self, users: Tensor, items: Tensor) -> Tensor:
+        """Scores of ``items[b]`` for ``users[b]``: ``long[B], long[B] -> float[B]``."""
+        return self.score_all(users).gather(1, items.view(-1, 1)).view(-1)
+
+    def score_all(self, users: Tensor) -> Tensor:
+        """Scores of every item for each user: ``long[B] -> float[B, n_items]``."""
+        raise NotImplementedError
+
+    def forward(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Model outputs for a training batch, read by the loss.
+
+        The default handles ``pairwise`` batches (``user: long[B]``, ``pos_item: long[B]``,
+        ``neg_item: long[B, n]``) and returns ``pos_score: [B]`` and ``neg_score: [B, n]``; and
+        ``pointwise`` batches (``user``, ``item``, ``label``), returning ``score: [B]``.
+        """
+        if "pos_item" in batch:
+            users = batch["user"]
+            neg = batch["neg_item"]
+            pos_score = self.score(users, batch["pos_item"])
+            neg_score = self.score(users.repeat_interleave(neg.shape[1]), neg.reshape(-1)).view(neg.shape)
+            return {"pos_score": pos_score, "neg_score": neg_score}
+        return {"score": self.score(batch["user"], batch["item"])}
+
+
+class ClosedFormRecommender(Recommender):
+    """A model fitted in closed form or by its own solver, without an optimiser."""
+
+    batch_kind: ClassVar[str] = "none"
+    trainable: ClassVar[bool] = False
+
+    def fit(self, train: Interactions) -> None:
+        """Fit on the training interactions (called once, before evaluation)."""
+        raise NotImplementedError
+
+
+class Loss(nn.Module):
+    """Base class of losses: ``loss(outputs, batch) -> scalar``."""
+
+    batch_kinds: ClassVar[tuple[str, ...]] = ("pairwise",)
+
+    def forward(self, outputs: dict[str, Tensor], batch: dict[str, Tensor]) -> Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Trainable and frozen parameters plus buffers' elements (closed-form models store buffers)."""
+    return int(sum(p.numel() for p in model.parameters()) + sum(b.numel() for b in model.buffers()))
+
+
+def model_bytes(model: nn.Module) -> int:
+    """Bytes of every parameter and buffer, as stored in memory."""
+    return int(sum(t.numel() * t.element_size() for t in list(model.parameters()) + list(model.buffers())))
+
+
+def init_kwargs(obj: Any) -> dict[str, Any]:  # pragma: no cover - helper for reprs
+    return getattr(obj, "_init_kwargs", {})

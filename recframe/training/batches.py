@@ -1,0 +1,76 @@
+"""Training batches built straight from arrays, one epoch at a time.
+
+Each epoch shuffles the training pairs with a generator derived from the run seed and the epoch
+number (so a resumed run sees the same batches), samples negatives in bulk, and yields dictionaries
+of tensors. A ``torch.utils.data.IterableDataset`` wraps this so Lightning can drive it with
+``batch_size=None``.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch.utils.data import IterableDataset
+
+from recframe.data.interactions import Interactions
+from recframe.training.sampling import NegativeSampler
+
+
+class InteractionBatches(IterableDataset):
+    """Pairwise or pointwise batches over the training interactions.
+
+    ``pairwise`` yields ``user: long[B]``, ``pos_item: long[B]``, ``neg_item: long[B, n]``.
+    ``pointwise`` yields ``user``, ``item`` (``long[B * (1 + n)]``) and ``label`` (``float``), each
+    positive followed by its ``n`` negatives.
+    """
+
+    def __init__(self, train: Interactions, kind: str, batch_size: int, num_negatives: int,
+                 sampler: NegativeSampler, seed: int) -> None:
+        super().__init__()
+        if kind not in {"pairwise", "pointwise"}:
+            raise ValueError(f"InteractionBatches builds pairwise or pointwise batches, not '{kind}'")
+        self.train, self.kind, self.batch_size = train, kind, int(batch_size)
+        self.num_negatives, self.sampler, self.seed = int(num_negatives), sampler, int(seed)
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return -(-len(self.train) // self.batch_size)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, self.epoch]))
+        self.epoch += 1
+        order = rng.permutation(len(self.train))
+        users_all, items_all = self.train.user[order], self.train.item[order]
+        negs_all = self.sampler.sample(users_all, self.num_negatives, rng)
+        for start in range(0, len(order), self.batch_size):
+            sl = slice(start, start + self.batch_size)
+            users, pos, neg = users_all[sl], items_all[sl], negs_all[sl]
+            if self.kind == "pairwise":
+                yield {"user": torch.from_numpy(users), "pos_item": torch.from_numpy(pos),
+                       "neg_item": torch.from_numpy(neg)}
+            else:
+                n = self.num_negatives
+                u = np.repeat(users, 1 + n)
+                items = np.concatenate([pos[:, None], neg], axis=1).reshape(-1)
+                label = np.tile(np.r_[1.0, np.zeros(n)], len(users)).astype(np.float32)
+                yield {"user": torch.from_numpy(u), "item": torch.from_numpy(items), "label": torch.from_numpy(label)}
+
+
+class UserBatches(IterableDataset):
+    """Batches of user ids (``long[B]``) for evaluation."""
+
+    def __init__(self, users: np.ndarray, batch_size: int) -> None:
+        super().__init__()
+        self.users, self.batch_size = np.asarray(users, dtype=np.int64), int(batch_size)
+
+    def __len__(self) -> int:
+        return -(-len(self.users) // self.batch_size)
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        for start in range(0, len(self.users), self.batch_size):
+            yield torch.from_numpy(self.users[start:start + self.batch_size])

@@ -1,0 +1,94 @@
+"""Fitting a gradient-trained model with Lightning, keeping the best checkpoint by the valid metric.
+
+Checkpoints go to ``<run_dir>/checkpoints``: ``best.ckpt`` (by ``valid/<protocol.valid_metric>``) and
+``last.ckpt``, from which ``resume=true`` continues a killed run. Logs go to CSV under
+``<run_dir>/logs`` by default, to TensorBoard with ``logger=tensorboard``.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig
+from torch.utils.data import DataLoader
+
+from recframe.errors import ConfigError
+from recframe.evaluation.ranking import RankingEvaluator, RankingTarget
+from recframe.models import Loss, Recommender
+from recframe.training.batches import InteractionBatches, UserBatches
+from recframe.training.module import RecframeModule
+from recframe.training.sampling import NegativeSampler
+
+log = logging.getLogger(__name__)
+
+
+def _logger(cfg: DictConfig, run_dir: Path) -> Any:
+    from lightning.pytorch import loggers
+
+    name = str(cfg.logger.name)
+    if name == "csv":
+        return loggers.CSVLogger(save_dir=str(run_dir), name="logs", version="")
+    if name == "tensorboard":
+        try:
+            import tensorboard  # noqa: F401
+        except ImportError:
+            raise ConfigError("logger=tensorboard needs TensorBoard: pip install 'recframe[tensorboard]'") from None
+        return loggers.TensorBoardLogger(save_dir=str(run_dir), name="logs", version="")
+    if name == "none":
+        return False
+    raise ConfigError(f"logger.name '{name}' is not one of csv, tensorboard, none")
+
+
+def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Loss, split: Any,
+                    evaluator: RankingEvaluator, valid_target: RankingTarget, seed: int) -> dict[str, Any]:
+    """Train ``model`` in place; load the best validation checkpoint into it. Returns fit facts."""
+    import lightning.pytorch as pl
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
+    t = cfg.trainer
+    if model.batch_kind not in loss.batch_kinds:
+        raise ConfigError(f"loss '{cfg.loss.name}' works on {', '.join(loss.batch_kinds)} batches, but model "
+                          f"'{cfg.model.name}' trains on {model.batch_kind} batches; choose another loss=...")
+    sampler = NegativeSampler(split.train, distribution=str(t.negative_sampling))
+    batches = InteractionBatches(split.train, model.batch_kind, t.batch_size, t.num_negatives, sampler, seed)
+    monitor = f"valid/{cfg.protocol.valid_metric}"
+    ckpt_dir = run_dir / "checkpoints"
+    last = ckpt_dir / "last.ckpt"
+    resume_from = str(last) if cfg.resume and last.is_file() else None
+    if cfg.resume and resume_from is None:
+        log.warning("resume=true but %s does not exist; training from scratch", last)
+    if resume_from is None and ckpt_dir.exists():
+        shutil.rmtree(ckpt_dir)
+    checkpoint = ModelCheckpoint(dirpath=str(ckpt_dir), filename="best", monitor=monitor, mode="max",
+                                 save_last=True, save_top_k=1, auto_insert_metric_name=False)
+    callbacks = [checkpoint, EarlyStopping(monitor=monitor, mode="max", patience=int(t.patience),
+                                           check_finite=False)]
+    module = RecframeModule(model, loss, {"optimizer": t.optimizer, "lr": t.lr, "weight_decay": t.weight_decay},
+                            evaluator, valid_target, batches)
+    trainer = pl.Trainer(
+        max_epochs=int(t.max_epochs), accelerator=str(t.accelerator), devices=t.devices,
+        precision=t.precision, logger=_logger(cfg, run_dir), callbacks=callbacks,
+        enable_progress_bar=bool(t.progress_bar), enable_model_summary=False, num_sanity_val_steps=0,
+        check_val_every_n_epoch=int(t.eval_every), deterministic=bool(t.deterministic),
+        limit_train_batches=t.limit_train_batches, limit_val_batches=t.limit_val_batches,
+        default_root_dir=str(run_dir), log_every_n_steps=1,
+    )
+    train_loader = DataLoader(batches, batch_size=None)
+    valid_loader = DataLoader(UserBatches(valid_target.users, t.eval_batch_users), batch_size=None)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message=".*IterableDataset.*__len__.*")
+        trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=valid_loader, ckpt_path=resume_from)
+    best = checkpoint.best_model_path
+    if best and Path(best).is_file():
+        state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
+        module.load_state_dict(state)
+    best_score = checkpoint.best_model_score
+    return {"epochs": int(trainer.current_epoch), "best_checkpoint": best or None,
+            "best_valid": None if best_score is None else float(best_score),
+            "resumed_from": resume_from}

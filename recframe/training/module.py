@@ -1,0 +1,78 @@
+"""The LightningModule that trains any gradient-based recframe model.
+
+It owns nothing model-specific: the model turns a batch into outputs, the loss turns outputs into a
+scalar, and validation runs the same full-ranking evaluator as the final evaluation, so the metric
+that picks the best checkpoint is exactly the one reported.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from torch import Tensor
+
+from recframe.errors import TrainingError
+from recframe.evaluation.ranking import RankingEvaluator, RankingTarget
+from recframe.models import Loss, Recommender
+
+
+class RecframeModule(pl.LightningModule):
+    """Wraps a :class:`Recommender` and a :class:`Loss` for Lightning.
+
+    Args:
+        model: the recommender.
+        loss: the loss (``None`` for closed-form models, which never reach Lightning).
+        optim: ``{"optimizer": "adam"|"sgd"|"adamw", "lr": float, "weight_decay": float}``.
+        evaluator: the validation evaluator; its metrics are logged as ``valid/<key>``.
+        valid_target: what validation ranks.
+        train_batches: the training dataset (its epoch is set for reproducible resumes).
+    """
+
+    def __init__(self, model: Recommender, loss: Loss, optim: dict[str, Any], evaluator: RankingEvaluator,
+                 valid_target: RankingTarget, train_batches: Any = None) -> None:
+        super().__init__()
+        self.model, self.loss, self.optim = model, loss, dict(optim)
+        self.evaluator, self.valid_target, self.train_batches = evaluator, valid_target, train_batches
+
+    def on_train_epoch_start(self) -> None:
+        if self.train_batches is not None and hasattr(self.train_batches, "set_epoch"):
+            self.train_batches.set_epoch(self.current_epoch)
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        outputs = self.model(batch)
+        loss = self.loss(outputs, batch)
+        if not torch.isfinite(loss):
+            raise TrainingError(f"loss became {loss.item()} at epoch {self.current_epoch}, batch {batch_idx}; "
+                                f"lower trainer.lr (now {self.optim['lr']}) or add weight decay")
+        self.log("train/loss", loss, prog_bar=True, on_step=False, on_epoch=True, batch_size=len(batch["user"]))
+        return loss
+
+    def on_validation_epoch_start(self) -> None:
+        self.evaluator.reset()
+
+    def validation_step(self, users: Tensor, batch_idx: int) -> None:
+        self.evaluator.update(self.model, users.cpu().numpy(), self.valid_target)
+
+    def on_validation_epoch_end(self) -> None:
+        for key, metric in zip(self.evaluator.keys, self.evaluator.metrics.values()):
+            value = metric.compute()
+            if not math.isfinite(float(value)):
+                continue
+            self.log(f"valid/{key}", value.float(), prog_bar=key == self.evaluator.keys[0], sync_dist=False)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        name = str(self.optim.get("optimizer", "adam")).lower()
+        lr, wd = float(self.optim["lr"]), float(self.optim.get("weight_decay", 0.0))
+        params = self.model.parameters()
+        if name == "adam":
+            return torch.optim.Adam(params, lr=lr, weight_decay=wd)
+        if name == "adamw":
+            return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
+        if name == "sgd":
+            return torch.optim.SGD(params, lr=lr, weight_decay=wd)
+        if name == "adagrad":
+            return torch.optim.Adagrad(params, lr=lr, weight_decay=wd)
+        raise TrainingError(f"trainer.optimizer '{name}' is not supported (adam, adamw, sgd, adagrad)")
