@@ -1,0 +1,202 @@
+"""Generic interaction tables: CSV, TSV or Parquet, with the columns named in the config.
+
+No paper: this is the format of most in-house logs. A data config picks the file and maps the
+columns::
+
+    name: table
+    path: ${paths.data_dir}/my-logs
+    file: events.csv            # .csv/.tsv/.txt read as text; .parquet/.pq as Parquet
+    sep: ","                    # text only; "\\t" for TSV, "\\s+" for runs of spaces
+    header: true                # text only; false: columns are 0-based positions
+    columns: {user: user_id, item: item_id, rating: stars, timestamp: ts}   # rating/timestamp optional
+    timestamp_format: null      # null: numeric seconds; else a strftime format (e.g. "%Y-%m-%d")
+    duplicates: keep            # keep | first | last | max_rating | error
+    encoding: utf-8
+
+Ids may be integers or strings: they are remapped to dense ids in sorted order and the raw ids
+kept in ``user_ids`` / ``item_ids`` (integer-looking ids stay integers). Ratings and timestamps must
+be numeric (a bad one names its line); an empty or missing field is an error naming the line.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from recframe.data.filters import dedup
+from recframe.data.interactions import Interactions
+from recframe.data.readers import check_encoding, numeric_column
+from recframe.data.source import DataSource
+from recframe.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+ROLES = ("user", "item", "rating", "timestamp")
+DUPLICATES = ("keep", "first", "last", "max_rating", "error")
+
+
+def check_columns(columns: Any) -> dict[str, Any]:
+    """The role -> column mapping, checked: ``user`` and ``item`` required, no unknown roles."""
+    if not isinstance(columns, dict) or not columns:
+        raise ConfigError("data.columns must map roles to columns, e.g. {user: user_id, item: item_id}")
+    unknown = [k for k in columns if k not in ROLES]
+    if unknown:
+        raise ConfigError(f"data.columns.{unknown[0]} is not a role; roles are {', '.join(ROLES)}")
+    for role in ("user", "item"):
+        if columns.get(role) is None:
+            raise ConfigError(f"data.columns.{role} is missing; name the file's {role} column")
+    return {k: v for k, v in columns.items() if v is not None}
+
+
+def ids(values: pd.Series) -> np.ndarray:
+    """Raw ids: ``int64`` when every value is an integer literal, else strings."""
+    text = values.astype(str).str.strip()
+    if text.str.fullmatch(r"-?\d{1,18}").all():
+        return text.astype(np.int64).to_numpy()
+    return text.to_numpy(dtype=str)
+
+
+def frame_to_interactions(frame: pd.DataFrame, path: Path, columns: dict[str, Any], *, lines: np.ndarray,
+                          duplicates: str = "keep", timestamp_format: str | None = None,
+                          source: str = "table") -> Interactions:
+    """Turn a table holding the mapped columns (as text or numbers) into interactions.
+
+    ``lines[r]`` is the file line of row ``r`` (``int64[len(frame)]``), used in error messages.
+    """
+    for role, col in columns.items():
+        empty = frame[col].isna().to_numpy()
+        if empty.any():
+            line = int(lines[np.flatnonzero(empty)[0]])
+            raise DataError(f"{path}, line {line}: the {role} column {col!r} is empty (malformed line or missing "
+                            f"value; check the separator)")
+    rating = timestamp = None
+    if "rating" in columns:
+        rating = numeric_column(frame[columns["rating"]], path, "rating", lines=lines).astype(np.float32)
+        bad = ~np.isfinite(rating)
+        if bad.any():
+            raise DataError(f"{path}, line {int(lines[np.flatnonzero(bad)[0]])}: rating is not finite")
+    if "timestamp" in columns:
+        col = frame[columns["timestamp"]]
+        if timestamp_format:
+            when = pd.to_datetime(col.astype(str), format=timestamp_format, errors="coerce", utc=True)
+            if when.isna().any():
+                row = int(np.flatnonzero(when.isna().to_numpy())[0])
+                raise DataError(f"{path}, line {int(lines[row])}: timestamp {col.iloc[row]!r} does not match "
+                                f"data.timestamp_format {timestamp_format!r}")
+            timestamp = (when.astype("int64") // 10**9).to_numpy()
+        else:
+            timestamp = np.floor(numeric_column(col, path, "timestamp", lines=lines)).astype(np.int64)
+    data = Interactions.from_raw(ids(frame[columns["user"]]), ids(frame[columns["item"]]), rating=rating,
+                                 timestamp=timestamp, meta={"source": source, "file": str(path)})
+    return apply_duplicates(data, duplicates, path)
+
+
+def apply_duplicates(data: Interactions, policy: str, path: Path) -> Interactions:
+    """The declared duplicate-pair policy: keep all, keep one (``first``/``last``/``max_rating``), or fail."""
+    if policy not in DUPLICATES:
+        raise ConfigError(f"data.duplicates '{policy}' is not one of {', '.join(DUPLICATES)}")
+    key = data.user * data.n_items + data.item
+    n_dup = len(key) - len(np.unique(key))
+    if n_dup == 0 or policy == "keep":
+        if n_dup:
+            log.info("%s: %d duplicate user-item rows kept (data.duplicates=keep)", path, n_dup)
+        return data
+    if policy == "error":
+        raise DataError(f"{path}: {n_dup} duplicate user-item row(s); set data.duplicates to keep, first, last "
+                        f"or max_rating")
+    out = dedup(data, keep=policy)
+    log.info("%s: dropped %d duplicate user-item rows (data.duplicates=%s)", path, n_dup, policy)
+    return out.compact()
+
+
+def read_text_table(path: Path, columns: dict[str, Any], *, sep: str, header: bool,
+                    encoding: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """The mapped columns of a delimited text file as text, and the file line of each row.
+
+    Blank lines are dropped; every other row keeps its line number for error messages.
+    """
+    wanted = list(dict.fromkeys(columns.values()))
+    if path.stat().st_size == 0:
+        raise DataError(f"{path} is empty")
+    if header:
+        try:
+            head = pd.read_csv(path, sep=sep, nrows=0, encoding=encoding, engine="c")
+        except pd.errors.EmptyDataError:
+            raise DataError(f"{path} is empty") from None
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{path}: not valid {encoding} text ({exc.reason}); set data.encoding") from None
+        have = [str(c) for c in head.columns]
+        for role, col in columns.items():
+            if str(col) not in have:
+                hint = f" (is the separator {sep!r} right?)" if len(have) == 1 else ""
+                raise ConfigError(f"data.columns.{role}: column {col!r} is not in {path.name} (columns: "
+                                  f"{', '.join(have[:12])}){hint}")
+    else:
+        for role, col in columns.items():
+            if isinstance(col, bool) or not isinstance(col, int) or col < 0:
+                raise ConfigError(f"data.columns.{role} must be a 0-based column number when data.header is "
+                                  f"false, got {col!r}")
+    try:
+        frame = pd.read_csv(path, sep=sep, header=0 if header else None, usecols=wanted, dtype=str,
+                            encoding=encoding, engine="c", on_bad_lines="error", skip_blank_lines=False,
+                            keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} is empty") from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path}: malformed line ({str(exc).strip().splitlines()[0].replace('C error: ', '')})")\
+            from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not valid {encoding} text ({exc.reason}); set data.encoding") from None
+    except ValueError as exc:  # usecols beyond the width of a headerless file
+        raise ConfigError(f"data.columns: {str(exc).splitlines()[0]} in {path.name}") from None
+    blank = frame.isna().all(axis=1).to_numpy()  # read with skip_blank_lines=False: row r is line r+1(+1)
+    lines = np.arange(len(frame), dtype=np.int64) + (2 if header else 1)
+    return frame.loc[~blank].reset_index(drop=True), lines[~blank]
+
+
+class Table(DataSource):
+    """A CSV/TSV/Parquet file of interactions with a configured column mapping (see module docs)."""
+
+    def __init__(self, path, file: str, columns: dict[str, Any], format: str | None = None, sep: str = ",",
+                 header: bool = True, encoding: str = "utf-8", duplicates: str = "keep",
+                 timestamp_format: str | None = None) -> None:
+        columns = check_columns(dict(columns) if columns is not None else None)
+        fmt = format or ("parquet" if str(file).lower().endswith((".parquet", ".pq")) else "text")
+        if fmt not in ("text", "csv", "tsv", "parquet"):
+            raise ConfigError(f"data.format '{fmt}' is not one of text, csv, tsv, parquet")
+        if duplicates not in DUPLICATES:
+            raise ConfigError(f"data.duplicates '{duplicates}' is not one of {', '.join(DUPLICATES)}")
+        check_encoding(encoding)
+        super().__init__(path, file=file, columns=columns, format=fmt, sep=sep, header=header, encoding=encoding,
+                         duplicates=duplicates, timestamp_format=timestamp_format)
+        self.file, self.columns, self.format = file, columns, fmt
+        self.sep = "\t" if fmt == "tsv" and sep == "," else sep
+        self.header, self.encoding = bool(header), encoding
+        self.duplicates, self.timestamp_format = duplicates, timestamp_format
+        self.files = (file,)
+
+    def load(self) -> Interactions:
+        path = self.path / self.file
+        if self.format == "parquet":
+            import pyarrow.parquet as pq
+
+            try:
+                have = pq.read_schema(path).names
+            except Exception as exc:  # pyarrow raises several types for a non-Parquet file
+                raise DataError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
+            for role, col in self.columns.items():
+                if str(col) not in have:
+                    raise ConfigError(f"data.columns.{role}: column {col!r} is not in {path.name} (columns: "
+                                      f"{', '.join(have[:12])})")
+            frame = pd.read_parquet(path, columns=list(dict.fromkeys(self.columns.values())))
+            lines = np.arange(len(frame), dtype=np.int64) + 1  # Parquet "lines" are 1-based rows
+        else:
+            frame, lines = read_text_table(path, self.columns, sep=self.sep, header=self.header,
+                                           encoding=self.encoding)
+        if len(frame) == 0:
+            raise DataError(f"{path} has no data lines")
+        return frame_to_interactions(frame, path, self.columns, lines=lines, duplicates=self.duplicates,
+                                     timestamp_format=self.timestamp_format)
