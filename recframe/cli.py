@@ -60,6 +60,14 @@ def plugins_command(argv: list[str]) -> int:
     return 0
 
 
+@subcommand("download")
+def download_command(argv: list[str]) -> int:
+    """recframe download NAME [--path DIR] [--force]: fetch, verify and extract a dataset archive."""
+    from recframe.data.download import main as download_main
+
+    return download_main(argv)
+
+
 def _is_config_override(arg: str) -> bool:
     return not arg.startswith("-") and not arg.startswith("hydra.") and not arg.startswith("hydra/") \
         and not arg.startswith("+hydra")

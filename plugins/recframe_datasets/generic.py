@@ -32,6 +32,7 @@ from recframe.data.interactions import Interactions
 from recframe.data.readers import check_encoding, numeric_column
 from recframe.data.source import DataSource
 from recframe.errors import ConfigError, DataError
+from recframe.training.sampling import sorted_unique
 
 log = logging.getLogger(__name__)
 ROLES = ("user", "item", "rating", "timestamp")
@@ -99,7 +100,7 @@ def apply_duplicates(data: Interactions, policy: str, path: Path) -> Interaction
     if policy not in DUPLICATES:
         raise ConfigError(f"data.duplicates '{policy}' is not one of {', '.join(DUPLICATES)}")
     key = data.user * data.n_items + data.item
-    n_dup = len(key) - len(np.unique(key))
+    n_dup = len(key) - len(sorted_unique(key))
     if n_dup == 0 or policy == "keep":
         if n_dup:
             log.info("%s: %d duplicate user-item rows kept (data.duplicates=keep)", path, n_dup)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ import pandas as pd
 from recframe.atomic import atomic_dir
 from recframe.data.interactions import Interactions
 
-FORMAT_VERSION = 1
+log = logging.getLogger(__name__)
+FORMAT_VERSION = 2
 _ARRAYS = ("user", "item", "rating", "timestamp", "user_ids", "item_ids", "split_labels", "candidates")
 
 
@@ -36,20 +38,42 @@ def cache_key(source: str, options: dict[str, Any], files: list[Path]) -> str:
 
 
 def load(entry: Path) -> Interactions | None:
-    """The cached table at ``entry``, or ``None`` when absent or unreadable."""
+    """The cached table at ``entry``, or ``None`` when absent, unreadable or inconsistent.
+
+    A damaged entry (truncated npz, bad parquet, lengths that disagree with ``meta.json``) is
+    treated as a miss, so the caller re-parses and rewrites it; it is never half-loaded.
+    """
     meta_file = entry / "meta.json"
     if not meta_file.is_file():
         return None
     try:
         meta = json.loads(meta_file.read_text())
+        if meta.get("format_version") != FORMAT_VERSION:
+            return None
         with np.load(entry / "arrays.npz", allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
         frames = {name: pd.read_parquet(entry / f"{name}.parquet") if (entry / f"{name}.parquet").exists() else None
                   for name in ("user_features", "item_features")}
-    except (OSError, ValueError, KeyError):
+        data = Interactions(n_users=meta["n_users"], n_items=meta["n_items"], meta=meta["meta"],
+                            **{k: arrays.get(k) for k in _ARRAYS}, **frames)
+    except Exception as exc:  # noqa: BLE001 - any damage (BadZipFile, ArrowInvalid, ...) is a miss
+        log.warning("ignoring unreadable dataset cache %s (%s: %s)", entry, type(exc).__name__, exc)
         return None
-    return Interactions(n_users=meta["n_users"], n_items=meta["n_items"], meta=meta["meta"],
-                        **{k: arrays.get(k) for k in _ARRAYS}, **frames)
+    if not _consistent(data, meta):
+        log.warning("ignoring inconsistent dataset cache %s", entry)
+        return None
+    return data
+
+
+def _consistent(data: Interactions, meta: dict[str, Any]) -> bool:
+    """Every per-row array has ``meta['length']`` rows and ids fit their spaces."""
+    n = meta.get("length")
+    rows = [data.user, data.item, data.rating, data.timestamp, data.split_labels]
+    if n is None or any(a is not None and len(a) != n for a in rows):
+        return False
+    if len(data.user_ids) != data.n_users or len(data.item_ids) != data.n_items:
+        return False
+    return n == 0 or (int(data.user.max()) < data.n_users and int(data.item.max()) < data.n_items)
 
 
 def store(entry: Path, data: Interactions) -> None:
@@ -69,5 +93,5 @@ def store(entry: Path, data: Interactions) -> None:
             if frame is not None:
                 frame.to_parquet(tmp / f"{name}.parquet", index=False)
         meta = {"format_version": FORMAT_VERSION, "n_users": data.n_users, "n_items": data.n_items,
-                "meta": data.meta}
+                "length": len(data), "meta": data.meta}
         (tmp / "meta.json").write_text(json.dumps(meta, default=str))

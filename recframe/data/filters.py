@@ -2,11 +2,14 @@
 
 Each filter is ``{"name": ..., **options}`` in ``protocol.filters``:
 
-* ``min_rating`` (``threshold``): keep interactions with ``rating >= threshold``.
+* ``min_rating`` (``threshold``): keep interactions with ``rating >= threshold`` (a NaN rating
+  never passes).
 * ``dedup`` (``keep``: ``first`` | ``last`` | ``max_rating``): one row per user-item pair; ``first`` /
-  ``last`` by timestamp when there is one, else by file order.
+  ``last`` by timestamp when there is one (ties: file order), else by file order; ``max_rating``
+  keeps the highest rating (ties: the earliest row). Kept rows stay in file order.
 * ``kcore`` (``user``, ``item``; or ``k`` for both): iteratively drop users and items with fewer
-  interactions until every remaining one has enough.
+  interactions until every remaining one has enough (RecBole's ``user_inter_num_interval`` /
+  ``item_inter_num_interval`` lower bounds; degrees count rows, so duplicates count twice).
 
 The result is compacted (dense ids re-numbered); an empty result is an error naming the filter.
 """
@@ -24,23 +27,35 @@ from recframe.errors import ConfigError, DataError
 log = logging.getLogger(__name__)
 
 
+def _number(name: str, value: Any, *, integer: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise ConfigError(f"protocol.filters: {name} must be a number, got {value!r}")
+    if integer and (float(value) != int(value) or value < 0):
+        raise ConfigError(f"protocol.filters: {name} must be an integer >= 0, got {value!r}")
+    return float(value)
+
+
 def min_rating(data: Interactions, threshold: float) -> Interactions:
+    """Rows with ``rating >= threshold``."""
+    threshold = _number("min_rating threshold", threshold)
     if data.rating is None:
         raise ConfigError("protocol.filters: min_rating needs ratings, but this dataset has none; remove the filter")
     return data.subset(data.rating >= float(threshold))
 
 
 def dedup(data: Interactions, keep: str = "first") -> Interactions:
+    """One row per user-item pair, chosen by ``keep``."""
     if keep not in {"first", "last", "max_rating"}:
         raise ConfigError(f"protocol.filters: dedup keep='{keep}' is not one of first, last, max_rating")
     if keep == "max_rating" and data.rating is None:
         raise ConfigError("protocol.filters: dedup keep=max_rating needs ratings; use keep=first")
     n = len(data)
     if keep == "max_rating":
-        order = np.lexsort((-data.rating, data.item, data.user))
+        order = np.lexsort((np.arange(n), -data.rating, data.item, data.user))
     else:
         time = data.timestamp if data.timestamp is not None else np.arange(n)
-        order = np.lexsort((time if keep == "first" else -time, data.item, data.user))
+        rank = np.arange(n) if keep == "first" else -np.arange(n)
+        order = np.lexsort((rank, time if keep == "first" else -time, data.item, data.user))
     u, i = data.user[order], data.item[order]
     first = np.ones(n, dtype=bool)
     first[1:] = (u[1:] != u[:-1]) | (i[1:] != i[:-1])
@@ -48,8 +63,9 @@ def dedup(data: Interactions, keep: str = "first") -> Interactions:
 
 
 def kcore(data: Interactions, k: int | None = None, user: int | None = None, item: int | None = None) -> Interactions:
-    min_u = int(user if user is not None else (k or 0))
-    min_i = int(item if item is not None else (k or 0))
+    """Rows left once every user has ``>= user`` and every item ``>= item`` rows (iterated to a fixed point)."""
+    min_u = int(_number("kcore user", user if user is not None else (k or 0), integer=True))
+    min_i = int(_number("kcore item", item if item is not None else (k or 0), integer=True))
     keep = np.ones(len(data), dtype=bool)
     while True:
         u_deg = np.bincount(data.user[keep], minlength=data.n_users)
@@ -69,6 +85,8 @@ def apply_filters(data: Interactions, filters: list[dict[str, Any]]) -> Interact
     if not filters:
         return data
     for n, spec in enumerate(filters):
+        if not isinstance(spec, dict):
+            raise ConfigError(f"protocol.filters[{n}] must be a mapping like {{name: kcore, k: 10}}, got {spec!r}")
         spec = dict(spec)
         name = spec.pop("name", None)
         if name not in FILTERS:

@@ -91,7 +91,11 @@ def load_dataset(name: str, source: DataSource, *, use_cache: bool = True) -> In
     missing = [f for f in files if not f.is_file()]
     if missing:
         raise DataError(missing_files_message(name, source, missing))
-    key = cache.cache_key(name, source.options, files)
+    # The class (and its optional ``cache_version``) is part of the key: a changed parser never
+    # serves an entry written by an older one.
+    identity = {"class": f"{type(source).__module__}.{type(source).__qualname__}",
+                "version": getattr(source, "cache_version", 0), "options": source.options}
+    key = cache.cache_key(name, identity, files)
     entry = paths.cache_dir() / "datasets" / f"{name}-{key}"
     if use_cache:
         hit = cache.load(entry)
@@ -107,6 +111,6 @@ def load_dataset(name: str, source: DataSource, *, use_cache: bool = True) -> In
     if use_cache:
         try:
             cache.store(entry, data)
-        except OSError as exc:  # a read-only cache must not stop the run
+        except Exception as exc:  # noqa: BLE001 - a failed cache write (read-only, full disk) must not stop the run
             log.warning("could not write dataset cache %s: %s", entry, exc)
     return data
