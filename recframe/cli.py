@@ -92,6 +92,8 @@ def run_hydra(argv: list[str]) -> int:
     import hydra
     from hydra.core.hydra_config import HydraConfig
 
+    import recframe.config  # noqa: F401  (resolvers and the plugin config search path)
+
     @hydra.main(config_path="pkg://recframe.conf", config_name="config", version_base="1.3")
     def task(cfg):  # type: ignore[no-untyped-def]
         from pathlib import Path
@@ -128,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_hydra(argv)
     except RecframeError as exc:
         return fail(str(exc))
+    except BrokenPipeError:  # e.g. `recframe plugins --json | head`
+        return 0
 
 
 if __name__ == "__main__":

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from recframe import hookimpl
-from recframe_datasets import movielens, splitters
+from recframe_datasets import movielens, splitters, synthetic
 
 
 @hookimpl
 def register_data_sources(register):
     register("ml-100k", movielens.MovieLens100K, aliases=["movielens-100k"])
+    register("synthetic", synthetic.SyntheticSource)
 
 
 @hookimpl
