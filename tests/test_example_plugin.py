@@ -75,3 +75,10 @@ def test_allow_list_excludes_the_example(installed_example):
     assert len(out.stderr.strip().splitlines()) == 1
     allowed = cli("plugins", "--json", env={"RECFRAME_LOAD_PLUGINS": "recframe-plugin-example"})
     assert "example" in {r["name"] for r in json.loads(allowed.stdout)}
+
+
+def test_the_example_packages_own_tests_pass_with_recframe_fixtures(installed_example):
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")],
+                         capture_output=True, text=True, timeout=300, cwd=EXAMPLE)
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert "3 passed" in out.stdout
