@@ -5,14 +5,13 @@ package, as a third-party plugin would be) and the Hydra config tree in ``conf/`
 as the data package ``recframe.conf`` so that the CLI works outside a checkout.
 """
 
-from setuptools import find_namespace_packages, find_packages, setup
+from setuptools import find_packages, setup
 
 core = find_packages(".", include=["recframe", "recframe.*"])
 builtin_plugins = find_packages("plugins", include=["recframe_*"])
-hydra_plugins = find_namespace_packages(".", include=["hydra_plugins.*"])
 
 setup(
-    packages=core + builtin_plugins + hydra_plugins + ["recframe.conf"],
+    packages=core + builtin_plugins + ["recframe.conf"],
     package_dir={"recframe.conf": "conf", **{p: f"plugins/{p.replace('.', '/')}" for p in builtin_plugins}},
     package_data={"recframe.conf": ["**/*.yaml"], "": ["*.yaml"]},
     include_package_data=False,

@@ -100,6 +100,10 @@ def run_hydra(argv: list[str]) -> int:
     import hydra
     from hydra.core.hydra_config import HydraConfig
 
+    import recframe.config  # noqa: F401  (resolvers and the plugin config search path)
+
+    failures: list[RecframeError] = []
+
     @hydra.main(config_path="pkg://recframe.conf", config_name="config", version_base="1.3")
     def task(cfg):  # type: ignore[no-untyped-def]
         from pathlib import Path
@@ -108,9 +112,10 @@ def run_hydra(argv: list[str]) -> int:
 
         try:
             results = execute(cfg, Path(HydraConfig.get().runtime.output_dir))
-        except RecframeError as exc:
+        except RecframeError as exc:  # reported here, per job, so a sweep goes on
             print(f"error: {exc}", file=sys.stderr)
-            sys.exit(2)
+            failures.append(exc)
+            return None
         if cfg.print_table:
             from recframe.console import print_results
 
@@ -123,7 +128,7 @@ def run_hydra(argv: list[str]) -> int:
         task()
     finally:
         sys.argv = saved
-    return 0
+    return 2 if failures else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -136,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_hydra(argv)
     except RecframeError as exc:
         return fail(str(exc))
+    except BrokenPipeError:  # e.g. `recframe plugins --json | head`
+        return 0
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from numbers import Number
 from typing import Any
 
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from recframe import paths
 from recframe.errors import ConfigError, closest, did_you_mean
@@ -31,7 +31,15 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("recframe_dirname", lambda s: s if s else "default")
 
 
+def install_hydra_plugins() -> None:
+    """Make Hydra see the config folders that recframe plugins register."""
+    from recframe.hydra_searchpath import install
+
+    install()
+
+
 register_resolvers()
+install_hydra_plugins()
 
 
 def compose(overrides: Sequence[str] = (), config_name: str = CONFIG_NAME) -> DictConfig:
@@ -61,6 +69,10 @@ def explain_hydra_error(exc: Exception, overrides: Sequence[str] = ()) -> Config
         hint = did_you_mean(value, options)
         return ConfigError(f"unknown {group} '{value}' (config group '{group}'); available: "
                            f"{', '.join(options) or 'none'}{hint}")
+    cause = exc.__cause__
+    while cause is not None:
+        msg += "\n" + str(cause)
+        cause = cause.__cause__
     not_struct = re.search(r"Could not override '([^']+)'", msg) or re.search(r"full_key: (\S+)", msg)
     if "not in struct" in msg and not_struct:
         key = not_struct.group(1)
@@ -141,9 +153,10 @@ def validate(cfg: DictConfig) -> None:
 
 def plain(cfg: DictConfig) -> dict[str, Any]:
     """The resolved config without Hydra's own node, as plain Python containers."""
-    data = OmegaConf.to_container(cfg, resolve=True)
-    data.pop("hydra", None)
-    return data
+    cfg = cfg.copy()
+    with open_dict(cfg):
+        cfg.pop("hydra", None)
+    return OmegaConf.to_container(cfg, resolve=True)
 
 
 def config_hash(cfg: DictConfig) -> str:

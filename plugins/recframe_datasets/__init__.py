@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from recframe import hookimpl
-from recframe_datasets import generic, lightgcn, movielens, recbole, sequences, splitters
+from recframe_datasets import generic, lightgcn, movielens, recbole, sequences, splitters, synthetic
 
 
 @hookimpl
@@ -26,6 +26,7 @@ def register_data_sources(register):
     register("lastfm", sequences.LastFM, aliases=["lastfm-s3rec"])
     register("table", generic.Table, aliases=["csv", "parquet"])
     register("recbole-atomic", recbole.RecBoleAtomic, aliases=["atomic"])
+    register("synthetic", synthetic.SyntheticSource)
 
 
 @hookimpl

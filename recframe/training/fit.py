@@ -51,6 +51,7 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
     t = cfg.trainer
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # device banners and tips
     if model.batch_kind not in loss.batch_kinds:
         raise ConfigError(f"loss '{cfg.loss.name}' works on {', '.join(loss.batch_kinds)} batches, but model "
                           f"'{cfg.model.name}' trains on {model.batch_kind} batches; choose another loss=...")
@@ -83,6 +84,7 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*IterableDataset.*__len__.*")
+        warnings.filterwarnings("ignore", message=".*treespec.*")
         trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=valid_loader, ckpt_path=resume_from)
     best = checkpoint.best_model_path
     if best and Path(best).is_file():

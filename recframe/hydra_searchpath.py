@@ -2,7 +2,8 @@
 
 A plugin that implements ``register_config_dirs`` ships its own config-group files (say
 ``model/my_model.yaml``); this makes ``model=my_model`` work after ``pip install`` with no file
-copied anywhere. It only acts for recframe's own config tree, so other Hydra apps are untouched.
+copied anywhere. recframe registers the class with Hydra explicitly (editable installs hide
+namespace packages from Hydra's own plugin scan), and it acts only for recframe's config tree.
 """
 
 from __future__ import annotations
@@ -13,10 +14,18 @@ from hydra.plugins.search_path_plugin import SearchPathPlugin
 
 class RecframeSearchPathPlugin(SearchPathPlugin):
     def manipulate_search_path(self, search_path: ConfigSearchPath) -> None:
-        if not any("recframe.conf" in (e.path or "") or "recframe/conf" in (e.path or "")
-                   for e in search_path.get_path()):
+        if not any("recframe.conf" in (e.path or "") for e in search_path.get_path()):
             return
         from recframe.plugins import registries
 
         for plugin, path in registries().config_dirs:
             search_path.append(provider=f"recframe-plugin-{plugin}", path=f"file://{path}")
+
+
+def install() -> None:
+    """Register the plugin with Hydra once per process."""
+    from hydra.core.plugins import Plugins
+
+    plugins = Plugins.instance()
+    if RecframeSearchPathPlugin not in plugins.discover(SearchPathPlugin):
+        plugins.register(RecframeSearchPathPlugin)

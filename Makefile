@@ -1,0 +1,34 @@
+# One command to set up and run the main job, one to set up and run the tests.
+# Both create (or reuse) .venv and install torch==2.13.0 before everything else.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Datasets: one folder per dataset (ml-100k/, ml-1m/, ...). Defaults to ../shared/data beside a checkout.
+export RECFRAME_DATA_DIR ?= $(abspath ../shared/data)
+
+.PHONY: setup run test test-all clean
+
+$(VENV)/.installed: pyproject.toml setup.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip check
+	touch $@
+
+setup: $(VENV)/.installed
+
+# BPR on MovieLens-100K, printing the protocol and the results table.
+run: setup
+	$(BIN)/recframe data=ml-100k model=bpr
+
+# The default suite (tests marked slow excluded); PYTEST_ARGS adds options.
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Everything, slow tests included (what CI runs).
+test-all: setup
+	$(BIN)/python -m pytest -m "slow or not slow" $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) outputs multirun .pytest_cache

@@ -1,0 +1,91 @@
+"""The main job end to end on MovieLens-100K: accuracy, results.json, determinism, resume."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import recframe
+
+FAST = ["trainer.progress_bar=false", "logger=none"]
+
+
+@pytest.fixture(scope="module")
+def bpr_results(ml100k, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("bpr")
+    return recframe.run(["data=ml-100k", "model=bpr", *FAST], run_dir=run_dir), run_dir
+
+
+def test_bpr_reaches_published_accuracy(bpr_results):
+    results, _ = bpr_results
+    # RecBole 1.2.1's BPR with its defaults gives 0.2928 on its own random 8:1:1 split of ML-100K
+    assert results["metrics"]["test/ndcg@10"] >= 0.28
+    assert results["metrics"]["test/recall@10"] > results["metrics"]["test/recall@5"]
+
+
+def test_results_json_has_the_documented_shape(bpr_results):
+    results, run_dir = bpr_results
+    on_disk = json.loads((run_dir / "results.json").read_text())
+    assert on_disk == json.loads(json.dumps(results))
+    assert set(on_disk) == {"recframe_version", "run", "protocol", "data", "metrics", "cost", "environment"}
+    assert on_disk["run"]["model"] == "bpr" and on_disk["run"]["data"] == "ml-100k" and on_disk["run"]["seed"] == 0
+    assert len(on_disk["run"]["config_hash"]) == 12
+    data = on_disk["data"]
+    assert (data["users"], data["items"], data["interactions"]) == (943, 1682, 100000)
+    assert data["train"] + data["valid"] + data["test"] == 100000
+    assert data["valid"] == data["test"] == 9596  # floor(0.1 * n) per user, summed
+    protocol = on_disk["protocol"]
+    assert protocol["split"] == {"name": "random_ratio", "ratios": [0.8, 0.1, 0.1], "group_by": "user"}
+    assert protocol["filter_seen"] is True and protocol["ranking"] == "full" and protocol["seed"] == 0
+    for part in ("valid", "test"):
+        for metric in ("hr", "recall", "precision", "ndcg", "mrr"):
+            for k in (5, 10, 20):
+                assert 0.0 <= on_disk["metrics"][f"{part}/{metric}@{k}"] <= 1.0
+    cost = on_disk["cost"]
+    assert cost["params"] == (943 + 1682) * 64 and cost["model_bytes"] == cost["params"] * 4
+    assert cost["fit_seconds"] > 0 and cost["eval_seconds"] > 0 and cost["score_latency_ms_per_1k_users"] > 0
+    assert on_disk["environment"]["torch"].startswith("2.")
+    per_user = np.load(run_dir / "per_user.npz")
+    assert np.isclose(per_user["test/ndcg@10"].mean(), on_disk["metrics"]["test/ndcg@10"])
+    assert (run_dir / "checkpoints" / "best.ckpt").is_file() and (run_dir / ".hydra" / "config.yaml").is_file()
+
+
+def test_pop_is_a_weak_baseline(ml100k, tmp_path):
+    results = recframe.run(["data=ml-100k", "model=pop", *FAST], run_dir=tmp_path)
+    ndcg = results["metrics"]["test/ndcg@10"]
+    assert 0.08 <= ndcg <= 0.16
+    assert results["cost"]["params"] == 1682 and results["run"].get("epochs") is None
+
+
+def test_same_seed_gives_same_metrics_and_other_seed_differs(ml100k, tmp_path):
+    args = ["data=ml-100k", "model=bpr", "trainer.max_epochs=2", *FAST]
+    a = recframe.run(args, run_dir=tmp_path / "a")["metrics"]
+    b = recframe.run(args, run_dir=tmp_path / "b")["metrics"]
+    c = recframe.run([*args, "seed=1"], run_dir=tmp_path / "c")["metrics"]
+    assert a == b
+    assert a["test/ndcg@10"] != c["test/ndcg@10"]
+
+
+def test_killed_run_resumes_from_last_checkpoint(ml100k, tmp_path):
+    args = ["data=ml-100k", "model=bpr", "trainer.patience=100", *FAST]
+    straight = recframe.run([*args, "trainer.max_epochs=4"], run_dir=tmp_path / "straight")
+    recframe.run([*args, "trainer.max_epochs=2"], run_dir=tmp_path / "resumed")  # stands for a killed run
+    resumed = recframe.run([*args, "trainer.max_epochs=4", "resume=true"], run_dir=tmp_path / "resumed")
+    assert resumed["run"]["resumed_from"].endswith("last.ckpt")
+    assert resumed["metrics"] == straight["metrics"]
+
+
+def test_debug_fast_trains_one_batch(tmp_path, ml100k):
+    results = recframe.run(["data=ml-100k", "model=bpr", "debug=fast", "logger=none"], run_dir=tmp_path)
+    assert results["run"]["name"] == "debug" and results["run"]["epochs"] == 1
+    assert results["cost"]["fit_seconds"] < 30
+
+
+def test_csv_and_tensorboard_logs(recframe_run, tmp_path):
+    recframe_run(["model=bpr", "logger=csv"], run_dir=tmp_path / "csv")
+    lines = (tmp_path / "csv" / "logs" / "metrics.csv").read_text().splitlines()
+    assert "valid/ndcg@10" in lines[0] and len(lines) >= 3
+    recframe_run(["model=bpr", "logger=tensorboard"], run_dir=tmp_path / "tb")
+    assert list((tmp_path / "tb" / "logs").glob("events.out.tfevents.*"))
