@@ -87,7 +87,8 @@ def frame_to_interactions(frame: pd.DataFrame, path: Path, columns: dict[str, An
                 row = int(np.flatnonzero(when.isna().to_numpy())[0])
                 raise DataError(f"{path}, line {int(lines[row])}: timestamp {col.iloc[row]!r} does not match "
                                 f"data.timestamp_format {timestamp_format!r}")
-            timestamp = (when.astype("int64") // 10**9).to_numpy()
+            epoch = pd.Timestamp("1970-01-01", tz="UTC")  # unit-agnostic (pandas may store s, us or ns)
+            timestamp = ((when - epoch) // pd.Timedelta(seconds=1)).to_numpy(np.int64)
         else:
             timestamp = np.floor(numeric_column(col, path, "timestamp", lines=lines)).astype(np.int64)
     data = Interactions.from_raw(ids(frame[columns["user"]]), ids(frame[columns["item"]]), rating=rating,
