@@ -29,7 +29,7 @@ import pandas as pd
 
 from recframe.data.filters import dedup
 from recframe.data.interactions import Interactions
-from recframe.data.readers import check_encoding, numeric_column
+from recframe.data.readers import check_encoding, parser_error_message, numeric_column
 from recframe.data.source import DataSource
 from recframe.errors import ConfigError, DataError
 from recframe.training.sampling import sorted_unique
@@ -148,8 +148,7 @@ def read_text_table(path: Path, columns: dict[str, Any], *, sep: str, header: bo
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty") from None
     except pd.errors.ParserError as exc:
-        raise DataError(f"{path}: malformed line ({str(exc).strip().splitlines()[0].replace('C error: ', '')})")\
-            from None
+        raise DataError(parser_error_message(path, exc, sep)) from None
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not valid {encoding} text ({exc.reason}); set data.encoding") from None
     except ValueError as exc:  # usecols beyond the width of a headerless file

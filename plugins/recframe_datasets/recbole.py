@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from recframe.data.interactions import Interactions
-from recframe.data.readers import check_encoding
+from recframe.data.readers import check_encoding, parser_error_message
 from recframe.data.source import DataSource
 from recframe.errors import ConfigError, DataError
 from recframe_datasets.generic import DUPLICATES, frame_to_interactions
@@ -50,8 +50,7 @@ def read_atomic(path: Path, sep: str, encoding: str) -> tuple[pd.DataFrame, dict
                             on_bad_lines="error", skip_blank_lines=False, keep_default_na=False, na_values=[""],
                             quoting=3)
     except pd.errors.ParserError as exc:
-        raise DataError(f"{path}: malformed line ({str(exc).strip().splitlines()[0].replace('C error: ', '')})")\
-            from None
+        raise DataError(parser_error_message(path, exc, sep)) from None
     return frame, types
 
 

@@ -96,6 +96,8 @@ def apply_filters(data: Interactions, filters: list[dict[str, Any]]) -> Interact
             data = FILTERS[name](data, **spec)
         except TypeError as exc:
             raise ConfigError(f"protocol.filters[{n}] ({name}): {exc}") from None
+        except ConfigError as exc:  # say which filter of the list is at fault
+            raise ConfigError(str(exc).replace("protocol.filters:", f"protocol.filters[{n}]:", 1)) from None
         log.info("filter %s%s: %d -> %d interactions", name, spec or "", before, len(data))
         if len(data) == 0:
             raise DataError(f"protocol.filters[{n}] ({name} {spec}) removed every interaction; loosen it")

@@ -16,6 +16,7 @@ numpy; the slower diagnosis only runs once a file has already failed.
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,20 @@ def check_encoding(encoding: str, key: str = "data.encoding") -> str:
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+def parser_error_message(path: Path, exc: Exception, sep: str, names: Sequence[str] | None = None,
+                         header: bool = False) -> str:
+    """One line for pandas' "Expected N fields in line L, saw M", in the file's own terms."""
+    found = re.search(r"line (\d+), saw (\d+)", str(exc))
+    if not found:
+        return f"{path}: malformed line ({_first_line(exc).replace('C error: ', '')})"
+    line, saw = int(found.group(1)), int(found.group(2))
+    if names is None:  # a headed file: the header sets the width
+        return f"{path}, line {line}: malformed line ({saw} fields, more than the header's; is the separator {sep!r}?)"
+    fields = (saw + len(sep) - 1) // len(sep)  # ``a::b`` read as ``a``, '', ``b``: 3 pieces, 2 fields
+    return (f"{path}, line {line}: malformed line ({fields} fields, expected {len(names)}: {', '.join(names)}; "
+            f"is the separator {sep!r}?)")
 
 
 def read_delimited(path: str | Path, sep: str, names: Sequence[str], *, encoding: str = "utf-8",
@@ -91,8 +106,7 @@ def read_delimited(path: str | Path, sep: str, names: Sequence[str], *, encoding
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty") from None
     except pd.errors.ParserError as exc:
-        raise DataError(f"{path}: malformed line ({_first_line(exc).replace('C error: ', '')}); expected "
-                        f"{len(names)} fields separated by {sep!r}: {', '.join(names)}") from None
+        raise DataError(parser_error_message(path, exc, sep, names, header)) from None
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not valid {encoding} text ({_first_line(exc)}); set data.encoding "
                         f"(e.g. latin-1)") from None
