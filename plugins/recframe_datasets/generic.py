@@ -142,7 +142,8 @@ def read_text_table(path: Path, columns: dict[str, Any], *, sep: str, header: bo
                 raise ConfigError(f"data.columns.{role} must be a 0-based column number when data.header is "
                                   f"false, got {col!r}")
     try:
-        frame = pd.read_csv(path, sep=sep, header=0 if header else None, usecols=wanted, dtype=str,
+        # No ``usecols``: with it pandas silently accepts lines with extra fields.
+        frame = pd.read_csv(path, sep=sep, header=0 if header else None, dtype=str,
                             encoding=encoding, engine="c", on_bad_lines="error", skip_blank_lines=False,
                             keep_default_na=False, na_values=[""])
     except pd.errors.EmptyDataError:
@@ -151,9 +152,13 @@ def read_text_table(path: Path, columns: dict[str, Any], *, sep: str, header: bo
         raise DataError(parser_error_message(path, exc, sep)) from None
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not valid {encoding} text ({exc.reason}); set data.encoding") from None
-    except ValueError as exc:  # usecols beyond the width of a headerless file
-        raise ConfigError(f"data.columns: {str(exc).splitlines()[0]} in {path.name}") from None
+    missing = [(role, col) for role, col in columns.items() if col not in frame.columns]
+    if missing:  # a headerless file narrower than a column number
+        role, col = missing[0]
+        raise ConfigError(f"data.columns.{role}: column {col} is beyond the {frame.shape[1]} column(s) of {path.name} "
+                          f"(numbers are 0-based; is the separator {sep!r} right?)")
     blank = frame.isna().all(axis=1).to_numpy()  # read with skip_blank_lines=False: row r is line r+1(+1)
+    frame = frame[wanted]
     lines = np.arange(len(frame), dtype=np.int64) + (2 if header else 1)
     return frame.loc[~blank].reset_index(drop=True), lines[~blank]
 
@@ -165,6 +170,8 @@ class Table(DataSource):
                  header: bool = True, encoding: str = "utf-8", duplicates: str = "keep",
                  timestamp_format: str | None = None) -> None:
         columns = check_columns(dict(columns) if columns is not None else None)
+        if header or str(file).lower().endswith((".parquet", ".pq")):  # names, even if YAML read them as numbers
+            columns = {role: str(col) for role, col in columns.items()}
         fmt = format or ("parquet" if str(file).lower().endswith((".parquet", ".pq")) else "text")
         if fmt not in ("text", "csv", "tsv", "parquet"):
             raise ConfigError(f"data.format '{fmt}' is not one of text, csv, tsv, parquet")
