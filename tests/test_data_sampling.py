@@ -1,0 +1,96 @@
+"""Negative samplers and fixed candidate sets: never a positive, right distribution, seeded, fast."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recframe import config as rconfig
+from recframe.data.candidates import build_candidates, load_candidates, save_candidates
+from recframe.data.interactions import Interactions
+from recframe.runner import load_data
+from recframe.training.sampling import NegativeSampler, sorted_unique
+
+
+@pytest.fixture(scope="module")
+def ml1m(data_dir):
+    return load_data(rconfig.compose(["data=ml-1m"]))
+
+
+def positives_hit(data: Interactions, users: np.ndarray, items: np.ndarray) -> int:
+    m = data.to_csr()
+    ok = items >= 0
+    return int(m[users[ok], items[ok]].sum())
+
+
+@pytest.mark.parametrize("distribution", ["uniform", "popularity"])
+def test_sampler_never_returns_a_positive_and_is_seeded(ml1m, distribution):
+    sampler = NegativeSampler(ml1m, distribution=distribution)
+    users = np.repeat(np.arange(ml1m.n_users), 20)
+    neg = sampler.sample(users, 10, np.random.default_rng(7))
+    assert neg.shape == (len(users), 10)
+    assert positives_hit(ml1m, np.repeat(users, 10), neg.ravel()) == 0
+    assert np.array_equal(neg, sampler.sample(users, 10, np.random.default_rng(7)))
+    assert not np.array_equal(neg, sampler.sample(users, 10, np.random.default_rng(8)))
+
+
+def test_sampler_distributions_are_roughly_right():
+    # 1 user with item 0; items 1..4 have training counts from other users 1, 2, 3, 4 (+ item 0: 1)
+    user = np.array([0, 1, 2, 2, 3, 3, 3, 4, 4, 4, 4])
+    item = np.array([0, 1, 2, 2, 3, 3, 3, 4, 4, 4, 4])
+    data = Interactions(user=user, item=item, n_users=5, n_items=5)
+    rng = np.random.default_rng(0)
+    uni = NegativeSampler(data).sample(np.zeros(1, np.int64), 200_000, rng).ravel()
+    freq = np.bincount(uni, minlength=5) / uni.size
+    assert freq[0] == 0 and np.allclose(freq[1:], 0.25, atol=0.01)
+    pop = NegativeSampler(data, distribution="popularity").sample(np.zeros(1, np.int64), 200_000, rng).ravel()
+    freq = np.bincount(pop, minlength=5) / pop.size
+    # popularity 1:2:3:4 over items 1..4 once item 0 (the positive) is rejected
+    assert freq[0] == 0 and np.allclose(freq[1:], np.array([1, 2, 3, 4]) / 10, atol=0.01)
+
+
+def test_sampler_rejects_a_user_with_every_item():
+    data = Interactions(user=[0, 0], item=[0, 1], n_users=1, n_items=2)
+    with pytest.raises(ValueError, match="interacted with every item"):
+        NegativeSampler(data)
+
+
+def test_sorted_unique_matches_numpy():
+    x = np.random.default_rng(1).integers(0, 50, 1000)
+    assert np.array_equal(sorted_unique(x), np.unique(x))
+    assert sorted_unique(np.array([], np.int64)).size == 0
+
+
+@pytest.mark.parametrize("distribution", ["uniform", "popularity"])
+def test_candidates_exclude_every_positive_are_distinct_and_seeded(ml1m, distribution):
+    cands = build_candidates(ml1m, 99, seed=11, distribution=distribution)
+    assert cands.shape == (6040, 99) and cands.dtype == np.int64
+    assert (cands >= 0).all() and cands.max() < ml1m.n_items
+    users = np.repeat(np.arange(6040), 99)
+    assert positives_hit(ml1m, users, cands.ravel()) == 0
+    srt = np.sort(cands, axis=1)
+    assert (srt[:, 1:] != srt[:, :-1]).all()  # no repeated negative within a user
+    assert np.array_equal(cands, build_candidates(ml1m, 99, seed=11, distribution=distribution))
+    assert not np.array_equal(cands, build_candidates(ml1m, 99, seed=12, distribution=distribution))
+
+
+def test_popularity_candidates_prefer_popular_items(ml1m):
+    pop = np.bincount(ml1m.item, minlength=ml1m.n_items)
+    uni = build_candidates(ml1m, 50, seed=0)
+    popc = build_candidates(ml1m, 50, seed=0, distribution="popularity")
+    assert pop[popc].mean() > 2 * pop[uni].mean()
+
+
+def test_candidates_pad_users_with_few_negatives():
+    # user 0 has 4 of 6 items, user 1 has 1: with C = 3, user 0 gets its 2 negatives and one -1
+    data = Interactions(user=[0, 0, 0, 0, 1], item=[0, 1, 2, 3, 0], n_users=2, n_items=6)
+    cands = build_candidates(data, 3, seed=0)
+    assert sorted(cands[0].tolist()) == [-1, 4, 5]
+    assert set(cands[1].tolist()) <= {1, 2, 3, 4, 5} and len(set(cands[1].tolist())) == 3
+
+
+def test_candidates_round_trip_atomically(tmp_path, ml1m):
+    cands = build_candidates(ml1m, 5, seed=0)
+    path = save_candidates(tmp_path / "run" / "candidates.npy", cands)
+    assert path.name == "candidates.npy" and np.array_equal(load_candidates(path), cands)
+    assert [p.name for p in path.parent.iterdir()] == ["candidates.npy"]  # no temporary left over
