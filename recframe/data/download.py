@@ -44,8 +44,9 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fetch(url: str, target: Path, opener: Callable[[str], Any] = urllib.request.urlopen) -> None:
-    """Stream ``url`` into ``target`` (``file://`` URLs work too)."""
+def fetch(url: str, target: Path, opener: Callable[[str], Any] | None = None) -> None:
+    """Stream ``url`` into ``target`` with ``opener`` (default ``urllib.request.urlopen``; ``file://`` works)."""
+    opener = opener or urllib.request.urlopen
     try:
         with closing(opener(url)) as response, open(target, "wb") as out:
             shutil.copyfileobj(response, out, CHUNK)
@@ -87,7 +88,7 @@ def verify(folder: Path, spec: Download, names: list[str]) -> list[str]:
 
 
 def download_source(name: str, source: DataSource, *, force: bool = False,
-                    opener: Callable[[str], Any] = urllib.request.urlopen) -> dict[str, Any]:
+                    opener: Callable[[str], Any] | None = None) -> dict[str, Any]:
     """Fetch ``source``'s archive into ``source.path`` unless its files are already there.
 
     Returns a summary ``{"path", "fetched", "verified", "unverified"}``.
@@ -102,7 +103,7 @@ def download_source(name: str, source: DataSource, *, force: bool = False,
         unverified = verify(target, spec, names)
         return {"path": str(target), "fetched": False, "verified": [n for n in names if n in spec.sha256],
                 "unverified": unverified}
-    target.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.download.", dir=target.parent))
     try:
         archive = work / "archive.zip"
@@ -112,6 +113,7 @@ def download_source(name: str, source: DataSource, *, force: bool = False,
         staged.mkdir()
         extract(archive, spec, names, staged)
         unverified = verify(staged, spec, names)
+        target.mkdir(exist_ok=True)
         for n in names:  # every check passed: move the files in, one atomic rename each
             os.replace(staged / n, target / n)
     finally:
@@ -123,7 +125,7 @@ def download_source(name: str, source: DataSource, *, force: bool = False,
 
 
 def download(name: str, *, path: str | Path | None = None, force: bool = False,
-             opener: Callable[[str], Any] = urllib.request.urlopen) -> dict[str, Any]:
+             opener: Callable[[str], Any] | None = None) -> dict[str, Any]:
     """Download the registered dataset ``name`` (a ``conf/data`` name or a data-source name).
 
     The target folder is ``path`` if given, else the data config's ``path`` (``conf/data/NAME.yaml``),
