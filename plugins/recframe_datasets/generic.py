@@ -53,10 +53,18 @@ def check_columns(columns: Any) -> dict[str, Any]:
 
 
 def ids(values: pd.Series) -> np.ndarray:
-    """Raw ids: ``int64`` when every value is an integer literal, else strings."""
+    """Raw ids: ``int64`` when every value is a canonical integer literal, else strings.
+
+    "Canonical" means the integer prints back as the same text, so ``007`` and ``7`` stay two
+    distinct (string) ids instead of collapsing into one.
+    """
+    if values.dtype.kind in "iu":
+        return values.to_numpy(np.int64)
     text = values.astype(str).str.strip()
     if text.str.fullmatch(r"-?\d{1,18}").all():
-        return text.astype(np.int64).to_numpy()
+        as_int = text.astype(np.int64)
+        if (as_int.astype(str) == text).all():
+            return as_int.to_numpy()
     return text.to_numpy(dtype=str)
 
 
