@@ -53,6 +53,7 @@ def write_line(folder: Path, line_no: int, text: str) -> None:
     (3, "1:661::3::978302109", "ratings.dat, line 3: malformed line (a field holds ':'"),
     (9, "1::661::x::978302109", "ratings.dat, line 9: rating 'x' is not a number"),
     (5, "1::661::::978302109", "ratings.dat, line 5: malformed line (3 of 4 fields"),
+    (11, "1::6:61:3::978302109", "ratings.dat, line 11: malformed line (a field holds ':'"),  # 6 colons, misplaced
 ])
 def test_ml1m_malformed_lines_name_file_and_line(ml1m_copy, line, text, expected):
     write_line(ml1m_copy, line, text)
