@@ -162,7 +162,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--path", help="dataset folder (default: the data config's path)")
     parser.add_argument("--force", action="store_true", help="download even if the files are present")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
     summary = download(args.name, path=args.path, force=args.force)
     state = "downloaded to" if summary["fetched"] else "already present in"
     print(f"{args.name}: {state} {summary['path']}; sha256 verified: {', '.join(summary['verified']) or 'none'}"
