@@ -124,3 +124,16 @@ def test_cache_round_trip(data):
     for name in ("user", "item", "rating", "timestamp", "user_ids", "item_ids"):
         assert np.array_equal(getattr(back, name), getattr(data, name))
     assert back.item_features["tags"].map(list).tolist() == [[1, 2]] * data.n_items
+
+
+@SETTINGS
+@given(values=st.one_of(st.lists(st.integers(-2**62, 2**62), max_size=50), st.lists(st.integers(-5, 30), max_size=50),
+                        st.lists(ids_text, max_size=30)))
+def test_dense_ids_equal_numpy_unique(values):
+    from recframe.data.interactions import dense_ids
+
+    raw = np.array(values) if values else np.array([], dtype=np.int64)
+    uniq, inverse = dense_ids(raw)
+    want_u, want_i = np.unique(raw, return_inverse=True)
+    assert np.array_equal(uniq, want_u) and uniq.dtype == want_u.dtype
+    assert np.array_equal(inverse, want_i.ravel()) and inverse.dtype == np.int64

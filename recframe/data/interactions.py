@@ -19,6 +19,23 @@ TRAIN, VALID, TEST = 0, 1, 2
 SPLIT_NAMES = {TRAIN: "train", VALID: "valid", TEST: "test"}
 
 
+def dense_ids(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(sorted unique raw ids, int64 dense id of each value)``, as ``np.unique(return_inverse=True)``.
+
+    Integer ids spanning a modest range (the usual case) take an O(n) lookup table instead of a sort.
+    """
+    raw = raw.ravel()
+    if raw.dtype.kind in "iu" and raw.size:
+        lo, hi = int(raw.min()), int(raw.max())
+        if hi - lo <= 4 * raw.size + 1_000_000:
+            present = np.zeros(hi - lo + 1, dtype=bool)
+            present[raw - lo] = True
+            table = np.cumsum(present, dtype=np.int64) - 1
+            return (np.flatnonzero(present) + lo).astype(raw.dtype), table[raw - lo]
+    uniq, inverse = np.unique(raw, return_inverse=True)
+    return uniq, inverse.ravel().astype(np.int64)
+
+
 @dataclass
 class Interactions:
     """User-item events with dense ids.
@@ -66,8 +83,8 @@ class Interactions:
     def from_raw(cls, users: Any, items: Any, rating: Any = None, timestamp: Any = None,
                  **extra: Any) -> "Interactions":
         """Build from raw ids of any hashable type, remapping them to dense ids (sorted order)."""
-        user_ids, user = np.unique(np.asarray(users), return_inverse=True)
-        item_ids, item = np.unique(np.asarray(items), return_inverse=True)
+        user_ids, user = dense_ids(np.asarray(users))
+        item_ids, item = dense_ids(np.asarray(items))
         return cls(user=user, item=item, n_users=len(user_ids), n_items=len(item_ids),
                    rating=None if rating is None else np.asarray(rating, dtype=np.float32),
                    timestamp=None if timestamp is None else np.asarray(timestamp, dtype=np.int64),
