@@ -198,3 +198,31 @@ def test_recbole_atomic_bad_header(tmp_path):
     (tmp_path / "toy.inter").write_text("user_id item_id\n1 2\n")
     with pytest.raises(Exception, match=r"toy.inter, line 1: header field 'user_id item_id' is not 'name:type'"):
         RecBoleAtomic(tmp_path, dataset="toy").load()
+
+
+def test_lastfm_s3rec_fixed_negatives_become_candidates(data_dir):
+    data = load("lastfm")
+    assert data.candidates.shape == (1090, 99) and (data.candidates >= 0).all()
+    assert data.to_csr()[np.repeat(np.arange(1090), 99), data.candidates.ravel()].sum() == 0  # README: none positive
+    first = (data_dir / "lastfm-s3rec" / "LastFM_sample.txt").read_text().splitlines()[0].split()
+    u = int(np.searchsorted(data.user_ids, int(first[0])))
+    assert data.item_ids[data.candidates[u]].tolist() == [int(x) for x in first[1:]]
+    split = load_split_with("lastfm", "protocol=leave_one_out", data=data)
+    assert split.candidates is data.candidates  # splitters carry the fixed candidates to evaluation
+
+
+def load_split_with(name: str, *overrides: str, data=None):
+    from recframe.runner import make_split
+
+    cfg = rconfig.compose([f"data={name}", *overrides])
+    return make_split(cfg, data if data is not None else load_data(cfg), seed=0)
+
+
+def test_negatives_that_are_positives_are_rejected(tmp_path):
+    (tmp_path / "s.txt").write_text("1 10 11\n2 11 12\n")
+    (tmp_path / "neg.txt").write_text("1 12\n2 11\n")
+    with pytest.raises(Exception, match=r"neg.txt: 1 negative\(s\) are positives of their user, e.g. user 2 item 11"):
+        SequenceLines(tmp_path, file="s.txt", negatives="neg.txt").load()
+    (tmp_path / "neg.txt").write_text("1 12\n3 10\n")
+    with pytest.raises(Exception, match="neg.txt: user 3 does not occur in the interactions"):
+        SequenceLines(tmp_path, file="s.txt", negatives="neg.txt").load()

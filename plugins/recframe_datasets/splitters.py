@@ -58,7 +58,7 @@ def random_ratio(data: Interactions, ratios: Sequence[float] = (0.8, 0.1, 0.1), 
     valid_end = train_end + np.repeat(cnt[:, 1], totals)
     part = np.where(pos < train_end, 0, np.where(pos < valid_end, 1, 2))
     return Split(train=data.subset(order[part == 0]), valid=data.subset(order[part == 1]),
-                 test=data.subset(order[part == 2]))
+                 test=data.subset(order[part == 2]), candidates=data.candidates)
 
 
 def _time_order(data: Interactions, order: str, rng: np.random.Generator) -> np.ndarray:
@@ -74,10 +74,13 @@ def _time_order(data: Interactions, order: str, rng: np.random.Generator) -> np.
     raise ConfigError(f"protocol.split.order must be 'time' or 'random', got {order!r}")
 
 
-def _from_parts(data: Interactions, order: np.ndarray, part: np.ndarray, candidates=None) -> Split:
-    """A :class:`Split` from row ``order`` and its ``part`` labels (0 train, 1 valid, 2 test)."""
+def _from_parts(data: Interactions, order: np.ndarray, part: np.ndarray) -> Split:
+    """A :class:`Split` from row ``order`` and its ``part`` labels (0 train, 1 valid, 2 test).
+
+    Fixed candidates the source ships (``data.candidates``) ride along for sampled evaluation.
+    """
     return Split(train=data.subset(order[part == 0]), valid=data.subset(order[part == 1]),
-                 test=data.subset(order[part == 2]), candidates=candidates)
+                 test=data.subset(order[part == 2]), candidates=data.candidates)
 
 
 def _cut(totals: np.ndarray, cnt: np.ndarray) -> np.ndarray:
@@ -174,7 +177,7 @@ def predefined(data: Interactions, valid: str = "none", valid_ratio: float = 0.1
         part = _cut(totals, np.concatenate([cnt, np.zeros((len(cnt), 1), np.int64)], axis=1))
         labels[train_rows[rows[part == 1]]] = 1
     order = np.arange(len(data))
-    return _from_parts(data, order, labels, candidates=data.candidates)
+    return _from_parts(data, order, labels)
 
 
 def cold_items(data: Interactions, ratios: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0) -> Split:
