@@ -48,7 +48,8 @@ def write_line(folder: Path, line_no: int, text: str) -> None:
 
 
 @pytest.mark.parametrize("line, text, expected", [
-    (7, "1::661::3::978302109::9", "ratings.dat, line 7: malformed line (5 fields, expected 4: user, item, rating, timestamp"),
+    (7, "1::661::3::978302109::9",
+     "ratings.dat, line 7: malformed line (5 fields, expected 4: user, item, rating, timestamp"),
     (12, "1::661::3", "ratings.dat, line 12: malformed line (3 of 4 fields"),
     (3, "1:661::3::978302109", "ratings.dat, line 3: malformed line (a field holds ':'"),
     (9, "1::661::x::978302109", "ratings.dat, line 9: rating 'x' is not a number"),

@@ -4,7 +4,6 @@ with no local copy are checked on small files written here."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -129,7 +128,8 @@ def test_user_lists_source_on_written_files(tmp_path):
     (tmp_path / "train.txt").write_text("0 1 2 3\n1 2\n2 0 4\n")
     (tmp_path / "test.txt").write_text("0 4\n1 0 1\n2\n")  # user 2 has no test item
     data = UserListSplit(tmp_path).load()
-    pairs = sorted(zip(data.user_ids[data.user].tolist(), data.item_ids[data.item].tolist(), data.split_labels.tolist()))
+    raw_u, raw_i = data.user_ids[data.user].tolist(), data.item_ids[data.item].tolist()
+    pairs = sorted(zip(raw_u, raw_i, data.split_labels.tolist()))
     assert pairs == [(0, 1, 0), (0, 2, 0), (0, 3, 0), (0, 4, 2), (1, 0, 2), (1, 1, 2), (1, 2, 0), (2, 0, 0), (2, 4, 0)]
 
 

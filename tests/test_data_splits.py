@@ -10,8 +10,15 @@ from recframe.data.filters import apply_filters, dedup, kcore
 from recframe.data.interactions import TEST, TRAIN, VALID, Interactions
 from recframe.errors import ConfigError
 from recframe.runner import load_data, make_split
-from recframe_datasets.splitters import (cold_items, leave_last_k, leave_one_out, predefined, random_ratio,
-                                         ratio_counts, temporal_ratio)
+from recframe_datasets.splitters import (
+    cold_items,
+    leave_last_k,
+    leave_one_out,
+    predefined,
+    random_ratio,
+    ratio_counts,
+    temporal_ratio,
+)
 
 
 def keys(part: Interactions) -> np.ndarray:

@@ -29,7 +29,7 @@ import pandas as pd
 
 from recframe.data.filters import dedup
 from recframe.data.interactions import Interactions
-from recframe.data.readers import check_encoding, parser_error_message, numeric_column
+from recframe.data.readers import check_encoding, numeric_column, parser_error_message
 from recframe.data.source import DataSource
 from recframe.errors import ConfigError, DataError
 from recframe.training.sampling import sorted_unique
