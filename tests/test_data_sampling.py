@@ -94,3 +94,19 @@ def test_candidates_round_trip_atomically(tmp_path, ml1m):
     path = save_candidates(tmp_path / "run" / "candidates.npy", cands)
     assert path.name == "candidates.npy" and np.array_equal(load_candidates(path), cands)
     assert [p.name for p in path.parent.iterdir()] == ["candidates.npy"]  # no temporary left over
+
+
+def test_bitmap_and_sorted_key_membership_agree(ml1m, monkeypatch):
+    from recframe.training import sampling
+
+    with_bits = NegativeSampler(ml1m)
+    monkeypatch.setattr(sampling, "BITMAP_MAX_CELLS", 0)
+    with_keys = NegativeSampler(ml1m)
+    assert with_bits.bits is not None and with_keys.bits is None
+    rng = np.random.default_rng(3)
+    users = np.concatenate([ml1m.user[:50_000], rng.integers(0, ml1m.n_users, 50_000)])
+    items = np.concatenate([ml1m.item[:50_000], rng.integers(0, ml1m.n_items, 50_000)])
+    got = with_bits.is_positive(users, items)
+    assert got[:50_000].all() and np.array_equal(got, with_keys.is_positive(users, items))
+    assert np.array_equal(with_bits.sample(users[:1000], 5, np.random.default_rng(0)),
+                          with_keys.sample(users[:1000], 5, np.random.default_rng(0)))

@@ -183,3 +183,13 @@ def test_split_and_filters_are_declared_in_the_protocol_block():
     lines = dict(describe(block))
     assert lines["filters"] == "min_rating(threshold=3), kcore(k=10)"
     assert lines["split"].startswith("random_ratio ratios=[0.8, 0.1, 0.1], group_by=user")
+
+
+def test_recbole_protocol_end_to_end_records_filters_and_counts(data_dir, tmp_path):
+    import recframe
+
+    results = recframe.run(["data=ml-1m", "protocol=recbole_ml1m", "model=pop", "logger=none"], run_dir=tmp_path)
+    assert results["data"]["filtered"] == {"users": 6033, "items": 3123, "interactions": 834_449}
+    assert results["protocol"]["filters"] == [{"name": "min_rating", "threshold": 3}, {"name": "kcore", "k": 10}]
+    assert results["protocol"]["split"]["name"] == "random_ratio"
+    assert results["data"]["train"] + results["data"]["valid"] + results["data"]["test"] == 834_449

@@ -1,7 +1,9 @@
 """Vectorised negative sampling that never returns a user's own positives.
 
-Membership is tested against the sorted keys ``user * n_items + item`` of the training pairs with
-one ``searchsorted``; collisions are redrawn in bulk until none remain. No per-sample Python.
+Membership is tested against the training pairs' keys ``user * n_items + item``: with a packed
+bitmap of all ``n_users * n_items`` cells when that is small (up to 2**27 cells, 16 MiB; e.g. ML-1M
+is 22M cells, 2.8 MiB), which is ~7x faster, else with one ``searchsorted`` on the sorted keys.
+Collisions are redrawn in bulk until none remain. No per-sample Python.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     """``np.unique(values)`` by one sort (numpy 2's default hash-based unique is ~50x slower here)."""
     s = np.sort(values)
     return s[np.concatenate(([True], s[1:] != s[:-1]))] if s.size else s
+
+
+BITMAP_MAX_CELLS = 1 << 27
 
 
 class NegativeSampler:
@@ -31,6 +36,12 @@ class NegativeSampler:
             raise ValueError(f"unknown negative distribution '{distribution}' (uniform, popularity)")
         self.n_items = train.n_items
         self.keys = sorted_unique(train.user * self.n_items + train.item)
+        self.bits: np.ndarray | None = None  # packed bitmap of positive cells, when small enough
+        cells = int(train.n_users) * int(self.n_items)
+        if 0 < cells <= BITMAP_MAX_CELLS:
+            mask = np.zeros(cells, dtype=bool)
+            mask[self.keys] = True
+            self.bits = np.packbits(mask)
         self.user_degree = np.bincount(train.user, minlength=train.n_users)
         self.distribution = distribution
         if distribution == "popularity":
@@ -45,7 +56,9 @@ class NegativeSampler:
         return np.minimum(np.searchsorted(self.cdf, rng.random(size)), self.n_items - 1)
 
     def is_positive(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        q = users * self.n_items + items
+        q = np.asarray(users, dtype=np.int64) * self.n_items + items
+        if self.bits is not None:
+            return ((self.bits[q >> 3] >> (7 - (q & 7))) & 1).astype(bool)
         pos = np.searchsorted(self.keys, q)
         pos = np.minimum(pos, len(self.keys) - 1)
         return self.keys[pos] == q
