@@ -262,3 +262,23 @@ def test_csv_line_with_too_many_fields(tmp_path):
     with pytest.raises(DataError) as exc:
         Table(tmp_path, file="e.csv", columns={"user": "u", "item": "i"}).load()
     assert "e.csv, line 3: malformed line (3 fields, more than the header's" in one_line(exc)
+
+
+def test_killed_writer_leftovers_never_load_and_are_swept(ml100k):
+    import os
+    import time
+
+    source = MovieLens100K(ml100k)
+    shutil.rmtree(paths.cache_dir() / "datasets", ignore_errors=True)
+    load_dataset("ml-100k", source)
+    (entry,) = entry_of("ml-100k")
+    shutil.rmtree(entry)
+    # what a writer killed mid-write leaves: a hidden temporary folder with a partial entry
+    stale = entry.parent / f".{entry.name}.abc123.tmp"
+    stale.mkdir()
+    (stale / "meta.json").write_text('{"format_version": 2, "n_users": 1, "n_items": 1, "length": 0, "meta": {}}')
+    old = time.time() - 7200
+    os.utime(stale, (old, old))
+    assert entry_of("ml-100k") == []
+    data = load_dataset("ml-100k", source)  # a miss: parsed again, and the leftover swept
+    assert len(data) == 100_000 and not stale.exists() and len(entry_of("ml-100k")) == 1

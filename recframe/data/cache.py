@@ -76,8 +76,30 @@ def _consistent(data: Interactions, meta: dict[str, Any]) -> bool:
     return n == 0 or (int(data.user.max()) < data.n_users and int(data.item.max()) < data.n_items)
 
 
+def sweep_stale(entry: Path, max_age_s: float = 3600.0) -> int:
+    """Remove temporary folders of writers killed mid-write (``.<entry>.*.tmp`` older than ``max_age_s``).
+
+    They never load (their names are not entries); this only reclaims their space. Returns the count.
+    """
+    import shutil
+    import time
+
+    removed = 0
+    if not entry.parent.is_dir():
+        return 0
+    for tmp in entry.parent.glob(f".{entry.name}.*.tmp"):
+        try:
+            if time.time() - tmp.stat().st_mtime > max_age_s:
+                shutil.rmtree(tmp, ignore_errors=True)
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
 def store(entry: Path, data: Interactions) -> None:
-    """Write ``data`` to ``entry`` atomically."""
+    """Write ``data`` to ``entry`` atomically (and sweep stale temporaries of killed writers)."""
+    sweep_stale(entry)
     with atomic_dir(entry) as tmp:
         arrays = {}
         for k in _ARRAYS:
