@@ -226,3 +226,13 @@ def test_negatives_that_are_positives_are_rejected(tmp_path):
     (tmp_path / "neg.txt").write_text("1 12\n3 10\n")
     with pytest.raises(Exception, match="neg.txt: user 3 does not occur in the interactions"):
         SequenceLines(tmp_path, file="s.txt", negatives="neg.txt").load()
+
+
+def test_template_configs_for_own_files(tmp_path):
+    (tmp_path / "events.csv").write_text("uid,sku\na,1\nb,2\na,2\n")
+    data = load_data(rconfig.compose(["data=table", f"data.path={tmp_path}", "data.file=events.csv",
+                                      "data.columns.user=uid", "data.columns.item=sku"]))
+    assert data.counts() == {"users": 2, "items": 2, "interactions": 3}
+    (tmp_path / "toy.inter").write_text("user_id:token\titem_id:token\n1\t2\n")
+    data = load_data(rconfig.compose(["data=recbole", f"data.path={tmp_path}", "data.dataset=toy"]))
+    assert data.counts() == {"users": 1, "items": 1, "interactions": 1} and data.rating is None
