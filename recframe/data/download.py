@@ -165,6 +165,6 @@ def main(argv: list[str]) -> int:
     summary = download(args.name, path=args.path, force=args.force)
     state = "downloaded to" if summary["fetched"] else "already present in"
     print(f"{args.name}: {state} {summary['path']}; sha256 verified: {', '.join(summary['verified']) or 'none'}"
-          + (f"; unverified (no published checksum): {', '.join(summary['unverified'])}"
+          + (f"; not verified (no known checksum): {', '.join(summary['unverified'])}"
              if summary["unverified"] else ""))
     return 0
