@@ -236,3 +236,23 @@ def test_template_configs_for_own_files(tmp_path):
     (tmp_path / "toy.inter").write_text("user_id:token\titem_id:token\n1\t2\n")
     data = load_data(rconfig.compose(["data=recbole", f"data.path={tmp_path}", "data.dataset=toy"]))
     assert data.counts() == {"users": 1, "items": 1, "interactions": 1} and data.rating is None
+
+
+@pytest.mark.parametrize("fold, train, test", [("u1", 80_000, 20_000), ("ua", 90_570, 9_430)])
+def test_ml100k_official_folds_as_predefined_split(data_dir, fold, train, test):
+    data = load("ml-100k", f"+data.fold={fold}")
+    assert np.bincount(data.split_labels, minlength=3).tolist() == [train, 0, test]
+    lines = (data_dir / "ml-100k" / f"{fold}.test").read_text().splitlines()
+    first = [int(x) for x in lines[0].split("\t")]
+    row = np.flatnonzero((data.user_ids[data.user] == first[0]) & (data.item_ids[data.item] == first[1]))
+    assert data.split_labels[row].tolist() == [TEST]
+    if fold == "ua":
+        assert (np.bincount(data.user[data.split_labels == TEST]) == 10).all()
+    split = load_split_with("ml-100k", f"+data.fold={fold}", "protocol=predefined", "protocol.split.valid=none",
+                            data=data)
+    assert split.counts() == {"train": train, "valid": 0, "test": test}
+
+
+def test_ml100k_unknown_fold_is_a_config_error(data_dir):
+    with pytest.raises(Exception, match="data.fold 'u9' is not one of the official ML-100K splits"):
+        load("ml-100k", "+data.fold=u9")

@@ -5,7 +5,8 @@ Layouts:
 
 * 100K: ``u.data`` (``user<TAB>item<TAB>rating<TAB>timestamp``), ``u.user``
   (``id|age|gender|occupation|zip``), ``u.item`` (``id|title|release date|video date|url|19 genre
-  flags``, Latin-1).
+  flags``, Latin-1). ``fold: u1``..``u5``, ``ua`` or ``ub`` loads GroupLens's official split
+  (``<fold>.base`` / ``<fold>.test``) as ``split_labels`` for the ``predefined`` splitter.
 * 1M: ``ratings.dat`` (``UserID::MovieID::Rating::Timestamp``), ``users.dat``
   (``UserID::Gender::Age::Occupation::Zip-code``), ``movies.dat`` (``MovieID::Title::Genres``), all
   Latin-1.
@@ -25,9 +26,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recframe.data.interactions import Interactions
+from recframe.data.interactions import TEST, TRAIN, Interactions
 from recframe.data.readers import numeric_column, read_delimited, read_split_lines
 from recframe.data.source import DataSource, Download
+from recframe.errors import ConfigError, DataError
 
 ML100K_GENRES = ["unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
                  "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
@@ -75,8 +77,37 @@ class MovieLens100K(DataSource):
          "u.user": "f120e114da2e8cf314fd28f99417c94ae9ddf1cb6db8ce0e4b5995d40e90e62c",
          "u.item": "553841ebc7de3a0fd0d6b62a204ea30c1e651aacfb2814c7a6584ac52f2c5701"},
         archive_root="ml-100k")
+    folds = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")
+
+    def __init__(self, path, fold: str | None = None) -> None:
+        if fold is not None and fold not in self.folds:
+            raise ConfigError(f"data.fold '{fold}' is not one of the official ML-100K splits: {', '.join(self.folds)}"
+                              f" (or null)")
+        super().__init__(path, fold=fold)
+        self.fold = fold
+        if fold:
+            self.files = (*type(self).files, f"{fold}.base", f"{fold}.test")
 
     def load(self) -> Interactions:
+        data = self._load_all()
+        if self.fold:
+            data.split_labels = self._fold_labels(data)
+        return data
+
+    def _fold_labels(self, data: Interactions) -> np.ndarray:
+        """``int8[N]``: 2 for the rows of ``<fold>.test``, 0 for the rest; the fold must partition u.data."""
+        test = read_table(self.path / f"{self.fold}.test", "\t", RATING_COLUMNS, dtype=RATING_DTYPES)
+        base = read_table(self.path / f"{self.fold}.base", "\t", RATING_COLUMNS, dtype=RATING_DTYPES)
+        u = np.searchsorted(data.user_ids, test["user"].to_numpy())
+        i = np.searchsorted(data.item_ids, test["item"].to_numpy())
+        is_test = np.isin(data.user * data.n_items + data.item, np.minimum(u, data.n_users - 1) * data.n_items
+                          + np.minimum(i, data.n_items - 1))
+        if int(is_test.sum()) != len(test) or len(base) + len(test) != len(data):
+            raise DataError(f"{self.path}/{self.fold}.base and {self.fold}.test do not partition u.data "
+                            f"({len(base)} + {len(test)} rows, {int(is_test.sum())} test rows found in {len(data)})")
+        return np.where(is_test, TEST, TRAIN).astype(np.int8)
+
+    def _load_all(self) -> Interactions:
         ratings = read_table(self.path / "u.data", "\t", RATING_COLUMNS, dtype=RATING_DTYPES)
         users = read_table(self.path / "u.user", "|", ["user", "age", "gender", "occupation", "zip"],
                            dtype={"zip": str})
