@@ -59,7 +59,8 @@ class Recommender(nn.Module):
 
         The default handles ``pairwise`` batches (``user: long[B]``, ``pos_item: long[B]``,
         ``neg_item: long[B, n]``) and returns ``pos_score: [B]`` and ``neg_score: [B, n]``; and
-        ``pointwise`` batches (``user``, ``item``, ``label``), returning ``score: [B]``.
+        ``pointwise`` batches (``user``, ``item``, ``label``), returning ``score: [B]``. A model may
+        add ``regularization`` (a scalar), which the trainer adds to the loss.
         """
         if "pos_item" in batch:
             users = batch["user"]
@@ -91,14 +92,14 @@ class Loss(nn.Module):
 
 
 def count_parameters(model: nn.Module) -> int:
-    """Trainable and frozen parameters plus buffers' elements (closed-form models store buffers)."""
+    """Stored numbers: parameters and buffers, or what ``model.storage()`` reports (sparse models)."""
+    if hasattr(model, "storage"):
+        return int(model.storage()[0])
     return int(sum(p.numel() for p in model.parameters()) + sum(b.numel() for b in model.buffers()))
 
 
 def model_bytes(model: nn.Module) -> int:
-    """Bytes of every parameter and buffer, as stored in memory."""
+    """Bytes of every parameter and buffer as stored in memory, or ``model.storage()[1]``."""
+    if hasattr(model, "storage"):
+        return int(model.storage()[1])
     return int(sum(t.numel() * t.element_size() for t in list(model.parameters()) + list(model.buffers())))
-
-
-def init_kwargs(obj: Any) -> dict[str, Any]:  # pragma: no cover - helper for reprs
-    return getattr(obj, "_init_kwargs", {})
