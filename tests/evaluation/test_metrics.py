@@ -130,3 +130,16 @@ def test_merged_halves_equal_one_pass():
                             whole.metrics.values()):
         a.merge_state(b)
         assert float(a.compute()) == pytest.approx(float(w.compute()), abs=1e-12), key
+
+
+def test_memory_is_bounded_by_the_user_batch():
+    scores, relevant, seen = random_case(13, n_users=50)
+    sizes = []
+
+    class Recording(FixedScores):
+        def score_all(self, users):
+            sizes.append(len(users))
+            return super().score_all(users)
+
+    RankingEvaluator(all_metrics(), batch_users=8).evaluate(Recording(scores), RankingTarget(relevant, seen))
+    assert max(sizes) == 8 and sum(sizes) == len(RankingTarget(relevant, seen).users)
