@@ -17,19 +17,20 @@ from recframe.evaluation.metrics import ScoreMetric
 def user_auc(scores: Tensor, relevant: Tensor, valid: Tensor) -> Tensor:
     """``float64[B]`` per-user AUC, ties counted 1/2; NaN without a positive or a negative.
 
-    ``scores: float[B, L]``, ``relevant, valid: bool[B, L]``. One sort per row and two
-    ``searchsorted`` calls; no pair matrix.
+    ``scores: float[B, L]``, ``relevant, valid: bool[B, L]``. One sort of the negatives per row and
+    two ``searchsorted`` calls for the positives only; no pair matrix.
     """
-    scores = scores.double()
     neg = valid & ~relevant
     pos = valid & relevant
+    n_neg, n_pos = neg.sum(dim=1), pos.sum(dim=1)
     sorted_neg = torch.sort(torch.where(neg, scores, torch.inf), dim=1).values
-    n_neg = neg.sum(dim=1)
-    below = torch.searchsorted(sorted_neg, scores.contiguous(), right=False)
-    upto = torch.minimum(torch.searchsorted(sorted_neg, scores.contiguous(), right=True), n_neg[:, None])
-    below = torch.minimum(below, n_neg[:, None])
-    wins = torch.where(pos, below.double() + 0.5 * (upto - below).double(), 0.0).sum(dim=1)
-    n_pos = pos.sum(dim=1)
+    width = max(int(n_pos.max()) if n_pos.numel() else 0, 1)
+    first = torch.topk(pos.to(torch.uint8), width, dim=1).indices  # positives first (order irrelevant)
+    is_pos = pos.gather(1, first)
+    values = scores.gather(1, first).contiguous()
+    below = torch.minimum(torch.searchsorted(sorted_neg, values, right=False), n_neg[:, None])
+    upto = torch.minimum(torch.searchsorted(sorted_neg, values, right=True), n_neg[:, None])
+    wins = torch.where(is_pos, below.double() + 0.5 * (upto - below).double(), 0.0).sum(dim=1)
     pairs = (n_pos * n_neg).double()
     return torch.where(pairs > 0, wins / pairs.clamp_min(1.0), torch.nan)
 

@@ -111,6 +111,7 @@ class RankingEvaluator(nn.Module):
     def feed(self, batch: RankedBatch, per_user: dict[str, list[Tensor]] | None = None,
              lists: list[Tensor] | None = None) -> None:
         """Update every metric from one ranked batch; optionally keep per-user values and top lists."""
+        shared: dict = {}
         for key, metric in zip(self.keys, self.metrics.values()):
             family = getattr(metric, "family", "topk")
             if family == "topk":
@@ -119,8 +120,11 @@ class RankingEvaluator(nn.Module):
             elif family == "list":
                 values = metric.user_values(batch.top_items) if metric.per_user_mean else None
                 metric.update(batch.top_items, values)
-            else:
-                values = metric.user_values(batch.scores, batch.relevant, batch.valid)
+            else:  # metrics sharing a user_values (AUC, GAUC) compute it once per batch
+                fn = type(metric).user_values
+                if fn not in shared:
+                    shared[fn] = metric.user_values(batch.scores, batch.relevant, batch.valid)
+                values = shared[fn]
                 metric.update(batch.scores, batch.relevant, batch.valid, values)
             if per_user is not None and values is not None:
                 per_user.setdefault(key, []).append(values.detach().cpu())
