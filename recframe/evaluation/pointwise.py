@@ -129,6 +129,10 @@ def check_pointwise(metrics: dict[str, torchmetrics.Metric], data: Interactions)
     if data.rating is None and metrics:
         raise ConfigError(f"metrics {', '.join(metrics)} need ratings or labels but the dataset is implicit "
                           f"(no ratings); remove them from metrics.names")
+    binary = [k for k, m in metrics.items() if not getattr(m, "needs_ratings", True)]
+    if binary and data.rating is not None and len(data) and not np.isin(np.unique(data.rating), (0.0, 1.0)).all():
+        raise ConfigError(f"metrics {', '.join(binary)} need 0/1 labels but the dataset's ratings are "
+                          f"{', '.join(f'{r:g}' for r in np.unique(data.rating)[:5])}...; use rmse or mae")
 
 
 @torch.no_grad()

@@ -128,5 +128,10 @@ def test_pointwise_needs_ratings():
     implicit = Interactions(user=np.array([0, 1]), item=np.array([1, 0]), n_users=2, n_items=2)
     with pytest.raises(ConfigError, match="need ratings or labels but the dataset is implicit"):
         check_pointwise({"rmse": RMSE()}, implicit)
+    ratings = Interactions(user=np.array([0, 1]), item=np.array([1, 0]), n_users=2, n_items=2,
+                           rating=np.array([4.0, 1.0]))
+    check_pointwise({"rmse": RMSE()}, ratings)
+    with pytest.raises(ConfigError, match="need 0/1 labels"):
+        check_pointwise({"logloss": LogLoss()}, ratings)
     with pytest.raises(ValueError, match="labels in"):
         LogLoss().update(torch.zeros(2), torch.tensor([0.0, 3.0]))
