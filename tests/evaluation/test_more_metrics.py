@@ -135,3 +135,17 @@ def test_pointwise_needs_ratings():
         check_pointwise({"logloss": LogLoss()}, ratings)
     with pytest.raises(ValueError, match="labels in"):
         LogLoss().update(torch.zeros(2), torch.tensor([0.0, 3.0]))
+
+
+def test_score_metrics_batched_and_merged_equal_one_pass():
+    scores, relevant, seen = random_case(8, n_users=45)
+    target = RankingTarget(relevant, seen)
+    one = RankingEvaluator({"auc": AUC(), "gauc": GAUC()}).evaluate(FixedScores(scores), target)[0]
+    small = RankingEvaluator({"auc": AUC(), "gauc": GAUC()}, batch_users=2).evaluate(FixedScores(scores), target)[0]
+    assert small == pytest.approx(one, abs=1e-12)
+    a, b = GAUC(), GAUC()
+    ev_a, ev_b = RankingEvaluator({"gauc": a}), RankingEvaluator({"gauc": b})
+    ev_a.update(FixedScores(scores), target.users[:20], target)
+    ev_b.update(FixedScores(scores), target.users[20:], target)
+    a.merge_state(b)
+    assert float(a.compute()) == pytest.approx(one["gauc"], abs=1e-12)
