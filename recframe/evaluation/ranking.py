@@ -21,7 +21,6 @@ import torch
 from torch import Tensor, nn
 
 from recframe.errors import ConfigError
-from recframe.evaluation.metrics import TopKMetric
 from recframe.evaluation.ties import MASKED, check_ties, tie_keys
 
 
