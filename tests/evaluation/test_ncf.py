@@ -61,3 +61,35 @@ def test_latest_validation_rule_holds_out_one_training_row_per_user():
     np.maximum.at(latest, split.train.user, split.train.timestamp)
     assert (split.valid.timestamp[np.argsort(split.valid.user)] >= latest).all()
     assert len(split.train) == 994169 - 6040
+
+
+def write_toy(folder, negatives="(0,3)\t1\t2\n(1,0)\t2\t3\n"):
+    folder.mkdir(exist_ok=True)
+    # user 0: items 0 (t=5), 1 (t=9), 2 (t=9) -> latest is the last line with t=9: item 2
+    (folder / "toy.train.rating").write_text("0\t0\t4\t5\n0\t1\t3\t9\n0\t2\t5\t9\n1\t1\t2\t7\n1\t3\t1\t3\n")
+    (folder / "toy.test.rating").write_text("0\t3\t5\t10\n1\t0\t4\t8\n")
+    (folder / "toy.test.negative").write_text(negatives)
+    return folder
+
+
+def test_toy_ncf_files(tmp_path):
+    data = NCFLeaveOneOut(write_toy(tmp_path / "toy"), prefix="toy").load()
+    split = ncf_loo(data)
+    assert (data.n_users, data.n_items) == (2, 4)
+    assert sorted(zip(split.valid.user.tolist(), split.valid.item.tolist())) == [(0, 2), (1, 1)]
+    assert sorted(zip(split.test.user.tolist(), split.test.item.tolist())) == [(0, 3), (1, 0)]
+    assert split.candidates.tolist() == [[1, 2], [2, 3]]
+    assert len(split.train) == 3
+
+
+def test_ncf_negatives_must_match_the_test_pairs(tmp_path):
+    from recframe.errors import DataError
+
+    folder = write_toy(tmp_path / "bad", negatives="(0,2)\t1\t2\n(1,0)\t2\t3\n")
+    with pytest.raises(DataError, match="do not match"):
+        NCFLeaveOneOut(folder, prefix="toy").load()
+
+
+def test_unknown_validation_rule_is_rejected(tmp_path):
+    with pytest.raises(ValueError, match="valid must be one of"):
+        NCFLeaveOneOut(tmp_path, valid="test")
