@@ -66,6 +66,18 @@ def compare(run_a: str | Path, run_b: str | Path, part: str = "test") -> dict[st
     return out
 
 
+def protocol_difference(run_a: str | Path, run_b: str | Path) -> list[str]:
+    """Protocol keys (other than the seed) whose values differ between two runs' results.json."""
+    import json
+
+    blocks = []
+    for run in (run_a, run_b):
+        path = Path(run) / "results.json"
+        blocks.append(json.loads(path.read_text()).get("protocol", {}) if path.is_file() else {})
+    keys = sorted((set(blocks[0]) | set(blocks[1])) - {"seed"})
+    return [k for k in keys if blocks[0].get(k) != blocks[1].get(k)]
+
+
 def table(result: dict[str, dict[str, Any]], name_a: str, name_b: str):
     """A rich table of :func:`compare`'s result."""
     from rich.table import Table
@@ -97,5 +109,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--part", default="test", choices=["valid", "test"])
     args = parser.parse_args(argv)
     result = compare(args.run_a, args.run_b, args.part)
+    differs = protocol_difference(args.run_a, args.run_b)
+    if differs:
+        print(f"warning: the runs' protocols differ in {', '.join(differs)}; their numbers may not be comparable")
     Console(highlight=False, width=max(Console().width, 150)).print(table(result, args.run_a, args.run_b))
     return 0

@@ -48,6 +48,7 @@ class GAUC(AUC):
     """Per-user AUC averaged with weights |P_u| (the user's number of relevant items)."""
 
     name = "gauc"
+    per_user_mean = False
 
     def user_weights(self, relevant: Tensor, valid: Tensor) -> Tensor:
         return (relevant & valid).sum(dim=1).double()

@@ -147,6 +147,7 @@ class ScoreMetric(torchmetrics.Metric):
     full_state_update: ClassVar[bool] = False
     higher_is_better: ClassVar[bool] = True
     name: ClassVar[str] = ""
+    per_user_mean: ClassVar[bool] = True  # False: a weighted mean, so per-user values are not saved
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)

@@ -125,7 +125,7 @@ class RankingEvaluator(nn.Module):
                     shared[fn] = metric.user_values(batch.scores, batch.relevant, batch.valid)
                 values = shared[fn]
                 metric.update(batch.scores, batch.relevant, batch.valid, values)
-            if per_user is not None and values is not None:
+            if per_user is not None and values is not None and getattr(metric, "per_user_mean", True):
                 per_user.setdefault(key, []).append(values.detach().cpu())
         if lists is not None:
             lists.append(batch.top_items.detach().cpu().int())

@@ -43,13 +43,13 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def churn(topk_a: dict[str, np.ndarray], topk_b: dict[str, np.ndarray], k: int | None = None) -> dict[str, float]:
-    """Mean Jaccard overlap and churn of two runs' top-``k`` lists (all saved positions by default)."""
+    """Mean Jaccard overlap and churn of two runs' top-``k`` lists (default: every position both saved)."""
     common, ia, ib = np.intersect1d(topk_a["users"], topk_b["users"], return_indices=True)
     if len(common) == 0:
         raise DataError("the two runs have no test user in common; churn is undefined")
     a, b = topk_a["items"][ia], topk_b["items"][ib]
-    if k is not None:
-        a, b = a[:, :k], b[:, :k]
+    k = min(a.shape[1], b.shape[1]) if k is None else k  # lists of different length: the common prefix
+    a, b = a[:, :k], b[:, :k]
     overlap = float(jaccard(a, b).mean())
     return {"overlap": overlap, "churn": 1.0 - overlap, "users": int(len(common)), "k": int(min(a.shape[1], b.shape[1]))}
 

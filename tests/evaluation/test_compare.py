@@ -55,3 +55,9 @@ def test_aggregate_mean_and_sample_std():
     assert agg["test/ndcg@10"]["mean"] == pytest.approx(statistics.mean([0.1, 0.2, 0.4]))
     assert agg["test/ndcg@10"]["std"] == pytest.approx(statistics.stdev([0.1, 0.2, 0.4]))
     assert agg["test/hr@10"]["std"] == 0.0 and agg["test/hr@10"]["n"] == 3
+
+
+def test_churn_compares_the_common_prefix_of_lists_of_different_length():
+    a = {"users": np.array([0]), "items": np.array([[1, 2, 3, 4]])}
+    b = {"users": np.array([0]), "items": np.array([[2, 1]])}
+    assert churn(a, b) == {"overlap": 1.0, "churn": 0.0, "users": 1, "k": 2}
