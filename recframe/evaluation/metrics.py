@@ -26,8 +26,8 @@ class TopKMetric(torchmetrics.Metric):
     ``K >= k``; users with no relevant item must not be passed.
 
     ``family`` tells the evaluator what a metric reads: ``topk`` (hits, this class), ``list`` (the
-    recommended item ids, :mod:`recframe.evaluation.beyond`), ``score`` (the scores of relevant and
-    other items, no cut-off) or ``pointwise`` (scores of labelled pairs,
+    recommended item ids, :class:`ListMetric`), ``score`` (the scores of relevant and
+    other items, no cut-off, :class:`ScoreMetric`) or ``pointwise`` (scores of labelled pairs,
     :mod:`recframe.evaluation.pointwise`).
     """
 
