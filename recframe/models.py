@@ -91,15 +91,24 @@ class Loss(nn.Module):
         raise NotImplementedError
 
 
+def _stored(model: nn.Module) -> list[Tensor]:
+    """What a saved model holds: its ``state_dict`` tensors (parameters and persistent buffers).
+
+    Non-persistent buffers (caches such as a graph's adjacency, rebuilt from the data) are not part
+    of the model's size.
+    """
+    return [t for t in model.state_dict().values() if isinstance(t, Tensor)]
+
+
 def count_parameters(model: nn.Module) -> int:
-    """Stored numbers: parameters and buffers, or what ``model.storage()`` reports (sparse models)."""
+    """Stored numbers (see :func:`_stored`), or what ``model.storage()`` reports (sparse models)."""
     if hasattr(model, "storage"):
         return int(model.storage()[0])
-    return int(sum(p.numel() for p in model.parameters()) + sum(b.numel() for b in model.buffers()))
+    return int(sum(t.numel() for t in _stored(model)))
 
 
 def model_bytes(model: nn.Module) -> int:
-    """Bytes of every parameter and buffer as stored in memory, or ``model.storage()[1]``."""
+    """Bytes of the stored tensors, or ``model.storage()[1]``."""
     if hasattr(model, "storage"):
         return int(model.storage()[1])
-    return int(sum(t.numel() * t.element_size() for t in list(model.parameters()) + list(model.buffers())))
+    return int(sum(t.numel() * t.element_size() for t in _stored(model)))

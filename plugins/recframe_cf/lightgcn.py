@@ -18,18 +18,33 @@ from torch import Tensor, nn
 from recframe.models import DatasetInfo, Recommender
 
 
-def normalized_adjacency(train_csr: sp.csr_matrix) -> Tensor:
-    """Symmetric-normalised adjacency ``D^-1/2 A D^-1/2`` of the user-item graph, sparse COO."""
+def normalized_adjacency(train_csr: sp.csr_matrix) -> sp.csr_matrix:
+    """Symmetric-normalised adjacency ``D^-1/2 A D^-1/2`` of the user-item graph (scipy CSR)."""
     n_users, n_items = train_csr.shape
     r = train_csr.copy()
     r.data[:] = 1.0
     a = sp.bmat([[None, r], [r.T, None]], format="coo")
     degree = np.asarray(a.sum(axis=1)).ravel()
     inv_sqrt = np.where(degree > 0, 1.0 / np.sqrt(np.maximum(degree, 1e-12)), 0.0)
-    values = inv_sqrt[a.row] * a.data * inv_sqrt[a.col]
-    index = torch.from_numpy(np.vstack([a.row, a.col]).astype(np.int64))
-    return torch.sparse_coo_tensor(index, torch.from_numpy(values.astype(np.float32)),
-                                   (n_users + n_items,) * 2).coalesce()
+    values = (inv_sqrt[a.row] * a.data * inv_sqrt[a.col]).astype(np.float32)
+    return sp.csr_matrix((values, (a.row, a.col)), shape=a.shape)
+
+
+class SymmetricSpMM(torch.autograd.Function):
+    """``y = A x`` for a symmetric scipy CSR ``A`` and ``x: float[n, d]``; the gradient is ``A g``.
+
+    scipy's CSR product is about three times faster than ``torch.sparse.mm`` on CPU here, and
+    symmetry makes the backward pass the same product.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, adjacency: sp.csr_matrix) -> Tensor:  # type: ignore[override]
+        ctx.adjacency = adjacency
+        return torch.from_numpy(adjacency @ x.detach().cpu().numpy()).to(x.device)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+        return torch.from_numpy(ctx.adjacency @ grad.detach().cpu().numpy()).to(grad.device), None
 
 
 class LightGCN(Recommender):
@@ -45,14 +60,14 @@ class LightGCN(Recommender):
         self.n_layers, self.reg_weight = int(n_layers), float(reg_weight)
         self.embedding = nn.Embedding(self.n_users + self.n_items, embedding_dim)
         nn.init.xavier_uniform_(self.embedding.weight)
-        self.register_buffer("adjacency", normalized_adjacency(info.train.to_csr()), persistent=False)
+        self.adjacency = normalized_adjacency(info.train.to_csr())
 
     def propagate(self) -> tuple[Tensor, Tensor]:
         """Final user ``[U, d]`` and item ``[I, d]`` embeddings."""
         layer = self.embedding.weight
         total = layer
         for _ in range(self.n_layers):
-            layer = torch.sparse.mm(self.adjacency, layer)
+            layer = SymmetricSpMM.apply(layer, self.adjacency)
             total = total + layer
         final = total / (self.n_layers + 1)
         return final[: self.n_users], final[self.n_users:]
