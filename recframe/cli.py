@@ -76,6 +76,14 @@ def compare_command(argv: list[str]) -> int:
     return compare_main(argv)
 
 
+@subcommand("repro")
+def repro_command(argv: list[str]) -> int:
+    """recframe repro [NAME [overrides...]]: list reproductions, or run one against its paper."""
+    from recframe.repro import repro_command as run_repro
+
+    return run_repro(argv)
+
+
 def _is_config_override(arg: str) -> bool:
     return not arg.startswith("-") and not arg.startswith("hydra.") and not arg.startswith("hydra/") \
         and not arg.startswith("+hydra")
