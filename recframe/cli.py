@@ -68,6 +68,30 @@ def download_command(argv: list[str]) -> int:
     return download_main(argv)
 
 
+@subcommand("stability")
+def stability_command(argv: list[str]) -> int:
+    """recframe stability RUN_DIR [RUN_DIR ...]: metric mean ± std over runs and pairwise top-K churn."""
+    from recframe.evaluation.stability_cli import main as stability_main
+
+    return stability_main(argv)
+
+
+@subcommand("compare")
+def compare_command(argv: list[str]) -> int:
+    """recframe compare RUN_A RUN_B: paired t-test, Wilcoxon test and effect sizes per metric."""
+    from recframe.compare import main as compare_main
+
+    return compare_main(argv)
+
+
+@subcommand("repro")
+def repro_command(argv: list[str]) -> int:
+    """recframe repro [NAME [overrides...]]: list reproductions, or run one against its paper."""
+    from recframe.repro import repro_command as run_repro
+
+    return run_repro(argv)
+
+
 def _is_config_override(arg: str) -> bool:
     return not arg.startswith("-") and not arg.startswith("hydra.") and not arg.startswith("hydra/") \
         and not arg.startswith("+hydra")

@@ -59,7 +59,8 @@ class Recommender(nn.Module):
 
         The default handles ``pairwise`` batches (``user: long[B]``, ``pos_item: long[B]``,
         ``neg_item: long[B, n]``) and returns ``pos_score: [B]`` and ``neg_score: [B, n]``; and
-        ``pointwise`` batches (``user``, ``item``, ``label``), returning ``score: [B]``.
+        ``pointwise`` batches (``user``, ``item``, ``label``), returning ``score: [B]``. A model may
+        add ``regularization`` (a scalar), which the trainer adds to the loss.
         """
         if "pos_item" in batch:
             users = batch["user"]
@@ -90,15 +91,24 @@ class Loss(nn.Module):
         raise NotImplementedError
 
 
+def _stored(model: nn.Module) -> list[Tensor]:
+    """What a saved model holds: its ``state_dict`` tensors (parameters and persistent buffers).
+
+    Non-persistent buffers (caches such as a graph's adjacency, rebuilt from the data) are not part
+    of the model's size.
+    """
+    return [t for t in model.state_dict().values() if isinstance(t, Tensor)]
+
+
 def count_parameters(model: nn.Module) -> int:
-    """Trainable and frozen parameters plus buffers' elements (closed-form models store buffers)."""
-    return int(sum(p.numel() for p in model.parameters()) + sum(b.numel() for b in model.buffers()))
+    """Stored numbers (see :func:`_stored`), or what ``model.storage()`` reports (sparse models)."""
+    if hasattr(model, "storage"):
+        return int(model.storage()[0])
+    return int(sum(t.numel() for t in _stored(model)))
 
 
 def model_bytes(model: nn.Module) -> int:
-    """Bytes of every parameter and buffer, as stored in memory."""
-    return int(sum(t.numel() * t.element_size() for t in list(model.parameters()) + list(model.buffers())))
-
-
-def init_kwargs(obj: Any) -> dict[str, Any]:  # pragma: no cover - helper for reprs
-    return getattr(obj, "_init_kwargs", {})
+    """Bytes of the stored tensors, or ``model.storage()[1]``."""
+    if hasattr(model, "storage"):
+        return int(model.storage()[1])
+    return int(sum(t.numel() * t.element_size() for t in _stored(model)))

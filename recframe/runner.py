@@ -2,7 +2,7 @@
 
 Steps: check the config; build data source, filters, splitter, model, loss and metrics through the
 registries; fit (Lightning for torch models, ``fit()`` for closed-form ones); evaluate validation
-and test with full ranking, masking seen items; measure cost; write ``results.json`` and per-user
+and test with full ranking, masking seen items, or sampled ranking (``protocol.ranking``); measure cost; write ``results.json`` and per-user
 metric values atomically; print the protocol and the table.
 """
 
@@ -96,14 +96,23 @@ def make_split(cfg: DictConfig, data: Interactions, seed: int) -> Split:
     return build(splitter, "protocol.split", name, {**spec, "seed": seed}, data)
 
 
-def build_metrics(cfg: DictConfig) -> dict[str, Any]:
+def build_metrics(cfg: DictConfig, info: DatasetInfo | None = None) -> dict[str, Any]:
+    """Metric instances by key: one per cut-off for ``topk``/``list`` metrics, one for the others."""
     regs = registries()
     metrics = {}
     for name in cfg.metrics.names:
         cls = regs.metric.get(name, config_key="metrics.names")
-        for k in cfg.protocol.cutoffs:
-            m = cls(k=int(k))
-            metrics[m.key] = m
+        family = getattr(cls, "family", "topk")
+        if family in ("score", "pointwise"):
+            instances = [cls()]
+        elif family == "list":
+            if info is None:
+                raise ConfigError(f"metric '{name}' needs the training data's item popularity")
+            instances = [cls(k=int(k), item_popularity=info.item_popularity, n_users=info.n_users)
+                         for k in cfg.protocol.cutoffs]
+        else:
+            instances = [cls(k=int(k)) for k in cfg.protocol.cutoffs]
+        metrics.update({m.key: m for m in instances})
     return metrics
 
 
@@ -139,10 +148,10 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     run_dir.mkdir(parents=True, exist_ok=True)
     rconfig.validate(cfg)
     regs = registries()
-    split_seed, sampler_seed, init_seed = derive_seeds(cfg.seed, 3)
+    split_seed, sampler_seed, init_seed, candidate_seed = derive_seeds(cfg.seed, 4)
     protocol = protocol_block(cfg)
-    if protocol.get("ranking", "full") != "full":
-        raise ConfigError(f"protocol.ranking '{protocol['ranking']}' is not supported yet; use protocol.ranking=full")
+    if protocol.get("ranking", "full") not in ("full", "sampled"):
+        raise ConfigError(f"protocol.ranking must be 'full' or 'sampled', got {protocol['ranking']!r}")
 
     data = load_data(cfg)
     split = make_split(cfg, data, split_seed)
@@ -155,9 +164,21 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     run = Run(cfg, run_dir, data, split, model)
     call_lifecycle("on_run_start", run=run)
 
-    metrics = build_metrics(cfg)
-    evaluator = RankingEvaluator(metrics, batch_users=int(cfg.trainer.eval_batch_users))
-    targets = ranking_targets(split, bool(protocol.get("filter_seen", True)))
+    metrics = build_metrics(cfg, info)
+    pointwise = {k: metrics.pop(k) for k in list(metrics) if getattr(metrics[k], "family", "") == "pointwise"}
+    if pointwise:
+        from recframe.evaluation.pointwise import check_pointwise
+
+        check_pointwise(pointwise, split.train)
+    if protocol.get("ranking", "full") == "sampled":
+        from recframe.evaluation.sampled import sampled_evaluation
+
+        evaluator, targets = sampled_evaluation(protocol, split, metrics, int(cfg.trainer.eval_batch_users),
+                                                candidate_seed, run_dir)
+    else:
+        evaluator = RankingEvaluator(metrics, batch_users=int(cfg.trainer.eval_batch_users),
+                                     ties=str(protocol.get("ties", "torch.topk")))
+        targets = ranking_targets(split, bool(protocol.get("filter_seen", True)))
     fit_start = time.perf_counter()
     fit_facts: dict[str, Any] = {}
     if model.trainable:
@@ -173,8 +194,14 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     eval_start = time.perf_counter()
     values: dict[str, float] = {}
     per_user: dict[str, dict[str, np.ndarray]] = {}
-    for part in ("valid", "test"):
-        scores, per = evaluator.evaluate(model, targets[part], keep_per_user=True)
+    for part in [p for p in ("valid", "test") if len(targets[p].users)]:  # NCF may have no validation
+        scores, per = evaluator.evaluate(model, targets[part], keep_per_user=True, keep_lists=part == "test")
+        if part == "test":
+            save_topk(run_dir / "topk.npz", targets[part].users, per.pop("topk"))
+        if pointwise:
+            from recframe.evaluation.pointwise import evaluate_pointwise
+
+            scores.update(evaluate_pointwise(model, split.part(part), pointwise))
         values.update({f"{part}/{k}": v for k, v in scores.items()})
         per_user[part] = per
     eval_seconds = time.perf_counter() - eval_start
@@ -199,10 +226,17 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     return results
 
 
+def save_topk(path: Path, users: np.ndarray, items: np.ndarray) -> None:
+    """Each test user's top-K list: ``users: int64[n]``, ``items: int32[n, K]`` (``-1`` padded)."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, users=users, items=items)
+
+
 def save_per_user(path: Path, per_user: dict[str, dict[str, np.ndarray]],
                   targets: dict[str, RankingTarget]) -> None:
     """Per-user metric values (``<part>/<metric>`` arrays aligned with ``<part>/users``)."""
-    arrays = {f"{part}/users": targets[part].users for part in per_user}
+    arrays: dict[str, np.ndarray] = {f"{part}/users": targets[part].users for part in per_user}
     for part, per in per_user.items():
         arrays.update({f"{part}/{k}": v for k, v in per.items()})
     with atomic_path(path) as tmp:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from recframe import hookimpl
-from recframe_datasets import generic, lightgcn, movielens, recbole, sequences, splitters, synthetic
+from recframe_datasets import generic, lightgcn, movielens, ncf, recbole, sequences, splitters, synthetic
 
 
 @hookimpl
@@ -27,6 +27,7 @@ def register_data_sources(register):
     register("table", generic.Table, aliases=["csv", "parquet"])
     register("recbole-atomic", recbole.RecBoleAtomic, aliases=["atomic"])
     register("synthetic", synthetic.SyntheticSource)
+    register("ncf-ml-1m", ncf.NCFLeaveOneOut)
 
 
 @hookimpl
@@ -37,3 +38,4 @@ def register_splitters(register):
     register("leave_last_k", splitters.leave_last_k)
     register("predefined", splitters.predefined)
     register("cold_items", splitters.cold_items)
+    register("ncf_loo", ncf.ncf_loo)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from recframe import hookimpl
-from recframe_losses import pairwise
+from recframe_losses import pairwise, softmax
 
 
 @hookimpl
 def register_losses(register):
     register("bpr", pairwise.BPRLoss)
     register("bce", pairwise.BCELoss)
+    register("softmax", softmax.SoftmaxLoss)
+    register("sampled_softmax", softmax.SampledSoftmaxLoss)
+    register("multinomial", softmax.MultinomialLoss)

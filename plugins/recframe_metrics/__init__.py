@@ -1,9 +1,10 @@
-"""Built-in ranking metrics, registered through the public plugin hooks."""
+"""Built-in metrics, registered through the public plugin hooks."""
 
 from __future__ import annotations
 
 from recframe import hookimpl
-from recframe_metrics import ranking
+from recframe.evaluation import pointwise
+from recframe_metrics import auc, beyond, ranking
 
 
 @hookimpl
@@ -14,3 +15,15 @@ def register_metrics(register):
     register("ndcg", ranking.NDCG)
     register("mrr", ranking.MRR)
     register("map", ranking.MAP)
+    register("auc", auc.AUC)
+    register("gauc", auc.GAUC)
+    register("coverage", beyond.Coverage)
+    register("gini", beyond.Gini)
+    register("entropy", beyond.Entropy)
+    register("avgpop", beyond.AveragePopularity, aliases=["average_popularity"])
+    register("novelty", beyond.Novelty)
+    register("tail", beyond.TailShare, aliases=["tail_share"])
+    register("rmse", pointwise.RMSE)
+    register("mae", pointwise.MAE)
+    register("logloss", pointwise.LogLoss)
+    register("pointwise_auc", pointwise.PointwiseAUC)

@@ -1,9 +1,14 @@
 """Full ranking over all items, batched over users with bounded memory.
 
 For each batch of users the model scores every item (``[B, n_items]``), items the user has already
-seen are masked to ``-inf``, one ``topk`` at the largest cut-off is taken, and the hits matrix
-(``bool[B, K]``) feeds every metric at every cut-off. Memory is ``O(batch_users * n_items)``,
-never ``O(n_users * n_items)``.
+seen are masked (``index_put`` of ``-inf``), one ``topk`` at the largest cut-off is taken, and the
+hits matrix (``bool[B, K]``) feeds every metric at every cut-off. Memory is
+``O(batch_users * n_items)``, never ``O(n_users * n_items)``.
+
+Under ``ties: torch.topk`` equal scores are ordered as ``torch.topk`` returns them (the fast path);
+under ``pessimistic``/``optimistic`` the ranking is exact for the rule (integer keys,
+:mod:`recframe.evaluation.ties`). :mod:`recframe.evaluation.sampled` ranks fixed or generated
+candidates instead of every item and reuses :meth:`RankingEvaluator.feed`.
 """
 
 from __future__ import annotations
@@ -15,14 +20,17 @@ import scipy.sparse as sp
 import torch
 from torch import Tensor, nn
 
-from recframe.evaluation.metrics import TopKMetric
+from recframe.errors import ConfigError
+from recframe.evaluation.ties import MASKED, check_ties, tie_keys
 
 
 def rows_to_coo(csr: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(batch_row, column) index pairs of the non-zeros of ``csr[rows]``."""
-    sub = csr[rows]
-    counts = np.diff(sub.indptr)
-    return np.repeat(np.arange(len(rows)), counts), sub.indices
+    """(batch_row, column) index pairs of the non-zeros of ``csr[rows]`` (no sparse slicing)."""
+    starts, ends = csr.indptr[rows], csr.indptr[rows + 1]
+    counts = ends - starts
+    batch_row = np.repeat(np.arange(len(rows)), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return batch_row, csr.indices[np.repeat(starts, counts) + offsets]
 
 
 @dataclass
@@ -35,72 +43,160 @@ class RankingTarget:
 
     def __post_init__(self) -> None:
         self.relevant = self.relevant.tocsr()
+        if self.seen is not None:
+            self.seen = self.seen.tocsr()
         self.users = np.flatnonzero(np.diff(self.relevant.indptr) > 0)
+
+
+@dataclass
+class RankedBatch:
+    """One batch of ranked users, as metrics read it.
+
+    ``hits: bool[B, K]`` and ``top_items: long[B, K]`` (``-1`` past the end of a short list) at
+    ``K`` = the largest cut-off; ``n_relevant: long[B]``; for score metrics ``scores: float[B, L]``
+    with ``relevant``/``valid: bool[B, L]`` over the ranked items (``None`` when not needed).
+    """
+
+    hits: Tensor
+    n_relevant: Tensor
+    top_items: Tensor
+    scores: Tensor | None = None
+    relevant: Tensor | None = None
+    valid: Tensor | None = None
+
+
+def pad_columns(t: Tensor, width: int, value: int | bool) -> Tensor:
+    """Pad ``t: [B, k]`` on the right to ``[B, width]`` with ``value``."""
+    if t.shape[1] >= width:
+        return t
+    return torch.nn.functional.pad(t, (0, width - t.shape[1]), value=value)
 
 
 class RankingEvaluator(nn.Module):
     """Holds ranking metrics and feeds them batches of users.
 
-    ``metrics`` maps keys like ``"ndcg@10"`` to :class:`TopKMetric` instances.
+    ``metrics`` maps keys like ``"ndcg@10"``, ``"coverage@10"`` or ``"auc"`` to metric instances of
+    the ``topk``, ``list`` or ``score`` family. ``ties`` is the protocol's tie rule.
     """
 
-    def __init__(self, metrics: dict[str, TopKMetric], batch_users: int = 1024) -> None:
+    def __init__(self, metrics: dict[str, nn.Module], batch_users: int = 1024, ties: str = "torch.topk") -> None:
         super().__init__()
+        bad = [k for k, m in metrics.items() if getattr(m, "family", "topk") not in ("topk", "list", "score")]
+        if bad:
+            raise ConfigError(f"metrics {', '.join(bad)} are pointwise and cannot be computed from a ranking")
         self.metrics = nn.ModuleDict({k.replace("@", "_at_"): m for k, m in metrics.items()})
         self.keys = list(metrics)
-        self.max_k = max(m.k for m in metrics.values())
-        self.batch_users = batch_users
+        self.max_k = max((m.k for m in metrics.values() if hasattr(m, "k")), default=1)
+        self.batch_users = int(batch_users)
+        self.ties = check_ties(ties)
+        self.needs_scores = any(getattr(m, "family", "topk") == "score" for m in metrics.values())
 
     def reset(self) -> None:
         for m in self.metrics.values():
             m.reset()
 
+    @staticmethod
+    def device_of(model: nn.Module) -> torch.device:
+        return next(iter(model.parameters()), next(iter(model.buffers()), torch.empty(0))).device
+
     @torch.no_grad()
     def update(self, model: nn.Module, users: np.ndarray, target: RankingTarget,
-               per_user: dict[str, list[Tensor]] | None = None) -> None:
+               per_user: dict[str, list[Tensor]] | None = None, lists: list[Tensor] | None = None) -> None:
         """Score ``users`` (``int64[B]``) against every item and update every metric."""
-        device = next(iter(model.parameters()), torch.empty(0)).device
-        users_t = torch.as_tensor(users, dtype=torch.long, device=device)
+        users_t = torch.as_tensor(users, dtype=torch.long, device=self.device_of(model))
         scores = model.score_all(users_t).float()
-        hits, n_rel = self.hits(scores, users, target)
-        for key, metric in zip(self.keys, self.metrics.values()):
-            values = metric.user_values(hits, n_rel)
-            metric.update(hits, n_rel, values)
-            if per_user is not None:
-                per_user.setdefault(key, []).append(values.detach().cpu())
+        self.feed(self.rank(scores, users, target), per_user, lists)
 
-    def hits(self, scores: Tensor, users: np.ndarray, target: RankingTarget) -> tuple[Tensor, Tensor]:
-        """``bool[B, K]`` hits at the top ``K = max cut-off`` and ``long[B]`` relevant counts."""
+    def feed(self, batch: RankedBatch, per_user: dict[str, list[Tensor]] | None = None,
+             lists: list[Tensor] | None = None) -> None:
+        """Update every metric from one ranked batch; optionally keep per-user values and top lists."""
+        shared: dict = {}
+        for key, metric in zip(self.keys, self.metrics.values()):
+            family = getattr(metric, "family", "topk")
+            if family == "topk":
+                values = metric.user_values(batch.hits, batch.n_relevant)
+                metric.update(batch.hits, batch.n_relevant, values)
+            elif family == "list":
+                values = metric.user_values(batch.top_items) if metric.per_user_mean else None
+                metric.update(batch.top_items, values)
+            else:  # metrics sharing a user_values (AUC, GAUC) compute it once per batch
+                fn = type(metric).user_values
+                if fn not in shared:
+                    shared[fn] = metric.user_values(batch.scores, batch.relevant, batch.valid)
+                values = shared[fn]
+                metric.update(batch.scores, batch.relevant, batch.valid, values)
+            if per_user is not None and values is not None and getattr(metric, "per_user_mean", True):
+                per_user.setdefault(key, []).append(values.detach().cpu())
+        if lists is not None:
+            lists.append(batch.top_items.detach().cpu().int())
+
+    def rank(self, scores: Tensor, users: np.ndarray, target: RankingTarget) -> RankedBatch:
+        """Mask seen items in ``scores: float[B, n_items]`` (in place) and take the top ``K``."""
         device = scores.device
-        if target.seen is not None:
-            r, c = rows_to_coo(target.seen, users)
-            scores[torch.as_tensor(r, device=device), torch.as_tensor(c, device=device)] = -torch.inf
-        k = min(self.max_k, scores.shape[1])
-        top = torch.topk(scores, k, dim=1, sorted=True).indices
-        relevant = torch.zeros_like(scores, dtype=torch.bool)
         r, c = rows_to_coo(target.relevant, users)
-        relevant[torch.as_tensor(r, device=device), torch.as_tensor(c, device=device)] = True
-        hits = relevant.gather(1, top)
-        if k < self.max_k:  # fewer items than the cut-off: pad with misses
-            hits = torch.nn.functional.pad(hits, (0, self.max_k - k))
+        rel_idx = (torch.as_tensor(r, device=device), torch.as_tensor(c, device=device))
+        if target.seen is not None:
+            sr, sc = rows_to_coo(target.seen, users)
+            seen_idx = (torch.as_tensor(sr, device=device), torch.as_tensor(sc, device=device))
+        k = min(self.max_k, scores.shape[1])
+        relevant = None
+        if self.ties != "torch.topk" or self.needs_scores:
+            relevant = torch.zeros(scores.shape, dtype=torch.bool, device=device)
+            relevant[rel_idx] = True
+        if self.ties == "torch.topk":
+            if target.seen is not None:
+                scores[seen_idx] = -torch.inf
+            top = torch.topk(scores, k, dim=1, sorted=True).indices
+        else:
+            keys = tie_keys(scores, relevant, "pessimistic" if self.ties == "ncf" else self.ties)
+            if target.seen is not None:
+                keys[seen_idx] = MASKED
+            top = torch.topk(keys, k, dim=1, sorted=True).indices
+        hits = self.top_hits(top, users, target.relevant, rel_idx, relevant)
         n_rel = torch.as_tensor(np.diff(target.relevant.indptr)[users], device=device)
-        return hits, n_rel
+        batch = RankedBatch(pad_columns(hits, self.max_k, False), n_rel, pad_columns(top, self.max_k, -1))
+        if self.needs_scores:
+            valid = torch.ones_like(relevant)
+            if target.seen is not None:
+                valid[seen_idx] = False
+            batch.scores, batch.relevant, batch.valid = scores, relevant, valid
+        return batch
+
+    @staticmethod
+    def top_hits(top: Tensor, users: np.ndarray, relevant_csr: sp.csr_matrix,
+                 rel_idx: tuple[Tensor, Tensor], relevant: Tensor | None) -> Tensor:
+        """``bool[B, k]``: is ``top[b, j]`` relevant for user ``b``; no dense matrix unless given."""
+        if relevant is not None:
+            return relevant.gather(1, top)
+        n_items = relevant_csr.shape[1]
+        rel_keys = torch.sort(rel_idx[0] * n_items + rel_idx[1]).values
+        top_keys = torch.arange(top.shape[0], device=top.device).unsqueeze(1) * n_items + top
+        pos = torch.searchsorted(rel_keys, top_keys).clamp_max(max(len(rel_keys) - 1, 0))
+        if len(rel_keys) == 0:
+            return torch.zeros_like(top, dtype=torch.bool)
+        return rel_keys[pos] == top_keys
 
     def compute(self) -> dict[str, float]:
         return {key: float(m.compute()) for key, m in zip(self.keys, self.metrics.values())}
 
-    def evaluate(self, model: nn.Module, target: RankingTarget, keep_per_user: bool = False
+    def evaluate(self, model: nn.Module, target, keep_per_user: bool = False, keep_lists: bool = False
                  ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-        """Metrics over all users with a held-out item, and optionally the per-user values."""
+        """Metrics over all users with a held-out item, and optionally the per-user values.
+
+        With ``keep_lists`` the per-user dictionary also holds ``"topk"``: ``int32[n, K]`` item ids.
+        """
         self.reset()
         per_user: dict[str, list[Tensor]] | None = {} if keep_per_user else None
+        lists: list[Tensor] | None = [] if keep_lists else None
         was_training = model.training
         model.eval()
         try:
             for start in range(0, len(target.users), self.batch_users):
-                self.update(model, target.users[start:start + self.batch_users], target, per_user)
+                self.update(model, target.users[start:start + self.batch_users], target, per_user, lists)
         finally:
             model.train(was_training)
         values = self.compute()
         per = {k: torch.cat(v).numpy() for k, v in (per_user or {}).items()}
+        if lists is not None:
+            per["topk"] = torch.cat(lists).numpy() if lists else np.zeros((0, self.max_k), dtype=np.int32)
         return values, per

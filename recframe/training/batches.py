@@ -74,3 +74,32 @@ class UserBatches(IterableDataset):
     def __iter__(self) -> Iterator[torch.Tensor]:
         for start in range(0, len(self.users), self.batch_size):
             yield torch.from_numpy(self.users[start:start + self.batch_size])
+
+
+class UserRowBatches(IterableDataset):
+    """Listwise batches: ``user: long[B]`` and ``row: float[B, n_items]`` (the user's training items).
+
+    Users without training items are skipped; the user order is reshuffled every epoch.
+    """
+
+    def __init__(self, train: Interactions, batch_size: int, seed: int) -> None:
+        super().__init__()
+        self.matrix = train.to_csr()
+        self.matrix.data[:] = 1.0
+        self.users = np.flatnonzero(np.diff(self.matrix.indptr) > 0)
+        self.batch_size, self.seed, self.epoch = int(batch_size), int(seed), 0
+
+    def __len__(self) -> int:
+        return -(-len(self.users) // self.batch_size)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, self.epoch]))
+        self.epoch += 1
+        order = rng.permutation(self.users)
+        for start in range(0, len(order), self.batch_size):
+            users = order[start:start + self.batch_size]
+            yield {"user": torch.from_numpy(users),
+                   "row": torch.from_numpy(self.matrix[users].toarray().astype(np.float32))}

@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 from recframe.errors import ConfigError
 from recframe.evaluation.ranking import RankingEvaluator, RankingTarget
 from recframe.models import Loss, Recommender
-from recframe.training.batches import InteractionBatches, UserBatches
+from recframe.training.batches import InteractionBatches, UserBatches, UserRowBatches
 from recframe.training.module import RecframeModule
 from recframe.training.sampling import NegativeSampler
 
@@ -44,6 +44,17 @@ def _logger(cfg: DictConfig, run_dir: Path) -> Any:
     raise ConfigError(f"logger.name '{name}' is not one of csv, tensorboard, none")
 
 
+def training_batches(model: Recommender, train: Any, t: DictConfig, seed: int) -> Any:
+    """The batch stream a model's ``batch_kind`` asks for."""
+    if model.batch_kind == "listwise":
+        return UserRowBatches(train, t.batch_size, seed)
+    if model.batch_kind in ("pairwise", "pointwise"):
+        sampler = NegativeSampler(train, distribution=str(t.negative_sampling))
+        return InteractionBatches(train, model.batch_kind, t.batch_size, t.num_negatives, sampler, seed)
+    raise ConfigError(f"model '{type(model).__name__}' trains on '{model.batch_kind}' batches, which recframe "
+                      f"cannot build yet (pairwise, pointwise, listwise)")
+
+
 def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Loss, split: Any,
                     evaluator: RankingEvaluator, valid_target: RankingTarget, seed: int) -> dict[str, Any]:
     """Train ``model`` in place; load the best validation checkpoint into it. Returns fit facts."""
@@ -55,8 +66,7 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
     if model.batch_kind not in loss.batch_kinds:
         raise ConfigError(f"loss '{cfg.loss.name}' works on {', '.join(loss.batch_kinds)} batches, but model "
                           f"'{cfg.model.name}' trains on {model.batch_kind} batches; choose another loss=...")
-    sampler = NegativeSampler(split.train, distribution=str(t.negative_sampling))
-    batches = InteractionBatches(split.train, model.batch_kind, t.batch_size, t.num_negatives, sampler, seed)
+    batches = training_batches(model, split.train, t, seed)
     monitor = f"valid/{cfg.protocol.valid_metric}"
     ckpt_dir = run_dir / "checkpoints"
     last = ckpt_dir / "last.ckpt"

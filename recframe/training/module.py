@@ -43,7 +43,11 @@ class RecframeModule(pl.LightningModule):
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         outputs = self.model(batch)
+        if getattr(self.loss, "needs_all_scores", False):
+            outputs["all_scores"] = self.model.score_all(batch["user"])
         loss = self.loss(outputs, batch)
+        if "regularization" in outputs:  # a model's own penalty (e.g. embedding L2, a VAE's KL term)
+            loss = loss + outputs["regularization"]
         if not torch.isfinite(loss):
             raise TrainingError(f"loss became {loss.item()} at epoch {self.current_epoch}, batch {batch_idx}; "
                                 f"lower trainer.lr (now {self.optim['lr']}) or add weight decay")

@@ -1,0 +1,44 @@
+"""EASE: embarrassingly shallow autoencoder.
+
+H. Steck. "Embarrassingly Shallow Autoencoders for Sparse Data." WWW 2019.
+
+``P = (X^T X + lambda I)^-1``, ``B = I - P diag(1 / diag(P))`` (so ``diag(B) = 0``); a user's
+scores are ``x_u B``. One ``n_items x n_items`` inversion, no training loop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from recframe.data.interactions import Interactions
+from recframe.models import ClosedFormRecommender, DatasetInfo
+
+
+class EASE(ClosedFormRecommender):
+    """Item-item weights ``B: float[n_items, n_items]`` in closed form; L2 weight ``reg_weight``."""
+
+    def __init__(self, info: DatasetInfo, reg_weight: float = 250.0) -> None:
+        super().__init__(info)
+        if float(reg_weight) <= 0:
+            raise ValueError(f"reg_weight must be > 0, got {reg_weight}")
+        self.reg_weight = float(reg_weight)
+        self.register_buffer("item_weights", torch.zeros(self.n_items, self.n_items))
+        self.history = None
+
+    def fit(self, train: Interactions) -> None:
+        x = train.to_csr()
+        x.data[:] = 1.0
+        gram = (x.T @ x).toarray().astype(np.float64)
+        gram[np.diag_indices_from(gram)] += self.reg_weight
+        p = np.linalg.inv(gram)
+        b = -p / np.diag(p)[None, :]
+        b[np.diag_indices_from(b)] = 0.0
+        self.item_weights = torch.from_numpy(b.astype(np.float32))
+        self.history = x
+
+    def score_all(self, users: Tensor) -> Tensor:
+        """``long[B] -> float[B, n_items]``: ``X[users] @ B``."""
+        rows = torch.from_numpy(self.history[users.cpu().numpy()].toarray())
+        return rows @ self.item_weights

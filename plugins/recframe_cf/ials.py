@@ -1,0 +1,74 @@
+"""Implicit alternating least squares (iALS).
+
+Y. Hu, Y. Koren, C. Volinsky. "Collaborative Filtering for Implicit Feedback Datasets." ICDM 2008.
+
+Preference ``p_ui = 1`` for observed pairs (0 otherwise) with confidence ``c_ui = 1 + alpha``;
+minimise ``sum c_ui (p_ui - x_u^T y_i)^2 + reg (|x|^2 + |y|^2)`` by alternating exact solves:
+``x_u = (Y^T Y + Y^T (C_u - I) Y + reg I)^-1 Y^T C_u p_u``. Like the `implicit` library, each
+half-step runs a few conjugate-gradient steps warm-started from the current factors (Takacs, Pilaszy,
+Tikk, RecSys 2011), for all users (or items) at once: a matrix-vector product is ``x Y^T Y`` plus one
+scatter-add over the interactions, ``O(nnz * d)``, with no per-user Python loop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from recframe.data.interactions import Interactions
+from recframe.models import ClosedFormRecommender, DatasetInfo
+
+
+def cg_side(rows: Tensor, cols: Tensor, current: Tensor, other: Tensor, alpha: float, reg: float,
+            steps: int) -> Tensor:
+    """Improve ``current: float[n_rows, d]`` towards the exact ALS solution by ``steps`` CG steps."""
+    gram = other.T @ other + reg * torch.eye(other.shape[1], dtype=other.dtype)
+    y = other[cols]  # nnz x d
+
+    def matvec(v: Tensor) -> Tensor:
+        weighted = y * (alpha * (y * v[rows]).sum(dim=1, keepdim=True))
+        return (v @ gram).index_add_(0, rows, weighted)
+
+    b = torch.zeros_like(current).index_add_(0, rows, (1.0 + alpha) * y)
+    x = current.clone()
+    r = b - matvec(x)
+    p = r.clone()
+    rs = (r * r).sum(dim=1, keepdim=True)
+    for _ in range(steps):
+        ap = matvec(p)
+        step = rs / (p * ap).sum(dim=1, keepdim=True).clamp_min(1e-20)
+        x += step * p
+        r -= step * ap
+        rs_new = (r * r).sum(dim=1, keepdim=True)
+        p = r + (rs_new / rs.clamp_min(1e-20)) * p
+        rs = rs_new
+    return x
+
+
+class IALS(ClosedFormRecommender):
+    """User and item factors of size ``embedding_dim`` fitted by ``iterations`` ALS sweeps."""
+
+    def __init__(self, info: DatasetInfo, embedding_dim: int = 64, iterations: int = 15, alpha: float = 10.0,
+                 reg_weight: float = 100.0, cg_steps: int = 3, init_std: float = 0.01, seed: int = 0) -> None:
+        super().__init__(info)
+        if int(embedding_dim) < 1 or int(iterations) < 1 or float(alpha) < 0 or float(reg_weight) < 0:
+            raise ValueError("need embedding_dim >= 1, iterations >= 1, alpha >= 0, reg_weight >= 0")
+        self.iterations, self.alpha, self.reg = int(iterations), float(alpha), float(reg_weight)
+        self.cg_steps = int(cg_steps)
+        gen = torch.Generator().manual_seed(int(seed))
+        self.register_buffer("user_factors", torch.randn(self.n_users, int(embedding_dim), generator=gen) * init_std)
+        self.register_buffer("item_factors", torch.randn(self.n_items, int(embedding_dim), generator=gen) * init_std)
+
+    def fit(self, train: Interactions) -> None:
+        coo = train.to_csr().tocoo()
+        users, items = torch.from_numpy(coo.row.astype(np.int64)), torch.from_numpy(coo.col.astype(np.int64))
+        u, v = self.user_factors, self.item_factors
+        for _ in range(self.iterations):
+            u = cg_side(users, items, u, v, self.alpha, self.reg, self.cg_steps)
+            v = cg_side(items, users, v, u, self.alpha, self.reg, self.cg_steps)
+        self.user_factors, self.item_factors = u, v
+
+    def score_all(self, users: Tensor) -> Tensor:
+        """``long[B] -> float[B, n_items]``: ``X_u Y^T``."""
+        return self.user_factors[users] @ self.item_factors.T

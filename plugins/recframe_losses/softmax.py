@@ -1,0 +1,52 @@
+"""Softmax-family losses.
+
+* ``softmax``: full softmax cross-entropy of the positive item over all items
+  (``-log exp(s_ui) / sum_j exp(s_uj)``), from the model's ``score_all``.
+* ``sampled_softmax``: the same over the positive and its sampled negatives
+  (Jean et al., ACL 2015; uniform negatives, so no log-Q correction is needed).
+* ``multinomial``: the multinomial log-likelihood of a user's whole row,
+  ``-sum_i x_ui log softmax(z_u)_i`` (Liang et al., WWW 2018), for listwise models.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from recframe.models import Loss
+
+
+class SoftmaxLoss(Loss):
+    """Full softmax over every item; needs ``all_scores: [B, n_items]`` and ``batch['pos_item']``."""
+
+    batch_kinds = ("pairwise",)
+    needs_all_scores = True
+
+    def forward(self, outputs: dict[str, Tensor], batch: dict[str, Tensor]) -> Tensor:
+        return F.cross_entropy(outputs["all_scores"], batch["pos_item"])
+
+
+class SampledSoftmaxLoss(Loss):
+    """Softmax over ``[pos_score, neg_score...]`` (``[B]`` and ``[B, n]``) with temperature."""
+
+    batch_kinds = ("pairwise",)
+
+    def __init__(self, temperature: float = 1.0) -> None:
+        super().__init__()
+        if float(temperature) <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        self.temperature = float(temperature)
+
+    def forward(self, outputs: dict[str, Tensor], batch: dict[str, Tensor]) -> Tensor:
+        logits = torch.cat([outputs["pos_score"].unsqueeze(1), outputs["neg_score"]], dim=1) / self.temperature
+        return F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=logits.device))
+
+
+class MultinomialLoss(Loss):
+    """Negative multinomial log-likelihood of ``batch['row']: [B, n_items]`` under ``logits``."""
+
+    batch_kinds = ("listwise",)
+
+    def forward(self, outputs: dict[str, Tensor], batch: dict[str, Tensor]) -> Tensor:
+        return -(F.log_softmax(outputs["logits"], dim=1) * batch["row"]).sum(dim=1).mean()

@@ -1,0 +1,162 @@
+"""Pointwise evaluation: metrics of scores for labelled ``(user, item, label)`` triples.
+
+Used for explicit ratings (RMSE, MAE: the label is the rating, the score a predicted rating) and
+click labels (LogLoss, AUC: the label is 0/1, the score a logit). Every metric is a
+``torchmetrics.Metric`` with ``update(scores: float[N], labels: float[N])``; RMSE, MAE and LogLoss
+keep sums, so batched and DDP evaluation equal one pass; the global AUC keeps the scores (``cat``
+state) because it is not a sum over pairs of batches.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import torch
+import torchmetrics
+from scipy.stats import rankdata
+from torch import Tensor, nn
+
+from recframe.data.interactions import Interactions
+from recframe.errors import ConfigError
+
+
+class PointwiseMetric(torchmetrics.Metric):
+    """Mean of a per-triple loss: ``total = sum loss(score, label)``, ``count = N``."""
+
+    family: ClassVar[str] = "pointwise"
+    full_state_update: ClassVar[bool] = False
+    higher_is_better: ClassVar[bool] = False
+    needs_ratings: ClassVar[bool] = True  # False: 0/1 labels
+    name: ClassVar[str] = ""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.add_state("total", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("count", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+    def loss(self, scores: Tensor, labels: Tensor) -> Tensor:
+        """``float64[N]`` per-triple values."""
+        raise NotImplementedError
+
+    def update(self, scores: Tensor, labels: Tensor) -> None:  # type: ignore[override]
+        self.total += self.loss(scores.double(), labels.double()).sum()
+        self.count += scores.numel()
+
+    def compute(self) -> Tensor:
+        return self.total / self.count.clamp_min(1.0)
+
+
+class RMSE(PointwiseMetric):
+    """Root mean squared error of predicted ratings."""
+
+    name = "rmse"
+
+    def loss(self, scores: Tensor, labels: Tensor) -> Tensor:
+        return (scores - labels) ** 2
+
+    def compute(self) -> Tensor:
+        return torch.sqrt(super().compute())
+
+
+class MAE(PointwiseMetric):
+    """Mean absolute error of predicted ratings."""
+
+    name = "mae"
+
+    def loss(self, scores: Tensor, labels: Tensor) -> Tensor:
+        return (scores - labels).abs()
+
+
+class LogLoss(PointwiseMetric):
+    """Binary cross-entropy of 0/1 labels given logits (``from_logits``) or probabilities."""
+
+    name = "logloss"
+    needs_ratings = False
+
+    def __init__(self, from_logits: bool = True, eps: float = 1e-7, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.from_logits = from_logits
+        self.eps = eps
+
+    def loss(self, scores: Tensor, labels: Tensor) -> Tensor:
+        if ((labels != 0) & (labels != 1)).any():
+            raise ValueError("logloss needs labels in {0, 1}")
+        if self.from_logits:
+            return torch.nn.functional.binary_cross_entropy_with_logits(scores, labels, reduction="none")
+        p = scores.clamp(self.eps, 1 - self.eps)
+        return -(labels * torch.log(p) + (1 - labels) * torch.log1p(-p))
+
+
+class PointwiseAUC(torchmetrics.Metric):
+    """Global AUC over all labelled triples (ties count 1/2): the Mann-Whitney statistic."""
+
+    family: ClassVar[str] = "pointwise"
+    full_state_update: ClassVar[bool] = False
+    higher_is_better: ClassVar[bool] = True
+    needs_ratings: ClassVar[bool] = False
+    name: ClassVar[str] = "pointwise_auc"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.add_state("scores", default=[], dist_reduce_fx="cat")
+        self.add_state("labels", default=[], dist_reduce_fx="cat")
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+    def update(self, scores: Tensor, labels: Tensor) -> None:  # type: ignore[override]
+        self.scores.append(scores.detach().double().reshape(-1))
+        self.labels.append(labels.detach().double().reshape(-1))
+
+    def compute(self) -> Tensor:
+        s = torchmetrics.utilities.dim_zero_cat(self.scores).cpu().numpy()
+        y = torchmetrics.utilities.dim_zero_cat(self.labels).cpu().numpy() > 0.5
+        n_pos, n_neg = int(y.sum()), int((~y).sum())
+        if n_pos == 0 or n_neg == 0:
+            return torch.tensor(float("nan"), dtype=torch.float64)
+        ranks = rankdata(s)  # average ranks for ties
+        return torch.tensor((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg), dtype=torch.float64)
+
+
+def check_pointwise(metrics: dict[str, torchmetrics.Metric], data: Interactions) -> None:
+    """Raise a one-line :class:`ConfigError` if a metric needs labels the data does not have."""
+    if data.rating is None and metrics:
+        raise ConfigError(f"metrics {', '.join(metrics)} need ratings or labels but the dataset is implicit "
+                          f"(no ratings); remove them from metrics.names")
+    binary = [k for k, m in metrics.items() if not getattr(m, "needs_ratings", True)]
+    if binary and data.rating is not None and len(data) and not np.isin(np.unique(data.rating), (0.0, 1.0)).all():
+        raise ConfigError(f"metrics {', '.join(binary)} need 0/1 labels but the dataset's ratings are "
+                          f"{', '.join(f'{r:g}' for r in np.unique(data.rating)[:5])}...; use rmse or mae")
+
+
+@torch.no_grad()
+def evaluate_pointwise(model: nn.Module, part: Interactions, metrics: dict[str, torchmetrics.Metric],
+                       batch_size: int = 65536) -> dict[str, float]:
+    """Score every ``(user, item)`` of ``part`` and compare with its rating (``rating`` is the label).
+
+    Raises a one-line :class:`ConfigError` when a metric needs ratings and ``part`` has none.
+    """
+    if not metrics:
+        return {}
+    check_pointwise(metrics, part)
+    for m in metrics.values():
+        m.reset()
+    model.eval()
+    labels_all = torch.as_tensor(np.asarray(part.rating), dtype=torch.float64)
+    for start in range(0, len(part), batch_size):
+        sl = slice(start, start + batch_size)
+        users = torch.as_tensor(part.user[sl])
+        items = torch.as_tensor(part.item[sl])
+        scores = model.score(users, items).detach().cpu()
+        for m in metrics.values():
+            try:
+                m.update(scores, labels_all[sl])
+            except ValueError as exc:
+                raise ConfigError(f"metric '{m.key}': {exc}") from None
+    return {key: float(m.compute()) for key, m in metrics.items()}

@@ -1,0 +1,146 @@
+"""The collaborative-filtering zoo: each model against an independent computation or invariant."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from recframe.data.interactions import Interactions
+from recframe.models import DatasetInfo, count_parameters
+from recframe.plugins import registries
+
+
+def random_interactions(n_users=30, n_items=25, density=0.3, seed=0) -> Interactions:
+    rng = np.random.default_rng(seed)
+    dense = rng.random((n_users, n_items)) < density
+    dense[np.arange(n_users), rng.integers(0, n_items, n_users)] = True  # everyone has an item
+    users, items = np.nonzero(dense)
+    return Interactions(user=users, item=items, n_users=n_users, n_items=n_items)
+
+
+def info_for(data: Interactions) -> DatasetInfo:
+    return DatasetInfo(data.n_users, data.n_items, data, np.bincount(data.item, minlength=data.n_items))
+
+
+def build(name: str, data: Interactions, **params):
+    model = registries().model.get(name)(info_for(data), **params)
+    if not model.trainable:
+        model.fit(data)
+    return model.eval()
+
+
+def test_ease_matches_the_closed_form():
+    data = random_interactions()
+    model = build("ease", data, reg_weight=3.0)
+    x = data.to_csr().toarray()
+    g = x.T @ x + 3.0 * np.eye(data.n_items)
+    p = np.linalg.inv(g)
+    b = np.eye(data.n_items) - p / np.diag(p)  # B = I - P diag(1/diag(P))
+    assert np.allclose(np.diag(model.item_weights.numpy()), 0.0)
+    assert np.allclose(model.item_weights.numpy(), b, atol=1e-4)
+    scores = model.score_all(torch.arange(data.n_users)).numpy()
+    assert np.allclose(scores, x @ b, atol=1e-4)
+
+
+def test_itemknn_keeps_the_k_most_similar_neighbours_per_item():
+    data = random_interactions(seed=1)
+    k, shrink = 4, 2.0
+    model = build("itemknn", data, k=k, shrink=shrink)
+    x = data.to_csr().toarray()
+    norms = np.sqrt((x * x).sum(0))
+    sims = (x.T @ x) / (norms[:, None] * norms[None, :] + shrink + 1e-6)
+    np.fill_diagonal(sims, 0.0)
+    w = model.weights.toarray()
+    for j in range(data.n_items):
+        kept = np.flatnonzero(w[:, j])
+        assert len(kept) <= k
+        assert np.allclose(w[kept, j], sims[kept, j], atol=1e-5)
+        # nothing left out is more similar than what was kept
+        assert sims[np.setdiff1d(np.arange(data.n_items), kept), j].max(initial=0) <= w[kept, j].min() + 1e-6
+    assert np.allclose(model.score_all(torch.arange(data.n_users)).numpy(), x @ w, atol=1e-5)
+    assert count_parameters(model) == sp.csr_matrix(w).nnz
+
+
+def test_ials_conjugate_gradient_reaches_the_exact_least_squares_solution():
+    from recframe_cf.ials import cg_side
+
+    data = random_interactions(seed=2)
+    rng = np.random.default_rng(0)
+    items = torch.from_numpy(rng.normal(size=(data.n_items, 5)))
+    alpha, reg = 4.0, 0.5
+    rows, cols = torch.from_numpy(data.user), torch.from_numpy(data.item)
+    approx = cg_side(rows, cols, torch.zeros(data.n_users, 5, dtype=torch.float64), items, alpha, reg, steps=25)
+    x = data.to_csr().toarray()
+    y = items.numpy()
+    for u in range(data.n_users):
+        c = 1 + alpha * x[u]
+        a = y.T @ (c[:, None] * y) + reg * np.eye(5)
+        exact = np.linalg.solve(a, y.T @ (c * x[u]))
+        assert np.allclose(approx[u].numpy(), exact, atol=1e-6)
+
+
+def test_lightgcn_propagation_gradient_is_exact():
+    from recframe_cf.lightgcn import SymmetricSpMM, normalized_adjacency
+
+    data = random_interactions(seed=3)
+    adjacency = normalized_adjacency(data.to_csr()).astype(np.float64)
+    assert abs(adjacency - adjacency.T).max() < 1e-12
+    x = torch.randn(data.n_users + data.n_items, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda e: SymmetricSpMM.apply(e, adjacency), (x,))
+    # normalisation: A_hat[u, i] = 1 / sqrt(deg(u) deg(i))
+    deg_u = np.bincount(data.user, minlength=data.n_users)
+    deg_i = np.bincount(data.item, minlength=data.n_items)
+    u, i = data.user[0], data.item[0]
+    assert np.isclose(adjacency[u, data.n_users + i], 1 / np.sqrt(deg_u[u] * deg_i[i]))
+
+
+@pytest.mark.parametrize("name, params", [
+    ("pop", {}), ("bpr", {"embedding_dim": 8}), ("gmf", {"embedding_dim": 8}),
+    ("ncf_mlp", {"embedding_dim": 8, "hidden_sizes": [16, 8]}),
+    ("neumf", {"embedding_dim": 8, "mlp_embedding_dim": 8, "hidden_sizes": [16, 8]}),
+    ("lightgcn", {"embedding_dim": 8, "n_layers": 2}), ("multvae", {"hidden_sizes": [16], "latent_dim": 4}),
+    ("itemknn", {"k": 5}), ("ease", {"reg_weight": 10.0}), ("ials", {"embedding_dim": 4, "iterations": 2}),
+])
+def test_score_agrees_with_score_all(name, params):
+    data = random_interactions(seed=4)
+    torch.manual_seed(0)
+    model = build(name, data, **params)
+    users = torch.tensor([0, 3, 3, 7])
+    items = torch.tensor([1, 2, 24, 0])
+    with torch.no_grad():
+        full = model.score_all(users)
+        assert full.shape == (4, data.n_items) and torch.isfinite(full).all()
+        assert torch.allclose(model.score(users, items), full[torch.arange(4), items], atol=1e-5)
+
+
+def test_non_persistent_caches_are_not_counted_as_parameters():
+    data = random_interactions(seed=5)
+    model = build("lightgcn", data, embedding_dim=8, n_layers=1)
+    assert count_parameters(model) == (data.n_users + data.n_items) * 8
+
+
+@pytest.mark.parametrize("args", [
+    ["model=itemknn"], ["model=ease"], ["model=ials"],
+])
+def test_closed_form_models_beat_popularity_on_ml100k(ml100k, tmp_path, args):
+    import recframe
+
+    pop = recframe.run(["model=pop", "logger=none"], run_dir=tmp_path / "pop")["metrics"]["test/ndcg@10"]
+    ours = recframe.run([*args, "logger=none"], run_dir=tmp_path / "m")["metrics"]["test/ndcg@10"]
+    assert ours > pop + 0.1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [
+    ["model=neumf"], ["model=lightgcn"], ["model=multvae", "trainer.batch_size=256"],
+    ["model=bpr", "loss=sampled_softmax", "trainer.num_negatives=8"], ["model=bpr", "loss=softmax"],
+])
+def test_gradient_models_beat_popularity_on_ml100k(ml100k, tmp_path, args):
+    import recframe
+
+    pop = recframe.run(["model=pop", "logger=none"], run_dir=tmp_path / "pop")["metrics"]["test/ndcg@10"]
+    ours = recframe.run([*args, "logger=none", "trainer.progress_bar=false", "trainer.max_epochs=20"],
+                        run_dir=tmp_path / "m")["metrics"]["test/ndcg@10"]
+    assert ours > pop + 0.05
