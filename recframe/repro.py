@@ -33,6 +33,7 @@ class Reproduction:
     path: Path
     source: str
     targets: dict[str, dict[str, float]]
+    note: str = ""
 
 
 def config_roots() -> list[Path]:
@@ -54,7 +55,8 @@ def reproductions() -> dict[str, Reproduction]:
             if not block:
                 continue
             name = path.relative_to(base).with_suffix("").as_posix()
-            found[name] = Reproduction(name, path, str(block.get("source", "")), dict(block.get("targets", {})))
+            found[name] = Reproduction(name, path, str(block.get("source", "")), dict(block.get("targets", {})),
+                                       str(block.get("note") or ""))
     return found
 
 
@@ -86,6 +88,8 @@ def print_comparison(repro: Reproduction, rows: list[dict[str, Any]], seconds: f
                       "[green]pass[/green]" if r["pass"] else "[red]FAIL[/red]")
     console = Console()
     console.print(table)
+    if repro.note:
+        console.print(f"note: {repro.note}")
     if seconds is not None:
         console.print(f"run time {seconds:.1f} s")
 
