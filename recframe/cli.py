@@ -92,6 +92,24 @@ def repro_command(argv: list[str]) -> int:
     return run_repro(argv)
 
 
+USAGE = """usage: recframe [-m] [OVERRIDE ...]     run one experiment (-m: a multirun sweep over comma lists)
+       recframe COMMAND [ARGS ...]
+
+Overrides are Hydra's: pick a config option (model=ease, data=ml-1m, debug=fast) or set a key
+(trainer.lr=0.005, seed=3). `recframe --cfg job` prints the composed config; `recframe --hydra-help`
+lists Hydra's own flags.
+
+commands:"""
+
+
+def print_usage() -> None:
+    lines = [USAGE]
+    for name, fn in sorted(SUBCOMMANDS.items()):
+        summary = (fn.__doc__ or "").strip().split(":", 1)[-1].strip()
+        lines.append(f"  {name:<10} {summary}")
+    print("\n".join(lines))
+
+
 def _is_config_override(arg: str) -> bool:
     return not arg.startswith("-") and not arg.startswith("hydra.") and not arg.startswith("hydra/") \
         and not arg.startswith("+hydra")
@@ -160,6 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argv and argv[0] in SUBCOMMANDS:
             return SUBCOMMANDS[argv[0]](argv[1:])
+        if argv in (["--help"], ["-h"], ["help"]):
+            print_usage()
+            return 0
         if not any(a in ("--help", "-h", "--hydra-help", "--info") or a.startswith("--cfg") for a in argv):
             precheck(argv)
         return run_hydra(argv)

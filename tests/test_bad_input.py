@@ -63,3 +63,13 @@ def test_nan_loss_names_the_epoch(capsys, recframe_plugin, tmp_path):
     err = one_line_error(capsys, "data=synthetic", "model.name=nan_model", "trainer.progress_bar=false",
                          "logger=none", f"paths.output_dir={tmp_path}")
     assert "loss became nan at epoch 0, batch 0" in err and "trainer.lr" in err
+
+
+def test_help_lists_every_command(capsys):
+    from recframe.cli import SUBCOMMANDS
+
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: recframe")
+    for name in SUBCOMMANDS:
+        assert f"  {name} " in out
