@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
-from recframe.errors import RecframeError
+from recframe.errors import ConfigError, RecframeError
 
 SUBCOMMANDS: dict[str, Callable[[list[str]], int]] = {}
 
@@ -78,9 +78,18 @@ def precheck(overrides: Sequence[str]) -> None:
         raise rconfig.explain_hydra_error(exc, config_overrides) from None
     fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
     sweeps = [o for o in parsed if o.is_sweep_override()]
+    from recframe.sweeps.settings import check_overrides
+
+    optuna_variants = check_overrides(fixed, [o.input_line for o in sweeps], overrides)
     variants = [fixed]
+    if optuna_variants is not None:  # the Optuna sweeper: each choice and the ends of each range
+        variants += optuna_variants
+        sweeps = []
     for sweep in sweeps:
         key = sweep.get_key_element()
+        if type(sweep.value()).__name__ == "IntervalSweep":
+            raise ConfigError(f"{sweep.input_line}: interval() needs the Optuna sweeper "
+                              f"(add hydra/sweeper=optuna, or use an hparams_search config)")
         for value in sweep.sweep_string_iterator():
             variants.append(fixed + [f"{key}={value}"])
     for variant in variants:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader
 
 from recframe.errors import ConfigError
@@ -69,6 +69,10 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
                                  save_last=True, save_top_k=1, auto_insert_metric_name=False)
     callbacks = [checkpoint, EarlyStopping(monitor=monitor, mode="max", patience=int(t.patience),
                                            check_finite=False)]
+    if OmegaConf.select(cfg, "trial.id", default=None) is not None:  # launched by the Optuna sweeper
+        from recframe.sweeps.pruning import pruning_callbacks
+
+        callbacks += pruning_callbacks(cfg)
     module = RecframeModule(model, loss, {"optimizer": t.optimizer, "lr": t.lr, "weight_decay": t.weight_decay},
                             evaluator, valid_target, batches)
     trainer = pl.Trainer(
