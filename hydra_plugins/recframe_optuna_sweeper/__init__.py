@@ -24,4 +24,12 @@ class RecframeOptunaSweeper(Sweeper):
         self.impl.setup(hydra_context=hydra_context, task_function=task_function, config=config)
 
     def sweep(self, arguments: list[str]) -> Any:
-        return self.impl.sweep(arguments)
+        import sys
+
+        from recframe.errors import RecframeError
+
+        try:
+            return self.impl.sweep(arguments)
+        except RecframeError as exc:  # one line, as everywhere in recframe (Hydra would print a traceback)
+            print(f"error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None

@@ -97,7 +97,7 @@ class OptunaSweeperImpl:
                                          "pruner": pruner_spec(settings.pruner)})
         self._fail_stale(study)
         log.info("Optuna study '%s' (%s, %s): %d trials to complete; storage %s; dashboard: %s",
-                 settings.study_name, type(sampler).__name__, sampler_note, settings.n_trials,
+                 settings.study_name, "grid" if settings.is_grid else type(sampler).__name__, sampler_note, settings.n_trials,
                  dashboard_hint(url).split(" ", 1)[1], dashboard_hint(url))
         self._loop(study, settings, url, sweep_dir)
         return self.write_results(study, settings, url, sweep_dir)
@@ -105,15 +105,30 @@ class OptunaSweeperImpl:
     def _loop(self, study: Any, settings: Settings, url: str, sweep_dir: Path) -> None:
         from optuna.trial import TrialState
 
-        failures = 0
+        failures = launched = 0
         job_idx = len(study.get_trials(deepcopy=False))
+        grid_keys = list(settings.space.grid) if settings.is_grid else []
+        self._failed_here: set[tuple[Any, ...]] = set()
         while True:
             trials = study.get_trials(deepcopy=False)
             complete = sum(t.state == TrialState.COMPLETE for t in trials)
             running = sum(t.state == TrialState.RUNNING for t in trials)
             if complete >= settings.n_trials:
                 break
-            budget = min(settings.n_jobs, settings.n_trials - complete - running)
+            budget = min(settings.n_jobs, settings.n_trials - complete - running, settings.max_trials - launched)
+            if grid_keys:
+                todo = self._grid_todo(trials, settings, grid_keys)
+                if not todo and running == 0:
+                    log.info("every point of the grid has been tried")
+                    break
+                budget = min(budget, len(todo))
+                if budget > 0:
+                    for point in todo[:budget]:
+                        study.enqueue_trial(dict(zip(grid_keys, point)))
+            if launched >= settings.max_trials:
+                log.warning("stopping after %d trials launched (hydra.sweeper.max_trials) with %d of %d complete",
+                            launched, complete, settings.n_trials)
+                break
             if budget <= 0:  # the rest is running in other workers: wait for them
                 time.sleep(POLL_SECONDS)
                 continue
@@ -122,12 +137,27 @@ class OptunaSweeperImpl:
                 (run_dir / "results.json").unlink(missing_ok=True)  # never read a stale file
             returns = self.launcher.launch([overrides for _, overrides, _ in batch], initial_job_idx=job_idx)
             job_idx += len(batch)
+            launched += len(batch)
             for (trial, overrides, run_dir), ret in zip(batch, returns):
                 if not self._tell(study, settings, trial, ret, run_dir):
                     failures += 1
+                    if grid_keys:
+                        self._failed_here.add(tuple(trial.params.get(k) for k in grid_keys))
             if failures > settings.max_failures:
                 raise RecframeError(f"{failures} trials failed (hydra.sweeper.max_failures={settings.max_failures}); "
                                     f"see the trial folders under {sweep_dir}")
+
+    def _grid_todo(self, trials: list[Any], settings: Settings, keys: list[str]) -> list[tuple[Any, ...]]:
+        """Grid points still to run, in order: not complete, pruned, running or queued, and not failed in
+        this run of the sweep (points that failed or were interrupted before a restart are retried)."""
+        import itertools
+
+        from optuna.trial import TrialState
+
+        keep = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+        done = {tuple(t.params.get(k) for k in keys) for t in trials if t.state in keep}
+        points = itertools.product(*(settings.space.grid[k] for k in keys))
+        return [p for p in points if p not in done and p not in self._failed_here]
 
     def _ask(self, study: Any, settings: Settings, url: str) -> tuple[Any, list[str], Path]:
         trial = study.ask(fixed_distributions=settings.space.distributions)

@@ -69,10 +69,12 @@ def make_sampler(spec: Any, seed: int | None, grid: dict[str, list[Any]] | None 
     cls = getattr(optuna.samplers, SAMPLERS[name])
     if seed is not None and "seed" in inspect.signature(cls).parameters:
         kwargs.setdefault("seed", int(seed))
-    if name == "grid":
+    if name == "grid":  # the sweeper walks the grid itself (enqueue_trial); see optuna_sweeper.py
         if grid is None:
             raise ConfigError("sampler 'grid' needs every hydra.sweeper.params value to be choice() or range()")
-        kwargs["search_space"] = grid
+        if kwargs:
+            raise ConfigError(f"sampler 'grid' takes no arguments, got {sorted(kwargs)}")
+        return optuna.samplers.RandomSampler(seed=seed)
     if name == "cmaes" and n_objectives > 1:
         raise ConfigError("sampler 'cmaes' optimises one objective; use nsgaii or tpe for several")
     return _construct(cls, kwargs, "sampler", name)

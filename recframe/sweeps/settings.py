@@ -18,7 +18,7 @@ from recframe.sweeps.search_space import SearchSpace, parse_search_space
 
 TARGET = "hydra_plugins.recframe_optuna_sweeper.RecframeOptunaSweeper"
 KNOWN = {"_target_", "_recursive_", "study_name", "storage", "n_trials", "n_jobs", "sampler", "seed", "pruner",
-         "objectives", "max_failures", "params"}
+         "objectives", "max_failures", "max_trials", "params"}
 
 
 @dataclass
@@ -32,7 +32,14 @@ class Settings:
     pruner: Any
     objectives: list[Objective]
     max_failures: int
+    max_trials: int
     space: SearchSpace
+
+    @property
+    def is_grid(self) -> bool:
+        from recframe.sweeps.samplers import sampler_name
+
+        return sampler_name(self.sampler) == "grid"
 
     @property
     def directions(self) -> list[str]:
@@ -71,6 +78,8 @@ def parse_settings(sweeper: Mapping[str, Any], valid_metric: str, cli_overrides:
         seed = _int(seed, "seed", 0)
     max_failures = sweeper.get("max_failures")
     max_failures = n_trials if max_failures is None else _int(max_failures, "max_failures", 0)
+    max_trials = sweeper.get("max_trials")
+    max_trials = 3 * n_trials if max_trials is None else _int(max_trials, "max_trials", 1)
     params = sweeper.get("params") or {}
     if not isinstance(params, Mapping):
         raise ConfigError(f"hydra.sweeper.params must be a mapping of config keys to choice()/range()/interval(), "
@@ -101,7 +110,7 @@ def parse_settings(sweeper: Mapping[str, Any], valid_metric: str, cli_overrides:
         n_trials = min(n_trials, space.grid_size())
     return Settings(study_name=str(study_name), storage=sweeper.get("storage"), n_trials=n_trials, n_jobs=n_jobs,
                     sampler=sampler, seed=seed, pruner=pruner, objectives=objectives, max_failures=max_failures,
-                    space=space)
+                    max_trials=max_trials, space=space)
 
 
 def uses_optuna_sweeper(cfg: DictConfig) -> bool:
