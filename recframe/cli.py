@@ -60,6 +60,30 @@ def plugins_command(argv: list[str]) -> int:
     return 0
 
 
+@subcommand("report")
+def report_command(argv: list[str]) -> int:
+    """recframe report SWEEP_DIR: one table (Markdown, CSV, printed) of a sweep's jobs."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="recframe report", description=report_command.__doc__)
+    parser.add_argument("sweep_dir", help="a multirun folder, e.g. outputs/multiruns/<name>")
+    parser.add_argument("--metric", help="mark the best row by this key (default valid/<protocol.valid_metric>); "
+                                         "KEY:min to minimise")
+    parser.add_argument("--objectives", nargs="+", metavar="KEY:max|min",
+                        help="two or more objectives: mark and plot the Pareto front")
+    parser.add_argument("--no-plot", action="store_true", help="do not write pareto.png")
+    args = parser.parse_args(argv)
+    from pathlib import Path
+
+    from recframe.sweeps.report import build_report, print_report, write_report
+
+    report = build_report(Path(args.sweep_dir), args.metric, args.objectives)
+    print_report(report)
+    for path in write_report(report, plot=not args.no_plot):
+        print(f"wrote {path}")
+    return 0
+
+
 def _is_config_override(arg: str) -> bool:
     return not arg.startswith("-") and not arg.startswith("hydra.") and not arg.startswith("hydra/") \
         and not arg.startswith("+hydra")

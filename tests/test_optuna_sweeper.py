@@ -205,6 +205,9 @@ def test_pruned_trials_stop_early_and_are_recorded(tmp_path):
         assert list(t.intermediate_values) == [0]  # stopped after the first epoch of 5
         assert read_json(sweep / f"trial_{t.number}" / "trial.json")["state"] == "PRUNED"
         assert not (sweep / f"trial_{t.number}" / "results.json").exists()
+    from recframe.sweeps.report import build_report
+
+    assert [j.status for j in build_report(sweep).jobs] == ["pruned", "pruned"]
 
 
 def test_multi_objective_front_is_the_non_dominated_set(tmp_path):
