@@ -243,3 +243,28 @@ def test_too_many_failures_stop_the_sweep_in_one_line(tmp_path, capsys):
     assert "error: 2 trials failed (hydra.sweeper.max_failures=1)" in err and "Traceback" not in err
     trials = load_study(tmp_path / "multiruns" / "allfail", "allfail").trials
     assert [t.state for t in trials] == [TrialState.FAIL, TrialState.FAIL]
+
+
+@pytest.mark.parametrize("search, n_objectives, sampler", [("bpr_ml100k", 1, "tpe"), ("bpr_ml100k_pareto", 2, "nsgaii")])
+def test_shipped_searches_compose_and_check(search, n_objectives, sampler):
+    from recframe import config as rconfig
+    from recframe.sweeps.settings import check_config, check_overrides
+
+    cfg = rconfig.compose([f"hparams_search={search}"])
+    settings = check_config(cfg, [])
+    assert settings is not None and len(settings.objectives) == n_objectives
+    assert settings.objectives[0].key == "valid/ndcg@10" and settings.sampler["name"] == sampler
+    assert cfg.data.name == "ml-100k" and cfg.model.name == "bpr"
+    variants = check_overrides([f"hparams_search={search}"], [], [f"hparams_search={search}"])
+    assert len(variants) >= 2 * len(settings.space.distributions)
+
+
+def test_shipped_search_runs_and_command_line_overrides_win(tmp_path):
+    code, _ = recframe_cli(["-m", "hparams_search=bpr_ml100k", "data=synthetic", "hydra.sweeper.n_trials=1",
+                            "trainer.max_epochs=1", "logger=none", f"paths.output_dir={tmp_path}"])
+    assert code == 0
+    trial = tmp_path / "multiruns" / "bpr_ml100k_tpe" / "trial_0"
+    assert read_json(trial / "results.json")["run"]["data"] == "synthetic"
+    study = load_study(tmp_path / "multiruns" / "bpr_ml100k_tpe", "bpr_ml100k_tpe")
+    assert len(study.trials) == 1 and set(study.trials[0].params) == {
+        "model.embedding_dim", "trainer.lr", "trainer.weight_decay", "trainer.batch_size", "trainer.num_negatives"}

@@ -274,11 +274,18 @@ def _print_front(out: dict[str, Any], keys: list[str], front: list[dict[str, Any
         table.add_column(p)
     for k in keys:
         table.add_column(k, justify="right")
-    for row in front:
-        table.add_row(str(row["number"]), *(str(row["params"].get(p, "")) for p in params),
-                      *(f"{row['values'][k]:.4g}" for k in keys))
+    cells = [[str(row["number"]), *(_short(row["params"].get(p, "")) for p in params),
+              *(f"{row['values'][k]:.4g}" for k in keys)] for row in front]
+    for row in cells:
+        table.add_row(*row)
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(["trial", *params, *keys])]
     console = Console(highlight=False)
+    console = Console(highlight=False, width=max(console.width, sum(widths) + 3 * len(widths) + 1))
     counts = ", ".join(f"{v} {k}" for k, v in out["n_trials"].items() if v)
     console.print(f"Optuna study '{out['study_name']}': {counts}")
     console.print(table)
-    console.print(f"Saved {sweep_dir / (RESULTS_FILE + '.yaml')}; storage {out['storage']}")
+    console.print(f"Saved {sweep_dir / (RESULTS_FILE + '.yaml')}; storage {out['storage']}", soft_wrap=True)
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
