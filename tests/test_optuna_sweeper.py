@@ -255,7 +255,8 @@ def test_shipped_searches_compose_and_check(search, n_objectives, sampler):
     assert settings is not None and len(settings.objectives) == n_objectives
     assert settings.objectives[0].key == "valid/ndcg@10" and settings.sampler["name"] == sampler
     assert cfg.data.name == "ml-100k" and cfg.model.name == "bpr"
-    variants = check_overrides([f"hparams_search={search}"], [], [f"hparams_search={search}"])
+    variants = check_overrides([f"hparams_search={search}"], [], ["-m", f"hparams_search={search}"])
+    assert check_overrides([f"hparams_search={search}"], [], [f"hparams_search={search}"]) is None  # not -m
     assert len(variants) >= 2 * len(settings.space.distributions)
 
 

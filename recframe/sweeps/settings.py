@@ -137,12 +137,14 @@ def check_overrides(fixed: Sequence[str], sweeps: Sequence[str], argv: Sequence[
 
     from recframe import config as rconfig
 
-    hydra_args = [a for a in argv if not a.startswith("-") and a.lstrip("+~").startswith(("hydra.", "hydra/"))]
-    if not any(a.startswith(("hparams_search=", "+hparams_search=")) for a in fixed) \
-            and not any("sweeper" in a for a in hydra_args):
+    if not any(a in ("-m", "--multirun") for a in argv):
         return None
+    hydra_args = [a for a in argv if not a.startswith("-") and a.lstrip("+~").startswith(("hydra.", "hydra/"))]
     parser = OverridesParser.create()
-    plain_hydra = [a for a in hydra_args if not parser.parse_override(a).is_sweep_override()]
+    try:
+        plain_hydra = [a for a in hydra_args if not parser.parse_override(a).is_sweep_override()]
+    except Exception as exc:
+        raise rconfig.explain_hydra_error(exc, hydra_args) from None
     cfg = rconfig.compose(list(fixed) + plain_hydra)
     settings = check_config(cfg, sweeps)
     if settings is None:
