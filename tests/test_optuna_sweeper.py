@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -269,3 +270,41 @@ def test_shipped_search_runs_and_command_line_overrides_win(tmp_path):
     study = load_study(tmp_path / "multiruns" / "bpr_ml100k_tpe", "bpr_ml100k_tpe")
     assert len(study.trials) == 1 and set(study.trials[0].params) == {
         "model.embedding_dim", "trainer.lr", "trainer.weight_decay", "trainer.batch_size", "trainer.num_negatives"}
+
+
+@pytest.mark.slow
+def test_a_killed_sweep_restarts_where_it_stopped(tmp_path):
+    """SIGKILL the sweeper during a trial, run the same command again: exactly n_trials complete."""
+    import signal
+    import time
+
+    args = [a for a in optuna_sweep(tmp_path, "killed", "hydra.sweeper.n_trials=4", "hydra.sweeper.sampler=grid",
+                                    "model.embedding_dim=choice(4,8)", "trainer.lr=choice(0.01,0.05)",
+                                    "trainer.max_epochs=30", "trainer.patience=100", "trainer.progress_bar=false",
+                                    "trainer.limit_train_batches=1") if a != "debug=fast"]
+    cmd = [sys.executable, "-m", "recframe.cli", *args]
+    sweep = tmp_path / "multiruns" / "killed"
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    before: dict = {}
+    while time.time() < deadline:
+        time.sleep(0.3)
+        if not (sweep / "optuna.db").exists():
+            continue
+        trials = load_study(sweep, "killed").trials
+        if any(t.state == TrialState.COMPLETE for t in trials) and any(t.state == TrialState.RUNNING for t in trials):
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            before = {t.number: t for t in load_study(sweep, "killed").trials}
+            break
+    assert before, "the sweep never had a complete and a running trial at once"
+    running = [n for n, t in before.items() if t.state == TrialState.RUNNING]
+    assert subprocess.run(cmd, capture_output=True, timeout=300).returncode == 0
+    trials = {t.number: t for t in load_study(sweep, "killed").trials}
+    complete = [t for t in trials.values() if t.state == TrialState.COMPLETE]
+    assert len(complete) == 4
+    assert len({tuple(sorted(t.params.items())) for t in complete}) == 4  # no grid point twice
+    for n, t in before.items():
+        if t.state == TrialState.COMPLETE:
+            assert (trials[n].state, trials[n].params, trials[n].value) == (TrialState.COMPLETE, t.params, t.value)
+    assert all(trials[n].state == TrialState.FAIL for n in running)

@@ -75,6 +75,12 @@ def pruning_callbacks(cfg: DictConfig) -> list[pl.Callback]:
     info = trial_info(cfg)
     if info is None:
         return []
+    if "ddp" in str(OmegaConf.select(cfg, "trainer.strategy", default="auto")):
+        import logging
+
+        # forked DDP processes must not share the storage connection; the trial still runs, unpruned
+        logging.getLogger(__name__).warning("pruning is off for trial %s: it trains with DDP", info.get("number"))
+        return []
     trial, attrs = load_trial(info)
     objectives = attrs.get("objectives") or []
     if len(objectives) != 1 or attrs.get("pruner") is None:
