@@ -308,3 +308,23 @@ def test_a_killed_sweep_restarts_where_it_stopped(tmp_path):
         if t.state == TrialState.COMPLETE:
             assert (trials[n].state, trials[n].params, trials[n].value) == (TrialState.COMPLETE, t.params, t.value)
     assert all(trials[n].state == TrialState.FAIL for n in running)
+
+
+@pytest.mark.parametrize("sampler, n_objectives", [("tpe", 1), ("random", 1), ("cmaes", 1), ("qmc", 1),
+                                                    ({"name": "nsgaii", "population_size": 4}, 2)])
+def test_every_sampler_drives_an_ask_and_tell_study(sampler, n_objectives):
+    import warnings
+
+    space = parse_search_space({"x": "interval(0, 1)", "n": "range(1, 4)"}).distributions
+    study = optuna.create_study(sampler=make_sampler(sampler, 0, n_objectives=n_objectives),
+                                directions=["minimize"] * n_objectives)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # experimental-feature warnings
+        for _ in range(8):
+            trial = study.ask(space)
+            value = (trial.params["x"] - 0.3) ** 2 + trial.params["n"]
+            study.tell(trial, [value] * n_objectives if n_objectives > 1 else value)
+    trials = study.trials
+    assert len(trials) == 8 and all(t.state == TrialState.COMPLETE for t in trials)
+    assert all(0 <= t.params["x"] <= 1 and t.params["n"] in (1, 2, 3) for t in trials)
+    assert len({t.params["x"] for t in trials}) >= 5  # sampled anew (NSGA-II children may repeat a parent)

@@ -77,6 +77,11 @@ def make_sampler(spec: Any, seed: int | None, grid: dict[str, list[Any]] | None 
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "cmaes" and n_objectives > 1:
         raise ConfigError("sampler 'cmaes' optimises one objective; use nsgaii or tpe for several")
+    if name == "cmaes":
+        import importlib.util
+
+        if importlib.util.find_spec("cmaes") is None:
+            raise ConfigError("sampler 'cmaes' needs the cmaes package: pip install 'recframe[cmaes]'")
     return _construct(cls, kwargs, "sampler", name)
 
 
