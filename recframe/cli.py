@@ -1,7 +1,8 @@
 """The ``recframe`` command.
 
 ``recframe [overrides...]`` runs one experiment (``-m`` for a multirun sweep) through Hydra;
-``recframe plugins [--json]`` lists plugins and what they registered. Config mistakes are reported
+``recframe plugins [--json]`` lists plugins and what they registered; ``recframe report SWEEP_DIR``
+tabulates a sweep (docs/sweeps.md). Config mistakes are reported
 in one line before Hydra starts; errors inside a run are reported in one line by the task.
 Imports are deferred so ``recframe plugins`` and ``--help`` stay quick.
 """
