@@ -288,7 +288,8 @@ def print_report(report: Report) -> None:
     cols = report.columns
     widths = [max([len(c)] + [len(_fmt(report.cell(i, c), c)) for i in range(len(report.jobs))]) for c in cols]
     console = Console(highlight=False, width=max(console.width, sum(widths) + 3 * len(cols) + 1))
-    table = Table(title=f"Sweep {report.sweep_dir}", title_justify="left")
+    console.print(f"[bold]Sweep {report.sweep_dir}[/bold]", soft_wrap=True)
+    table = Table()
     for c in cols:
         table.add_column(c, justify="left" if c in ("job", "status", *report.params) else "right")
     for i in range(len(report.jobs)):
