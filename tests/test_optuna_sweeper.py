@@ -328,3 +328,14 @@ def test_every_sampler_drives_an_ask_and_tell_study(sampler, n_objectives):
     assert len(trials) == 8 and all(t.state == TrialState.COMPLETE for t in trials)
     assert all(0 <= t.params["x"] <= 1 and t.params["n"] in (1, 2, 3) for t in trials)
     assert len({t.params["x"] for t in trials}) >= 5  # sampled anew (NSGA-II children may repeat a parent)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-m", "trainer.lr=interval(0.001,0.1)"], "interval() needs the Optuna sweeper"),
+    (["-m", "hydra/sweeper=optuna"], "the optuna sweeper has nothing to search"),
+    (["-m", "hydra/sweeper=optuna", "trainer.max_epochs=range(0,3)"], "trainer.max_epochs must be >= 1"),
+])
+def test_sweep_mistakes_fail_before_anything_runs(tmp_path, capsys, args, message):
+    code, err = recframe_cli([*args, "data=synthetic", f"paths.output_dir={tmp_path}"], capsys)
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert not (tmp_path / "multiruns").exists()
