@@ -59,7 +59,7 @@ def collect(sweep_dir: Path) -> list[Job]:
             if not key.startswith(HIDDEN_PREFIXES):
                 overrides[key.lstrip("+~")] = value
         results_path = job_dir / "results.json"
-        results = json.loads(results_path.read_text()) if results_path.is_file() else None
+        results = _read_json(results_path)
         status = "ok" if results is not None else "failed"
         trial_path = job_dir / "trial.json"
         if results is None and trial_path.is_file() and json.loads(trial_path.read_text()).get("state") == "PRUNED":
@@ -68,6 +68,15 @@ def collect(sweep_dir: Path) -> list[Job]:
     if not jobs:
         raise ConfigError(f"no jobs under {sweep_dir} (no */.hydra/overrides.yaml): is it a multirun folder?")
     return jobs
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    """The file's JSON object, or None if it is missing or unreadable (written by another tool)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("metrics"), dict) else None
 
 
 def swept_keys(jobs: Sequence[Job]) -> tuple[list[str], dict[str, str]]:
