@@ -28,7 +28,9 @@ def optuna_sweep(out: Path, name: str, *args: str) -> list[str]:
 def load_study(sweep_dir: Path, study_name: str):
     import optuna
 
-    return optuna.load_study(study_name=study_name, storage=f"sqlite:///{sweep_dir / 'optuna.db'}")
+    from recframe.sweeps.storage import open_storage
+
+    return optuna.load_study(study_name=study_name, storage=open_storage(f"sqlite:///{sweep_dir / 'optuna.db'}"))
 
 
 def read_json(path: Path) -> dict:

@@ -287,11 +287,14 @@ def test_a_killed_sweep_restarts_where_it_stopped(tmp_path):
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     before: dict = {}
+    study = None
     while time.time() < deadline:
         time.sleep(0.3)
-        if not (sweep / "optuna.db").exists():
+        try:
+            study = study or load_study(sweep, "killed")
+            trials = study.get_trials(deepcopy=False)
+        except Exception:  # not created yet (KeyError), or being created
             continue
-        trials = load_study(sweep, "killed").trials
         if any(t.state == TrialState.COMPLETE for t in trials) and any(t.state == TrialState.RUNNING for t in trials):
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()

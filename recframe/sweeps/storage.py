@@ -43,19 +43,37 @@ def open_storage(url: str) -> Any:
         path = Path(url[len("journal:"):])
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path)))
+    kwargs: dict[str, Any] = {}
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
         # a wait instead of "database is locked" when workers write at once
-        return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+        kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
     if url.startswith(("postgresql", "postgres")):
         _require("psycopg", "a PostgreSQL storage", "postgres")
     try:
-        return optuna.storages.RDBStorage(url)
+        return _rdb_storage(url, kwargs)
     except ImportError as exc:
         raise ConfigError(f"storage '{_redact(url)}' needs a driver: {exc}") from None
     except Exception as exc:  # connection refused, bad URL, ...
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"cannot open storage '{_redact(url)}': {first}") from None
+
+
+def _rdb_storage(url: str, kwargs: dict[str, Any], attempts: int = 5) -> Any:
+    """``RDBStorage(url)``, retried: processes opening a new database at once race to create its tables."""
+    import time
+
+    import optuna
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(url, **kwargs)
+        except (IntegrityError, OperationalError) as exc:
+            if attempt == attempts - 1 or "connection" in str(exc).lower() and "refused" in str(exc).lower():
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def _require(module: str, what: str, extra: str) -> None:
