@@ -1,7 +1,8 @@
 """The ``recframe`` command.
 
 ``recframe [overrides...]`` runs one experiment (``-m`` for a multirun sweep) through Hydra;
-``recframe plugins [--json]`` lists plugins and what they registered. Config mistakes are reported
+``recframe plugins [--json]`` lists plugins and what they registered; ``recframe report SWEEP_DIR``
+tabulates a sweep (docs/sweeps.md). Config mistakes are reported
 in one line before Hydra starts; errors inside a run are reported in one line by the task.
 Imports are deferred so ``recframe plugins`` and ``--help`` stay quick.
 """
@@ -12,7 +13,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
-from recframe.errors import RecframeError
+from recframe.errors import ConfigError, RecframeError
 
 SUBCOMMANDS: dict[str, Callable[[list[str]], int]] = {}
 
@@ -60,6 +61,7 @@ def plugins_command(argv: list[str]) -> int:
     return 0
 
 
+<<<<<<< HEAD
 @subcommand("download")
 def download_command(argv: list[str]) -> int:
     """recframe download NAME [--path DIR] [--force]: fetch, verify and extract a dataset archive."""
@@ -108,6 +110,30 @@ def print_usage() -> None:
         summary = (fn.__doc__ or "").strip().split(":", 1)[-1].strip()
         lines.append(f"  {name:<10} {summary}")
     print("\n".join(lines))
+=======
+@subcommand("report")
+def report_command(argv: list[str]) -> int:
+    """recframe report SWEEP_DIR: one table (Markdown, CSV, printed) of a sweep's jobs."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="recframe report", description=report_command.__doc__)
+    parser.add_argument("sweep_dir", help="a multirun folder, e.g. outputs/multiruns/<name>")
+    parser.add_argument("--metric", help="mark the best row by this key (default valid/<protocol.valid_metric>); "
+                                         "KEY:min to minimise")
+    parser.add_argument("--objectives", nargs="+", metavar="KEY:max|min",
+                        help="two or more objectives: mark and plot the Pareto front")
+    parser.add_argument("--no-plot", action="store_true", help="do not write pareto.png")
+    args = parser.parse_args(argv)
+    from pathlib import Path
+
+    from recframe.sweeps.report import build_report, print_report, write_report
+
+    report = build_report(Path(args.sweep_dir), args.metric, args.objectives)
+    print_report(report)
+    for path in write_report(report, plot=not args.no_plot):
+        print(f"wrote {path}")
+    return 0
+>>>>>>> sweeps
 
 
 def _is_config_override(arg: str) -> bool:
@@ -128,9 +154,18 @@ def precheck(overrides: Sequence[str]) -> None:
         raise rconfig.explain_hydra_error(exc, config_overrides) from None
     fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
     sweeps = [o for o in parsed if o.is_sweep_override()]
+    from recframe.sweeps.settings import check_overrides
+
+    optuna_variants = check_overrides(fixed, [o.input_line for o in sweeps], overrides)
     variants = [fixed]
+    if optuna_variants is not None:  # the Optuna sweeper: each choice and the ends of each range
+        variants += optuna_variants
+        sweeps = []
     for sweep in sweeps:
         key = sweep.get_key_element()
+        if type(sweep.value()).__name__ == "IntervalSweep":
+            raise ConfigError(f"{sweep.input_line}: interval() needs the Optuna sweeper "
+                              f"(add hydra/sweeper=optuna, or use an hparams_search config)")
         for value in sweep.sweep_string_iterator():
             variants.append(fixed + [f"{key}={value}"])
     for variant in variants:

@@ -32,10 +32,14 @@ def register_resolvers() -> None:
 
 
 def install_hydra_plugins() -> None:
-    """Make Hydra see the config folders that recframe plugins register."""
+    """Make Hydra see the config folders that recframe plugins register, and recframe's sweeper."""
     from recframe.hydra_searchpath import install
 
     install()
+    from hydra.core.plugins import Plugins
+    from hydra_plugins.recframe_optuna_sweeper import RecframeOptunaSweeper
+
+    Plugins.instance().register(RecframeOptunaSweeper)
 
 
 register_resolvers()
@@ -162,7 +166,7 @@ def plain(cfg: DictConfig) -> dict[str, Any]:
 def config_hash(cfg: DictConfig) -> str:
     """A short hash of the resolved config (without Hydra's node and run-only switches)."""
     data = plain(cfg)
-    for key in ("resume", "print_table"):
+    for key in ("resume", "print_table", "trial"):
         data.pop(key, None)
     data.get("trainer", {}).pop("progress_bar", None)
     data.pop("paths", None)

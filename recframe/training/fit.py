@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader
 
 from recframe.errors import ConfigError
@@ -55,6 +55,17 @@ def training_batches(model: Recommender, train: Any, t: DictConfig, seed: int) -
                       f"cannot build yet (pairwise, pointwise, listwise)")
 
 
+def _strategy(t: DictConfig) -> Any:
+    """``trainer.strategy``; ``ddp`` on CPU is gloo with processes started by fork (see docs/sweeps.md)."""
+    name = str(OmegaConf.select(t, "strategy", default="auto") or "auto")
+    if name in ("ddp", "ddp_fork") and str(t.accelerator) == "cpu":
+        from lightning.pytorch.strategies import DDPStrategy
+
+        # popen (Lightning's default for ddp) would re-run the recframe command line in each process
+        return DDPStrategy(process_group_backend="gloo", start_method="fork")
+    return name
+
+
 def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Loss, split: Any,
                     evaluator: RankingEvaluator, valid_target: RankingTarget, seed: int) -> dict[str, Any]:
     """Train ``model`` in place; load the best validation checkpoint into it. Returns fit facts."""
@@ -79,10 +90,15 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
                                  save_last=True, save_top_k=1, auto_insert_metric_name=False)
     callbacks = [checkpoint, EarlyStopping(monitor=monitor, mode="max", patience=int(t.patience),
                                            check_finite=False)]
+    if OmegaConf.select(cfg, "trial.id", default=None) is not None:  # launched by the Optuna sweeper
+        from recframe.sweeps.pruning import pruning_callbacks
+
+        callbacks += pruning_callbacks(cfg)
     module = RecframeModule(model, loss, {"optimizer": t.optimizer, "lr": t.lr, "weight_decay": t.weight_decay},
                             evaluator, valid_target, batches)
     trainer = pl.Trainer(
         max_epochs=int(t.max_epochs), accelerator=str(t.accelerator), devices=t.devices,
+        strategy=_strategy(t),
         precision=t.precision, logger=_logger(cfg, run_dir), callbacks=callbacks,
         enable_progress_bar=bool(t.progress_bar), enable_model_summary=False, num_sanity_val_steps=0,
         check_val_every_n_epoch=int(t.eval_every), deterministic=bool(t.deterministic),
@@ -95,12 +111,20 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*IterableDataset.*__len__.*")
         warnings.filterwarnings("ignore", message=".*treespec.*")
+        warnings.filterwarnings("ignore", message=".*sync_dist=True.*")  # DDP: metrics are synced by torchmetrics
         trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=valid_loader, ckpt_path=resume_from)
     best = checkpoint.best_model_path
     if best and Path(best).is_file():
         state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
         module.load_state_dict(state)
     best_score = checkpoint.best_model_score
-    return {"epochs": int(trainer.current_epoch), "best_checkpoint": best or None,
+    epochs = int(trainer.current_epoch)
+    if trainer.world_size > 1:  # DDP processes were started for fit: read their outcome back
+        epochs = int(trainer.callback_metrics.get("epochs_run", epochs))
+        if best_score is None and best and Path(best).is_file():
+            saved = torch.load(best, map_location="cpu", weights_only=False).get("callbacks", {})
+            best_score = next((v["best_model_score"] for k, v in saved.items()
+                               if k.startswith("ModelCheckpoint") and v.get("best_model_score") is not None), None)
+    return {"epochs": epochs, "best_checkpoint": best or None,
             "best_valid": None if best_score is None else float(best_score),
             "resumed_from": resume_from}

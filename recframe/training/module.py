@@ -41,7 +41,27 @@ class RecframeModule(pl.LightningModule):
         if self.train_batches is not None and hasattr(self.train_batches, "set_epoch"):
             self.train_batches.set_epoch(self.current_epoch)
 
+    def on_train_epoch_end(self) -> None:
+        # epochs trained, for processes started by DDP (their trainer's state stays in them)
+        self.log("epochs_run", float(self.current_epoch + 1), logger=False, on_epoch=True, batch_size=1)
+
+    def _shard(self, items: Any) -> Any:
+        """This process's share (every ``world_size``-th row) under DDP; everything in one process.
+
+        Every process builds the same batches (same seed), so the shards of one step make up exactly
+        the batch a single process would train on, and DDP's averaged gradient is its gradient.
+        """
+        world = int(getattr(self.trainer, "world_size", 1) or 1) if self._trainer is not None else 1
+        if world == 1:
+            return items
+        rank = int(self.trainer.global_rank)
+        if isinstance(items, dict):
+            n = len(items["user"])
+            return {k: v[rank::world] if torch.is_tensor(v) and v.dim() and len(v) == n else v for k, v in items.items()}
+        return items[rank::world]
+
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        batch = self._shard(batch)
         outputs = self.model(batch)
         if getattr(self.loss, "needs_all_scores", False):
             outputs["all_scores"] = self.model.score_all(batch["user"])
@@ -58,7 +78,9 @@ class RecframeModule(pl.LightningModule):
         self.evaluator.reset()
 
     def validation_step(self, users: Tensor, batch_idx: int) -> None:
-        self.evaluator.update(self.model, users.cpu().numpy(), self.valid_target)
+        users = self._shard(users)  # under DDP each process ranks its share; compute() sums the states
+        if len(users):
+            self.evaluator.update(self.model, users.cpu().numpy(), self.valid_target)
 
     def on_validation_epoch_end(self) -> None:
         for key, metric in zip(self.evaluator.keys, self.evaluator.metrics.values()):
