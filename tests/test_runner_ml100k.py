@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 import recframe
 
@@ -72,6 +73,8 @@ def test_killed_run_resumes_from_last_checkpoint(ml100k, tmp_path):
     args = ["data=ml-100k", "model=bpr", "trainer.patience=100", *FAST]
     straight = recframe.run([*args, "trainer.max_epochs=4"], run_dir=tmp_path / "straight")
     recframe.run([*args, "trainer.max_epochs=2"], run_dir=tmp_path / "resumed")  # stands for a killed run
+    last = torch.load(tmp_path / "resumed" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert last["epoch"] == 1  # the checkpoint of the last finished epoch, not an earlier one
     resumed = recframe.run([*args, "trainer.max_epochs=4", "resume=true"], run_dir=tmp_path / "resumed")
     assert resumed["run"]["resumed_from"].endswith("last.ckpt")
     assert resumed["metrics"] == straight["metrics"]
