@@ -61,7 +61,6 @@ def plugins_command(argv: list[str]) -> int:
     return 0
 
 
-<<<<<<< HEAD
 @subcommand("download")
 def download_command(argv: list[str]) -> int:
     """recframe download NAME [--path DIR] [--force]: fetch, verify and extract a dataset archive."""
@@ -94,23 +93,6 @@ def repro_command(argv: list[str]) -> int:
     return run_repro(argv)
 
 
-USAGE = """usage: recframe [-m] [OVERRIDE ...]     run one experiment (-m: a multirun sweep over comma lists)
-       recframe COMMAND [ARGS ...]
-
-Overrides are Hydra's: pick a config option (model=ease, data=ml-1m, debug=fast) or set a key
-(trainer.lr=0.005, seed=3). `recframe --cfg job` prints the composed config; `recframe --hydra-help`
-lists Hydra's own flags.
-
-commands:"""
-
-
-def print_usage() -> None:
-    lines = [USAGE]
-    for name, fn in sorted(SUBCOMMANDS.items()):
-        summary = (fn.__doc__ or "").strip().split(":", 1)[-1].strip()
-        lines.append(f"  {name:<10} {summary}")
-    print("\n".join(lines))
-=======
 @subcommand("report")
 def report_command(argv: list[str]) -> int:
     """recframe report SWEEP_DIR: one table (Markdown, CSV, printed) of a sweep's jobs."""
@@ -133,7 +115,24 @@ def report_command(argv: list[str]) -> int:
     for path in write_report(report, plot=not args.no_plot):
         print(f"wrote {path}")
     return 0
->>>>>>> sweeps
+
+
+USAGE = """usage: recframe [-m] [OVERRIDE ...]     run one experiment (-m: a multirun sweep over comma lists)
+       recframe COMMAND [ARGS ...]
+
+Overrides are Hydra's: pick a config option (model=ease, data=ml-1m, debug=fast) or set a key
+(trainer.lr=0.005, seed=3). `recframe --cfg job` prints the composed config; `recframe --hydra-help`
+lists Hydra's own flags.
+
+commands:"""
+
+
+def print_usage() -> None:
+    lines = [USAGE]
+    for name, fn in sorted(SUBCOMMANDS.items()):
+        summary = (fn.__doc__ or "").strip().split(":", 1)[-1].strip()
+        lines.append(f"  {name:<10} {summary}")
+    print("\n".join(lines))
 
 
 def _is_config_override(arg: str) -> bool:
