@@ -20,7 +20,11 @@ first use: RecBole 1.2.1 needs numpy < 2, scipy < 1.12 and friends, which recfra
 not have), and is driven by ``benchmarks/recbole_driver.py`` in a subprocess that prints JSON. The
 ratings are converted once to RecBole atomic files under ``$RECFRAME_CACHE_DIR/bench/recbole-data``.
 
-Usage: ``python benchmarks/cf_vs_recbole.py [--epochs 3] [--repeats 3] [--lr 1e-3]``. The last lines
+Both sides run with the same number of torch threads, ``--threads`` (default 1): on a shared,
+oversubscribed machine torch's OpenMP threads make small CPU ops many times slower (a BPR step took
+~33x the CPU time with 2 threads as with 1 while other jobs used the cores), on either framework.
+
+Usage: ``python benchmarks/cf_vs_recbole.py [--epochs 3] [--repeats 3] [--lr 1e-3] [--threads 1]``. The last lines
 print the ratios (RecBole seconds / recframe seconds; > 1 means recframe is faster).
 """
 
@@ -163,6 +167,7 @@ def recframe_side(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
     # (a) BPR epochs as a user runs them: recframe.run -> Lightning; then test NDCG@10 of the last epoch.
     results, epochs = run_recframe_bpr(bpr, work / "bpr-run")
+    out["torch_threads_after_fit"] = torch.get_num_threads()
     out["counts"] = results["data"]["filtered"]
     out["bpr_epoch_seconds"] = epochs
     out["bpr_test"] = {k.split("/", 1)[1]: v for k, v in results["metrics"].items() if k.startswith("test/")}
@@ -230,7 +235,7 @@ def recbole_side(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     atomic = recbole_atomic_files(data_dir() / "ml-1m" / "ratings.dat", cache_dir() / "recbole-data")
     env = {**os.environ, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1", "PYTHONWARNINGS": "ignore"}
     cmd = [str(py), str(HERE / "recbole_driver.py"), str(atomic), str(work / "recbole"), str(args.epochs),
-           str(args.repeats), str(args.lr), str(args.seed)]
+           str(args.repeats), str(args.lr), str(args.seed), str(args.threads)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
@@ -251,8 +256,13 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3, help="BPR learning rate (both sides)")
     parser.add_argument("--seed", type=int, default=2020)
     parser.add_argument("--recbole-venv", default=str(cache_dir() / "recbole-venv"))
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch intra-op threads on both sides (0: torch's default, one per core)")
     parser.add_argument("--json", default=None, help="also write all timings to this file")
     args = parser.parse_args()
+    if args.threads > 0:
+        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(args.threads)
+        torch.set_num_threads(args.threads)
     work = cache_dir() / "work"
     work.mkdir(parents=True, exist_ok=True)
 

@@ -1,6 +1,6 @@
 """RecBole side of ``benchmarks/cf_vs_recbole.py``; run by the RecBole virtualenv's python, not by recframe's.
 
-Usage: ``python recbole_driver.py DATA_DIR WORK_DIR EPOCHS REPEATS LR SEED``. ``DATA_DIR`` holds
+Usage: ``python recbole_driver.py DATA_DIR WORK_DIR EPOCHS REPEATS LR SEED THREADS``. ``DATA_DIR`` holds
 ``ml-1m/ml-1m.inter``. Prints one line ``RESULT <json>`` with the filtered counts, the BPR epoch
 times (``Trainer._train_epoch``; each time is ``[wall, process CPU]`` seconds, no evaluation), the full test evaluation times, BPR test NDCG@10
 after ``EPOCHS`` epochs, and the EASE fit time (model construction: RecBole's EASE solves its
@@ -85,6 +85,9 @@ def timed_eval(trainer, test, repeats: int) -> tuple[list[list[float]], dict]:
 def main() -> None:
     data_dir, work_dir = sys.argv[1], sys.argv[2]
     epochs, repeats, lr, seed = int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
+    threads = int(sys.argv[7]) if len(sys.argv) > 7 else 0
+    if threads > 0:
+        torch.set_num_threads(threads)
     os.makedirs(work_dir, exist_ok=True)
     os.chdir(work_dir)  # RecBole writes ./log and ./log_tensorboard
     out: dict = {"torch_threads": torch.get_num_threads(), "torch": torch.__version__}
@@ -121,6 +124,7 @@ def main() -> None:
     out["ease_fit_seconds"] = fit_times
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
     out["ease_eval_seconds"], out["ease_test"] = timed_eval(trainer, test, 1)
+    out["torch_threads_after"] = torch.get_num_threads()
     print("RESULT " + json.dumps(out), flush=True)
 
 
