@@ -40,8 +40,24 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
+
+def _threads_from_argv(default: int = 1) -> int:
+    """``--threads`` read before numpy and torch load, so their BLAS pools start with that many threads."""
+    argv = sys.argv[1:]
+    for i, arg in enumerate(argv):
+        if arg.startswith("--threads="):
+            return int(arg.split("=", 1)[1])
+        if arg == "--threads" and i + 1 < len(argv):
+            return int(argv[i + 1])
+    return default
+
+
+if _threads_from_argv() > 0:
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = str(_threads_from_argv())
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RECBOLE_PACKAGES = [
@@ -260,8 +276,7 @@ def main() -> None:
                         help="torch intra-op threads on both sides (0: torch's default, one per core)")
     parser.add_argument("--json", default=None, help="also write all timings to this file")
     args = parser.parse_args()
-    if args.threads > 0:
-        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(args.threads)
+    if args.threads > 0:  # the environment (for numpy's BLAS and the RecBole process) is set at import
         torch.set_num_threads(args.threads)
     work = cache_dir() / "work"
     work.mkdir(parents=True, exist_ok=True)
