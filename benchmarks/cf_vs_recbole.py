@@ -173,6 +173,7 @@ def recframe_side(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from recframe.runner import _group_params, build, build_metrics, derive_seeds, load_data, make_split, \
         ranking_targets
     from recframe.training.batches import InteractionBatches
+    from recframe.training.module import RecframeModule
     from recframe.training.sampling import NegativeSampler
 
     common = [f"seed={args.seed}", "protocol.cutoffs=[10]", "logger=none", "print_table=false",
@@ -203,7 +204,8 @@ def recframe_side(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     t = cfg.trainer
     batches = InteractionBatches(split.train, model.batch_kind, t.batch_size, t.num_negatives,
                                  NegativeSampler(split.train, distribution=str(t.negative_sampling)), sampler_seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=float(t.lr))
+    optim = {"optimizer": t.optimizer, "lr": t.lr, "weight_decay": t.weight_decay}
+    optimizer = RecframeModule(model, loss, optim, None, None).configure_optimizers()  # as fit_torch_model's
     raw = []
     model.train()
     for _ in range(args.epochs):
