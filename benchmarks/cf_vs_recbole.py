@@ -67,7 +67,7 @@ RECBOLE_PACKAGES = [
     "scipy<1.12",  # ... and scipy.sparse APIs removed later
     "pandas<3",
     "setuptools<81",  # pkg_resources, imported by RecBole's dependencies
-    "ray==2.6.3",  # imported by recbole.trainer (hyper-parameter tuning); has a cp311 wheel
+    "ray==2.6.3",  # imported by recbole.quick_start (hyper-parameter tuning); has a cp311 wheel
     "thop", "tabulate", "colorlog==4.7.2", "colorama==0.4.4", "texttable", "tensorboard",
 ]
 
