@@ -195,7 +195,8 @@ def recframe_side(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     split_seed, sampler_seed, init_seed, _ = derive_seeds(cfg.seed, 4)
     data = load_data(cfg)
     split = make_split(cfg, data, split_seed)
-    info = DatasetInfo(split.n_users, split.n_items, split.train, np.bincount(split.train.item, minlength=split.n_items))
+    info = DatasetInfo(split.n_users, split.n_items, split.train,
+                       np.bincount(split.train.item, minlength=split.n_items))
     torch.manual_seed(init_seed)
     model_name, model_params = _group_params(cfg.model)
     model = build(regs.model.get(model_name), "model", model_name, model_params, info)
@@ -269,7 +270,8 @@ def med(values: list[list[float]], which: int = 0) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3, help="BPR epochs timed (and trained before the accuracy check)")
+    parser.add_argument("--epochs", type=int, default=3,
+                        help="BPR epochs timed (and trained before the accuracy check)")
     parser.add_argument("--repeats", type=int, default=3, help="repetitions of the evaluation and the EASE fit")
     parser.add_argument("--lr", type=float, default=1e-3, help="BPR learning rate (both sides)")
     parser.add_argument("--seed", type=int, default=2020)

@@ -1,10 +1,11 @@
 """RecBole side of ``benchmarks/cf_vs_recbole.py``; run by the RecBole virtualenv's python, not by recframe's.
 
-Usage: ``python recbole_driver.py DATA_DIR WORK_DIR EPOCHS REPEATS LR SEED THREADS``. ``DATA_DIR`` holds
-``ml-1m/ml-1m.inter``. Prints one line ``RESULT <json>`` with the filtered counts, the BPR epoch
-times (``Trainer._train_epoch``; each time is ``[wall, process CPU]`` seconds, no evaluation), the full test evaluation times, BPR test NDCG@10
-after ``EPOCHS`` epochs, and the EASE fit time (model construction: RecBole's EASE solves its
-closed form in ``__init__``) with its test NDCG@10. Everything runs on the CPU.
+Usage: ``python recbole_driver.py DATA_DIR WORK_DIR EPOCHS REPEATS LR SEED THREADS``. ``DATA_DIR``
+holds ``ml-1m/ml-1m.inter``. Prints one line ``RESULT <json>`` with the filtered counts, the BPR
+epoch times (``Trainer._train_epoch``, no evaluation), the full test evaluation times, BPR test
+NDCG@10 after ``EPOCHS`` epochs, and the EASE fit time (model construction: RecBole's EASE solves
+its closed form in ``__init__``) with its test NDCG@10. Each time is ``[wall, process CPU]``
+seconds. Everything runs on the CPU.
 """
 
 from __future__ import annotations
