@@ -44,6 +44,29 @@ def test_ease_matches_the_closed_form():
     assert np.allclose(scores, x @ b, atol=1e-4)
 
 
+@pytest.mark.parametrize("n", [1, 7, 513, 1100])
+def test_ease_spd_inverse_matches_numpy(n):
+    from recframe_cf.ease import spd_inverse
+
+    rng = np.random.default_rng(n)
+    x = (rng.random((2 * n, n)) < 0.2).astype(np.float64)
+    g = x.T @ x + 5.0 * np.eye(n)
+    expected = np.linalg.inv(g)
+    for a in (g.copy(), np.asfortranarray(g)):
+        inv = spd_inverse(a)
+        assert inv.flags.c_contiguous
+        assert np.allclose(inv, expected, rtol=1e-10, atol=1e-12)
+        assert np.array_equal(inv, inv.T)
+    assert np.array_equal(a, np.asfortranarray(g))  # the input is left as it was
+
+
+def test_ease_spd_inverse_falls_back_when_not_positive_definite():
+    from recframe_cf.ease import spd_inverse
+
+    a = np.array([[1.0, 2.0], [2.0, 1.0]])
+    assert np.allclose(spd_inverse(a.copy()), np.linalg.inv(a))
+
+
 def test_itemknn_keeps_the_k_most_similar_neighbours_per_item():
     data = random_interactions(seed=1)
     k, shrink = 4, 2.0
