@@ -28,7 +28,7 @@ test: setup
 
 # Everything, slow tests included (what CI runs).
 test-all: setup
-	$(BIN)/python -m pytest -m "slow or not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "slow or not slow" --durations=15 $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) outputs multirun .pytest_cache
