@@ -9,7 +9,7 @@ set ``self.facts`` (a dict: sparsity, rank, epochs...) which is reported with it
 The chain comes from ``cfg.compressor`` in any of three shapes::
 
     compressor: {name: quantize, ...}                      # one stage
-    compressor: {stages: [{name: distill, ...}, {name: quantize}], from_run: null}
+    compressor: {stages: [{name: distill, ...}, {name: quantize}], chain: true, from_run: null}
     compressor: [{name: prune, amount: 0.5}, {name: quantize}]
 
 Every stage's model is evaluated with the run's own evaluator and targets (same protocol, same
@@ -125,6 +125,9 @@ def stage_specs(cfg: DictConfig) -> list[dict[str, Any]]:
         stages = data
     elif "stages" in data:
         stages = data["stages"] or []
+        unknown = set(data) - {"stages", "from_run", "chain"}
+        if unknown:
+            raise ConfigError(f"compressor keys {sorted(unknown)} are not stages, chain or from_run")
     elif "name" in data:
         stages = [{k: v for k, v in data.items() if k != "from_run"}]
     else:
@@ -182,11 +185,19 @@ def load_trained(model: Recommender, source: Path, train: Any = None) -> dict[st
     return facts
 
 
+def chained(cfg: DictConfig) -> bool:
+    """``compressor.chain`` (default true): each stage compresses the previous stage's model; false:
+    every stage starts from the original model (side-by-side alternatives)."""
+    node = OmegaConf.select(cfg, "compressor", default=None)
+    return not isinstance(node, DictConfig) or "stages" not in node or bool(node.get("chain", True))
+
+
 def run_chain(specs: list[dict[str, Any]], model: Recommender, context: CompressionContext,
-              original: dict[str, Any]) -> list[dict[str, Any]]:
+              original: dict[str, Any], chain: bool = True) -> list[dict[str, Any]]:
     """Run the stages in order; evaluate each stage's model; return one row per stage.
 
     ``original`` is ``{"metrics": ..., "cost": ...}`` of the uncompressed model (retention's denominator).
+    With ``chain=False`` every stage compresses ``model`` itself instead of the previous stage's output.
     """
     from recframe.plugins import registries
     from recframe.runner import build
@@ -218,7 +229,8 @@ def run_chain(specs: list[dict[str, Any]], model: Recommender, context: Compress
                      "cost_ratio": {k: _ratio(cost[k], original["cost"].get(k)) for k in
                                     ("params", "model_bytes", "score_latency_ms_per_1k_users")},
                      "facts": getattr(compressor, "facts", {})})
-        current = compressed
+        if chain:
+            current = compressed
     return rows
 
 

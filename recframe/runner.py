@@ -232,7 +232,8 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     stages = compression.stage_specs(cfg)
     if stages:
         context = compression.CompressionContext(cfg, run_dir, split, info, evaluator, targets, sampler_seed)
-        results["compressed"] = compression.run_chain(stages, model, context, results)
+        results["compressed"] = compression.run_chain(stages, model, context, results,
+                                                           compression.chained(cfg))
     save_per_user(run_dir / "per_user.npz", per_user, targets)
     write_json(run_dir / "results.json", results)
     call_lifecycle("on_run_end", run=run, results=results)

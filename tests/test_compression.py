@@ -176,9 +176,16 @@ def test_chain_from_config_writes_compressed_rows_with_retention(recframe_run, t
 
 def test_compressing_a_saved_run_folder(recframe_run, tmp_path):
     first = recframe_run(["model.embedding_dim=16"], run_dir=tmp_path / "teacher")
-    second = recframe_run(["compressor=lowrank", "compressor.rank=4",
-                           f"+compressor.from_run={tmp_path / 'teacher'}"], run_dir=tmp_path / "low")
+    second = recframe_run(["compressor=compare", "compressor.stages.3.rank=4",
+                           f"compressor.from_run={tmp_path / 'teacher'}"], run_dir=tmp_path / "low")
     assert second["metrics"] == first["metrics"]  # the saved best checkpoint, evaluated again
-    row = second["compressed"][0]
-    assert row["stage"] == "lowrank" and row["cost"]["params"] < first["cost"]["params"]
     assert second["run"]["compressed_from"] == str(tmp_path / "teacher")
+    rows = second["compressed"]
+    assert [r["stage"] for r in rows] == ["prune", "prune", "quantize", "lowrank"]
+    n, d = first["cost"]["params"] // 16, 16  # users + items, embedding size
+    # chain: false, so every stage starts from the saved model, not from the previous stage
+    assert rows[0]["facts"]["sparsity"] == pytest.approx(0.5) and rows[1]["facts"]["sparsity"] == pytest.approx(0.5)
+    assert rows[1]["cost"]["params"] == n * 8  # half the columns of each table dropped
+    assert rows[1]["cost"]["model_bytes"] == n * 8 * 4 + 2 * 4 * 8  # + an int32 index of kept columns
+    assert rows[2]["cost"]["model_bytes"] == n * d + 4 * n
+    assert rows[3]["cost"]["params"] == 4 * n + 2 * 4 * d
