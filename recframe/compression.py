@@ -257,6 +257,31 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return round(float(a) / float(b), 6)
 
 
+def markdown_table(results: dict[str, Any], part: str = "test") -> str:
+    """The original beside every stage as a Markdown table (``value (retention)``), for reports."""
+    rows = results.get("compressed") or []
+    heads = ["original"] + [f"{r['index']}: {r['stage']}" for r in rows]
+    names = sorted({k.split("/", 1)[1] for k in results["metrics"] if k.startswith(part + "/")},
+                   key=lambda n: (n.partition("@")[0], int(n.partition("@")[2] or 0)))
+    lines = ["| | " + " | ".join(heads) + " |", "|---" * (len(heads) + 1) + "|"]
+    for name in names:
+        key = f"{part}/{name}"
+        cells = [f"{results['metrics'][key]:.4f}"]
+        cells += [f"{r['metrics'][key]:.4f} ({100 * (r['retention'].get(key) or 0):.1f}%)" for r in rows]
+        lines.append(f"| {part} {name} | " + " | ".join(cells) + " |")
+    for label, key, fmt in [("params", "params", "{:,}"), ("model bytes", "model_bytes", "{:,}"),
+                            ("latency ms / 1k users", "score_latency_ms_per_1k_users", "{:.2f}"),
+                            ("fit seconds", "fit_seconds", "{:.1f}")]:
+        base = results["cost"][key]
+        cells = [fmt.format(base)]
+        for r in rows:
+            value = r["cost"][key]
+            ratio = "" if key == "fit_seconds" or not base else f" ({100 * value / base:.1f}%)"
+            cells.append(fmt.format(value) + ratio)
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 # --- size of compressed models ---------------------------------------------------------------------
 
 def tensor_storage(t: Tensor, sparse: bool = False) -> tuple[int, int]:
@@ -384,6 +409,6 @@ def teacher_topk(model: Recommender, users: np.ndarray, seen: Any, k: int, batch
     return torch.cat(out) if out else torch.empty(0, k, dtype=torch.long)
 
 
-__all__ = ["Compressor", "CompressionContext", "Measured", "stage_specs", "run_chain", "storage",
+__all__ = ["markdown_table", "Compressor", "CompressionContext", "Measured", "stage_specs", "run_chain", "storage",
            "tensor_storage", "retention", "source_run", "source_config", "load_trained", "teacher_topk",
            "replace_module", "unwrap"]
