@@ -102,6 +102,7 @@ class CompressionContext:
         cfg = copy.deepcopy(self.cfg)
         with open_dict(cfg):
             cfg.resume = False
+            cfg.pop("trial", None)  # a sweep trial's pruning callbacks watch the main fit only
             for key, value in (trainer or {}).items():
                 if key not in cfg.trainer:
                     raise ConfigError(f"compressor trainer.{key} is not a trainer key "
