@@ -42,9 +42,47 @@ def results_table(results: dict[str, Any]) -> Table:
     return table
 
 
+def compressed_table(results: dict[str, Any]) -> Table:
+    """The original model beside every compressed stage: test metrics, cost and retention."""
+    rows = results["compressed"]
+    table = Table(title=f"Compression of {results['run']['model']} (retention = compressed / original)",
+                  title_justify="left")
+    table.add_column("")
+    table.add_column("original", justify="right")
+    for row in rows:
+        table.add_column(f"{row['index']}:{row['stage']}", justify="right")
+        table.add_column("ret.", justify="right")
+    part = "test" if any(k.startswith("test/") for k in results["metrics"]) else "valid"
+    names = sorted({k.split("/", 1)[1] for k in results["metrics"] if k.startswith(part + "/")}, key=_metric_order)
+    for name in names:
+        key = f"{part}/{name}"
+        cells = [_fmt(results["metrics"].get(key))]
+        for row in rows:
+            cells += [_fmt(row["metrics"].get(key)), _pct(row["retention"].get(key))]
+        table.add_row(f"{part} {name}", *cells)
+    table.add_section()
+    for label, key, fmt in [("params", "params", "{:,}"), ("model bytes", "model_bytes", "{:,}"),
+                            ("latency ms / 1k users", "score_latency_ms_per_1k_users", "{:.2f}"),
+                            ("fit seconds", "fit_seconds", "{:.2f}")]:
+        base = results["cost"].get(key)
+        cells = [fmt.format(base) if base is not None else ""]
+        for row in rows:
+            value = row["cost"].get(key)
+            ratio = None if not base or value is None else value / base
+            cells += [fmt.format(value) if value is not None else "", _pct(ratio) if key != "fit_seconds" else ""]
+        table.add_row(label, *cells)
+    return table
+
+
 def print_results(results: dict[str, Any]) -> None:
     console.print(protocol_table(results["protocol"]))
     console.print(results_table(results))
+    if results.get("compressed"):
+        console.print(compressed_table(results))
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:.1f}%"
 
 
 def _fmt(value: float | None) -> str:

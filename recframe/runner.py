@@ -146,6 +146,11 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     """Run one experiment in ``run_dir`` and return the contents of its ``results.json``."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    from recframe import compression
+
+    source = compression.source_run(cfg)  # compressor.from_run: compress a saved run's model
+    if source is not None:
+        cfg = compression.source_config(cfg, source)
     rconfig.validate(cfg)
     regs = registries()
     split_seed, sampler_seed, init_seed, candidate_seed = derive_seeds(cfg.seed, 4)
@@ -181,7 +186,9 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         targets = ranking_targets(split, bool(protocol.get("filter_seen", True)))
     fit_start = time.perf_counter()
     fit_facts: dict[str, Any] = {}
-    if model.trainable:
+    if source is not None:
+        fit_facts = compression.load_trained(model, source, split.train)
+    elif model.trainable:
         from recframe.training.fit import fit_torch_model
 
         loss_name, loss_params = _group_params(cfg.loss)
@@ -220,6 +227,13 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
                  "score_latency_ms_per_1k_users": round(score_latency_ms_per_1k(model, split.n_users), 4)},
         "environment": environment(),
     }
+    if source is not None and fit_facts.get("source_fit_seconds") is not None:
+        results["cost"]["fit_seconds"] = fit_facts["source_fit_seconds"]
+    stages = compression.stage_specs(cfg)
+    if stages:
+        context = compression.CompressionContext(cfg, run_dir, split, info, evaluator, targets, sampler_seed)
+        results["compressed"] = compression.run_chain(stages, model, context, results,
+                                                           compression.chained(cfg))
     save_per_user(run_dir / "per_user.npz", per_user, targets)
     write_json(run_dir / "results.json", results)
     call_lifecycle("on_run_end", run=run, results=results)

@@ -1,0 +1,168 @@
+"""Knowledge distillation of a trained recommender (the teacher) into a smaller one (the student).
+
+The student (any registered model, any size) is trained on the run's training data with the run's
+ground-truth loss mixed with one distillation loss: ``(1 - weight) * L_gt + weight * L_kd``.
+
+* ``loss: rd``, ranking distillation (J. Tang, K. Wang, "Ranking Distillation: Learning Compact Ranking
+  Models With High Performance for Recommender System", KDD 2018): the teacher's top-``top_k`` unseen
+  items of each user are extra positives, weighted by rank, ``w_r ∝ exp(-r / lam)`` (their position
+  importance; the dynamic weighting of the paper is not used):
+  ``L_kd = -sum_r w_r log sigmoid(s_student(u, pi_r))``.
+* ``loss: soft``, pointwise soft labels (G. Hinton, O. Vinyals, J. Dean, "Distilling the Knowledge in a
+  Neural Network", 2015): on ``num_samples`` uniformly sampled items per user, binary cross-entropy of
+  the student's logits against ``sigmoid(teacher / temperature)``.
+* ``loss: listwise``, a listwise KL over sampled candidates (the teacher's top-``top_k`` plus
+  ``num_samples`` uniform items): ``KL(softmax(t / T) || softmax(s / T))``, the softmax-distribution
+  matching of Hinton et al. applied to a ranking list (cf. S. Kang et al., "DE-RRD", CIKM 2020, which
+  distils list orderings).
+
+With ``baseline: true`` the same student is also trained without the teacher (ground truth only, same
+budget), and its metrics are reported in the stage's facts: the student must beat it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from recframe.compression import CompressionContext, Compressor, Measured, evaluate, storage, teacher_topk, unwrap
+from recframe.models import Loss, Recommender
+
+
+def rank_weights(k: int, lam: float) -> Tensor:
+    """Position importance of ranks ``1..k``: ``exp(-r / lam)``, normalised to sum to 1."""
+    w = torch.exp(-torch.arange(1, k + 1, dtype=torch.float32) / float(lam))
+    return w / w.sum()
+
+
+def ranking_distillation_loss(student_topk_scores: Tensor, weights: Tensor) -> Tensor:
+    """``mean_u -sum_r w_r log sigmoid(s(u, pi_r))`` on ``[B, K]`` scores of the teacher's top-K."""
+    return -(F.logsigmoid(student_topk_scores) * weights.to(student_topk_scores)).sum(dim=1).mean()
+
+
+def soft_label_loss(student: Tensor, teacher: Tensor, temperature: float = 1.0) -> Tensor:
+    """BCE of student logits against the teacher's soft labels ``sigmoid(t / T)``."""
+    return F.binary_cross_entropy_with_logits(student / temperature, torch.sigmoid(teacher / temperature))
+
+
+def listwise_kl_loss(student: Tensor, teacher: Tensor, temperature: float = 1.0) -> Tensor:
+    """``KL(softmax(t/T) || softmax(s/T))`` per row, averaged, scaled by ``T^2`` (Hinton et al.)."""
+    t = F.log_softmax(teacher / temperature, dim=1)
+    s = F.log_softmax(student / temperature, dim=1)
+    return F.kl_div(s, t, log_target=True, reduction="batchmean") * temperature ** 2
+
+
+class StudentWithTeacher(Recommender):
+    """Training-time wrapper: the student's own outputs plus its (and the teacher's) distillation scores.
+
+    The teacher is held outside the module tree (no gradients, not in checkpoints).
+    """
+
+    def __init__(self, student: Recommender, teacher: Recommender, topk: Tensor, kind: str,
+                 num_samples: int, seed: int) -> None:
+        torch.nn.Module.__init__(self)
+        self.student = student
+        self.n_users, self.n_items = student.n_users, student.n_items
+        self.batch_kind = student.batch_kind
+        object.__setattr__(self, "_teacher", teacher.eval())
+        self.topk, self.kind, self.num_samples = topk, kind, int(num_samples)
+        self.generator = torch.Generator().manual_seed(int(seed))
+
+    def score(self, users: Tensor, items: Tensor) -> Tensor:
+        return self.student.score(users, items)
+
+    def score_all(self, users: Tensor) -> Tensor:
+        return self.student.score_all(users)
+
+    def _pairs(self, model: Recommender, users: Tensor, items: Tensor) -> Tensor:
+        b, n = items.shape
+        return model.score(users.repeat_interleave(n), items.reshape(-1)).view(b, n)
+
+    def forward(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        out = dict(self.student(batch))
+        users = batch["user"]
+        if self.kind == "rd":
+            out["kd_student"] = self._pairs(self.student, users, self.topk[users])
+            return out
+        sampled = torch.randint(0, self.n_items, (len(users), self.num_samples), generator=self.generator)
+        items = sampled if self.kind == "soft" else torch.cat([self.topk[users], sampled], dim=1)
+        out["kd_student"] = self._pairs(self.student, users, items)
+        with torch.no_grad():
+            out["kd_teacher"] = self._pairs(self._teacher, users, items)
+        return out
+
+
+class DistillLoss(Loss):
+    """``(1 - weight) * ground_truth + weight * distillation``."""
+
+    def __init__(self, ground_truth: Loss, kind: str, weight: float, rd_weights: Tensor,
+                 temperature: float) -> None:
+        super().__init__()
+        self.ground_truth, self.kind, self.weight = ground_truth, kind, float(weight)
+        self.rd_weights, self.temperature = rd_weights, float(temperature)
+        self.batch_kinds = ground_truth.batch_kinds
+        self.needs_all_scores = getattr(ground_truth, "needs_all_scores", False)
+
+    def forward(self, outputs: dict[str, Tensor], batch: dict[str, Tensor]) -> Tensor:
+        gt = self.ground_truth(outputs, batch) if self.weight < 1.0 else 0.0
+        if self.kind == "rd":
+            kd = ranking_distillation_loss(outputs["kd_student"], self.rd_weights)
+        elif self.kind == "soft":
+            kd = soft_label_loss(outputs["kd_student"], outputs["kd_teacher"], self.temperature)
+        else:
+            kd = listwise_kl_loss(outputs["kd_student"], outputs["kd_teacher"], self.temperature)
+        return (1.0 - self.weight) * gt + self.weight * kd
+
+
+class Distill(Compressor):
+    """Train ``student`` (a model config) from the input model with ``loss`` in ``rd``/``soft``/``listwise``.
+
+    Args:
+        student: model config of the student, e.g. ``{name: bpr, embedding_dim: 32}``.
+        loss: ``rd`` (ranking distillation), ``soft`` (pointwise soft labels), ``listwise`` (sampled KL).
+        weight: share of the distillation loss (0: ground truth only, 1: teacher only).
+        top_k: the teacher's top-K items per user (``rd``, ``listwise``).
+        lam: ``rd`` position-weight sharpness (``w_r ∝ exp(-r / lam)``).
+        num_samples: uniformly sampled items per example (``soft``, ``listwise``).
+        temperature: softening of ``soft`` and ``listwise``.
+        trainer: overrides of the run's ``trainer`` for the student (``max_epochs``, ``lr``...).
+        baseline: also train the student without the teacher (same budget) and report it.
+    """
+
+    name = "distill"
+
+    def __init__(self, student: dict[str, Any] | None = None, loss: str = "rd", weight: float = 0.5,
+                 top_k: int = 10, lam: float = 5.0, num_samples: int = 50, temperature: float = 1.0,
+                 trainer: dict[str, Any] | None = None, baseline: bool = False) -> None:
+        super().__init__()
+        if loss not in ("rd", "soft", "listwise"):
+            raise ValueError(f"loss must be rd, soft or listwise, got {loss!r}")
+        if not 0.0 <= float(weight) <= 1.0:
+            raise ValueError(f"weight must be in [0, 1], got {weight}")
+        self.student = dict(student or {"name": "bpr", "embedding_dim": 16})
+        self.loss, self.weight, self.top_k, self.lam = loss, float(weight), int(top_k), float(lam)
+        self.num_samples, self.temperature = int(num_samples), float(temperature)
+        self.trainer, self.baseline = dict(trainer or {}), bool(baseline)
+
+    def compress(self, model: Recommender, context: CompressionContext) -> Recommender:
+        teacher = unwrap(model).eval()
+        users = np.arange(context.info.n_users)
+        topk = teacher_topk(teacher, users, context.split.train.to_csr(), self.top_k,
+                            int(context.cfg.trainer.eval_batch_users))
+        student = context.build_model(self.student)
+        wrapped = StudentWithTeacher(student, teacher, topk, self.loss, self.num_samples, context.seed)
+        loss = DistillLoss(context.build_loss(), self.loss, self.weight, rank_weights(topk.shape[1], self.lam),
+                           self.temperature)
+        self.facts = {"student": self.student, "loss": self.loss, "weight": self.weight,
+                      "fit": context.train(wrapped, loss, self.trainer, tag="student")}
+        if self.baseline:
+            plain = context.build_model(self.student)
+            fit = context.train(plain, context.build_loss(), self.trainer, tag="baseline")
+            metrics, _ = evaluate(plain, context.evaluator, context.targets)
+            params, nbytes = storage(plain)
+            self.facts["baseline"] = {"metrics": metrics, "params": params, "model_bytes": nbytes, "fit": fit}
+        return Measured(student.eval())
