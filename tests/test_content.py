@@ -126,7 +126,7 @@ def test_collaborative_model_on_a_cold_split_errors_in_one_line(ml100k):
 
 def test_declared_popularity_fallback_ranks_cold_items_last_and_is_recorded(ml100k, tmp_path):
     results = recframe.run(["data=ml-100k", "model=bpr", "protocol=cold_items", "protocol.cold_fallback=popularity",
-                            "trainer.max_epochs=1", *FAST], run_dir=tmp_path)
+                            "trainer.max_epochs=1", "trainer.limit_train_batches=2", *FAST], run_dir=tmp_path)
     assert results["run"]["cold_fallback"] == "popularity" and results["run"]["cold_items"] > 0
     assert results["protocol"]["cold_fallback"] == "popularity"
     # every test item is cold, and cold items are ranked after all warm ones: no hits
@@ -145,6 +145,6 @@ def test_content_knn_beats_pop_on_cold_items(ml100k, tmp_path):
 
 @pytest.mark.parametrize("model", ["content_linear", "hybrid"])
 def test_trained_content_models_run_and_score_cold_items(ml100k, tmp_path, model):
-    results = recframe.run(["data=ml-100k", f"model={model}", "protocol=cold_items", "trainer.max_epochs=2",
-                            *FAST], run_dir=tmp_path)
+    results = recframe.run(["data=ml-100k", f"model={model}", "protocol=cold_items", "trainer.max_epochs=1",
+                            "trainer.limit_train_batches=5", *FAST], run_dir=tmp_path)
     assert results["metrics"]["test/recall@20"] > 0.0 and "cold_fallback" not in results["run"]

@@ -5,6 +5,9 @@ Recommender Systems Handbook, 2011 (the vector-space profile model).
 
 ``profile_u = normalise(mean_{i in I_u} x_i)``, ``s(u, i) = <profile_u, x_i>`` (cosine, since every
 ``x_i`` has unit or zero norm). Items never seen in training are scored from their content like any other.
+
+``center: true`` subtracts the mean item vector before normalising, a common remedy for hubness (a few
+items near the centre of a dense embedding space, e.g. MiniLM's, ranking high for every user).
 """
 
 from __future__ import annotations
@@ -25,9 +28,12 @@ class ContentKNN(ClosedFormRecommender):
     scores_unseen_items = True
 
     def __init__(self, info: DatasetInfo, representation: str = "attributes",
-                 text_fields: list[str] | tuple[str, ...] = ("title",)) -> None:
+                 text_fields: list[str] | tuple[str, ...] = ("title",), center: bool = False) -> None:
         super().__init__(info)
         x = item_representation(info.train.item_features, str(representation), tuple(text_fields))
+        if center:
+            has_content = np.linalg.norm(x, axis=1) > 0
+            x = np.where(has_content[:, None], l2_normalise(x - x[has_content].mean(axis=0)), 0.0).astype(np.float32)
         self.register_buffer("item_vectors", torch.from_numpy(x))  # float32[n_items, d]
         self.register_buffer("profiles", torch.zeros(self.n_users, x.shape[1]))  # float32[n_users, d]
 
