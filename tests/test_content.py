@@ -115,6 +115,10 @@ def test_content_knn_matches_brute_force():
             expected = 0.0 if denom == 0 else float(profile @ x[i] / denom)
             assert scores[u, i] == pytest.approx(expected, abs=1e-5)
     assert scores[:, -2:].any()  # cold items get content scores
+    centred = ContentKNN(info, representation="attributes", center=True).item_vectors.numpy()
+    np.testing.assert_allclose(np.linalg.norm(centred, axis=1), 1.0, rtol=1e-5)
+    expected = rep.l2_normalise(x - x.mean(axis=0))
+    np.testing.assert_allclose(centred, expected, atol=1e-6)
 
 
 def test_collaborative_model_on_a_cold_split_errors_in_one_line(ml100k):
