@@ -40,11 +40,16 @@ class Recommender(nn.Module):
 
     batch_kind: ClassVar[str] = "pairwise"
     trainable: ClassVar[bool] = True
+    #: True if the model gives items absent from training a meaningful score (from content, or by
+    #: definition as Pop's zero count). When False and valid/test hold such items, the runner applies
+    #: ``protocol.cold_fallback`` (``error`` or ``popularity``) instead of trusting untrained scores.
+    scores_unseen_items: ClassVar[bool] = False
 
     def __init__(self, info: DatasetInfo) -> None:
         super().__init__()
         self.n_users = info.n_users
         self.n_items = info.n_items
+        self.unseen_items: Tensor | None = None  # long[n]: items the runner ranks last (cold fallback)
 
     def score(self, users: Tensor, items: Tensor) -> Tensor:
         """Scores of ``items[b]`` for ``users[b]``: ``long[B], long[B] -> float[B]``."""
@@ -69,6 +74,23 @@ class Recommender(nn.Module):
             neg_score = self.score(users.repeat_interleave(neg.shape[1]), neg.reshape(-1)).view(neg.shape)
             return {"pos_score": pos_score, "neg_score": neg_score}
         return {"score": self.score(batch["user"], batch["item"])}
+
+
+def rank_unseen_last(model: nn.Module, scores: Tensor, items: Tensor | None = None) -> Tensor:
+    """Scores with the model's ``unseen_items`` (if set) below every other item of their row.
+
+    ``scores: float[B, n_items]`` (``items`` None) or ``float[B, L]`` for the item ids ``items: long[B, L]``;
+    changed in place and returned. This is the ``popularity`` cold fallback: such items have no
+    training interaction, so Pop would rank them last too.
+    """
+    unseen = getattr(model, "unseen_items", None)
+    if unseen is None or not len(unseen):
+        return scores
+    unseen = unseen.to(scores.device)
+    mask = torch.isin(items, unseen) if items is not None else torch.zeros(
+        scores.shape[1], dtype=torch.bool, device=scores.device).index_fill_(0, unseen, True).expand_as(scores)
+    low = scores.masked_fill(mask, torch.inf).amin(dim=1, keepdim=True) - 1.0
+    return torch.where(mask, low.expand_as(scores), scores)
 
 
 class ClosedFormRecommender(Recommender):

@@ -11,7 +11,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 PROTOCOL_KEYS = ("name", "filters", "split", "order", "ranking", "num_candidates", "filter_seen", "ties",
-                 "cutoffs", "valid_metric", "implicit_threshold", "seed")
+                 "cutoffs", "valid_metric", "implicit_threshold", "cold_fallback", "seed")
 
 
 def protocol_block(cfg: DictConfig) -> dict[str, Any]:

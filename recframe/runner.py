@@ -96,6 +96,32 @@ def make_split(cfg: DictConfig, data: Interactions, seed: int) -> Split:
     return build(splitter, "protocol.split", name, {**spec, "seed": seed}, data)
 
 
+def cold_fallback(protocol: dict[str, Any], model: Recommender, model_name: str, split: Split,
+                  info: DatasetInfo) -> dict[str, Any]:
+    """Apply ``protocol.cold_fallback`` when valid/test hold items absent from training.
+
+    A model that cannot score such items (``scores_unseen_items`` False: its item parameters were
+    never trained on them) either stops the run (``error``) or has them ranked below every trained
+    item (``popularity``, the default, as Pop ranks them). Returns the facts stored under ``run``.
+    """
+    unseen = info.item_popularity == 0
+    held = np.union1d(split.valid.item, split.test.item)
+    n_cold = int(unseen[held].sum()) if len(held) else 0
+    if not n_cold or getattr(model, "scores_unseen_items", False):
+        return {"cold_items": n_cold} if n_cold else {}
+    policy = str(protocol.get("cold_fallback") or "popularity")
+    if policy == "error":
+        raise ConfigError(f"model '{model_name}' is purely collaborative and cannot score the {n_cold} valid/test "
+                          f"items absent from training; use a content model (model=content_knn) or set "
+                          f"protocol.cold_fallback=popularity to rank them below every trained item")
+    if policy != "popularity":
+        raise ConfigError(f"protocol.cold_fallback must be 'error' or 'popularity', got {policy!r}")
+    model.unseen_items = torch.from_numpy(np.flatnonzero(unseen))
+    log.info("model '%s' cannot score %d valid/test items absent from training: ranked last "
+             "(protocol.cold_fallback=popularity)", model_name, n_cold)
+    return {"cold_items": n_cold, "cold_fallback": "popularity"}
+
+
 def build_metrics(cfg: DictConfig, info: DatasetInfo | None = None) -> dict[str, Any]:
     """Metric instances by key: one per cut-off for ``topk``/``list`` metrics, one for the others."""
     regs = registries()
@@ -166,6 +192,7 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     model_cls = regs.model.get(model_name, config_key="model.name")
     torch.manual_seed(init_seed)
     model = build(model_cls, "model", model_name, model_params, info)
+    cold = cold_fallback(protocol, model, model_name, split, info)
     run = Run(cfg, run_dir, data, split, model)
     call_lifecycle("on_run_start", run=run)
 
@@ -216,7 +243,7 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     results = {
         "recframe_version": recframe.__version__,
         "run": {"model": model_name, "data": str(cfg.data.name), "seed": int(cfg.seed),
-                "config_hash": rconfig.config_hash(cfg), "name": str(cfg.name), **fit_facts},
+                "config_hash": rconfig.config_hash(cfg), "name": str(cfg.name), **cold, **fit_facts},
         "protocol": protocol,
         "data": {**data.counts(), **split.counts(),
                  "filtered": {"users": split.n_users, "items": split.n_items,

@@ -44,6 +44,8 @@ def spd_inverse(a: np.ndarray) -> np.ndarray:
 class EASE(ClosedFormRecommender):
     """Item-item weights ``B: float[n_items, n_items]`` in closed form; L2 weight ``reg_weight``."""
 
+    scores_unseen_items = True  # an item without training interactions scores 0 by construction
+
     def __init__(self, info: DatasetInfo, reg_weight: float = 250.0) -> None:
         super().__init__(info)
         if float(reg_weight) <= 0:

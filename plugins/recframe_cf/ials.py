@@ -49,6 +49,8 @@ def cg_side(rows: Tensor, cols: Tensor, current: Tensor, other: Tensor, alpha: f
 class IALS(ClosedFormRecommender):
     """User and item factors of size ``embedding_dim`` fitted by ``iterations`` ALS sweeps."""
 
+    scores_unseen_items = True  # an item without training interactions scores 0 by construction
+
     def __init__(self, info: DatasetInfo, embedding_dim: int = 64, iterations: int = 15, alpha: float = 10.0,
                  reg_weight: float = 100.0, cg_steps: int = 3, init_std: float = 0.01, seed: int = 0) -> None:
         super().__init__(info)

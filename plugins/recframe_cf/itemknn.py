@@ -45,6 +45,8 @@ def topk_cosine(x: sp.csr_matrix, k: int, shrink: float, block: int = 1024) -> s
 class ItemKNN(ClosedFormRecommender):
     """Scores ``x_u @ W`` with ``W`` the column-wise top-``k`` cosine similarity matrix."""
 
+    scores_unseen_items = True  # an item without training interactions scores 0 by construction
+
     def __init__(self, info: DatasetInfo, k: int = 100, shrink: float = 0.0) -> None:
         super().__init__(info)
         if int(k) < 1 or float(shrink) < 0:

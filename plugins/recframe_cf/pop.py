@@ -13,6 +13,8 @@ from recframe.models import ClosedFormRecommender, DatasetInfo
 class Pop(ClosedFormRecommender):
     """Scores item ``i`` by its training interaction count (the same for every user)."""
 
+    scores_unseen_items = True  # an item absent from training has count 0: ranked last, by definition
+
     def __init__(self, info: DatasetInfo) -> None:
         super().__init__(info)
         self.register_buffer("popularity", torch.zeros(self.n_items))

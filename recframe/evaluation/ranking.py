@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from recframe.errors import ConfigError
 from recframe.evaluation.ties import MASKED, check_ties, tie_keys
+from recframe.models import rank_unseen_last
 
 
 def rows_to_coo(csr: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -104,7 +105,7 @@ class RankingEvaluator(nn.Module):
                per_user: dict[str, list[Tensor]] | None = None, lists: list[Tensor] | None = None) -> None:
         """Score ``users`` (``int64[B]``) against every item and update every metric."""
         users_t = torch.as_tensor(users, dtype=torch.long, device=self.device_of(model))
-        scores = model.score_all(users_t).float()
+        scores = rank_unseen_last(model, model.score_all(users_t).float())
         self.feed(self.rank(scores, users, target), per_user, lists)
 
     def feed(self, batch: RankedBatch, per_user: dict[str, list[Tensor]] | None = None,

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from recframe.atomic import atomic_path
 from recframe.data.split import Split
 from recframe.errors import ConfigError
-from recframe.models import Recommender
+from recframe.models import Recommender, rank_unseen_last
 from recframe.evaluation.ranking import RankedBatch, RankingEvaluator, pad_columns, rows_to_coo
 from recframe.evaluation.ties import MASKED, dedup_mask, ordered_int, tie_keys
 
@@ -98,6 +98,7 @@ class SampledRankingEvaluator(RankingEvaluator):
         else:
             flat_users = users_t.repeat_interleave(ids.shape[1])
             scores = model.score(flat_users, ids.clamp_min(0).reshape(-1)).float().view(ids.shape)
+        scores = rank_unseen_last(model, scores, ids)
         self.feed(self.rank_candidates(scores, ids, is_rel), per_user, lists)
 
     def rank_candidates(self, scores: Tensor, ids: Tensor, is_rel: Tensor) -> RankedBatch:

@@ -1,0 +1,17 @@
+"""Content-based and hybrid models (item cold start), registered through the public plugin hooks.
+
+Item representations (attributes, TF-IDF text, MiniLM sentence embeddings) live in
+:mod:`recframe_content.representations`; see ``docs/content.md``.
+"""
+
+from __future__ import annotations
+
+from recframe import hookimpl
+from recframe_content import hybrid, knn, linear
+
+
+@hookimpl
+def register_models(register):
+    register("content_knn", knn.ContentKNN, aliases=["cbknn"])
+    register("content_linear", linear.ContentLinear, aliases=["content_bpr"])
+    register("hybrid", hybrid.HybridMF, aliases=["hybrid_mf"])
