@@ -126,6 +126,17 @@ class MovieLens100K(DataSource):
         return data
 
 
+def load_dat_ratings_and_movies(path, encoding: str, label: str) -> Interactions:
+    """``ratings.dat`` and ``movies.dat`` (``::``-separated, as in ML-1M and ML-10M) with item features."""
+    ratings_file = path / "ratings.dat"
+    ratings = read_table(ratings_file, "::", RATING_COLUMNS, encoding=encoding, dtype=RATING_DTYPES)
+    data = ratings_to_interactions(ratings, label)
+    check_ratings(data, ratings_file)
+    movies = read_split_lines(path / "movies.dat", "::", ["item", "title", "genres"], encoding=encoding)
+    data.item_features = movie_features(movies, data.item_ids)
+    return data
+
+
 class MovieLens1M(DataSource):
     """MovieLens 1M: 1,000,209 ratings of 3,706 movies by 6,040 users, with user and movie side info.
 
@@ -150,17 +161,12 @@ class MovieLens1M(DataSource):
         self.encoding = encoding
 
     def load(self) -> Interactions:
-        ratings_file = self.path / "ratings.dat"
-        ratings = read_table(ratings_file, "::", RATING_COLUMNS, encoding=self.encoding, dtype=RATING_DTYPES)
-        data = ratings_to_interactions(ratings, "ml-1m")
-        check_ratings(data, ratings_file)
+        data = load_dat_ratings_and_movies(self.path, self.encoding, "ml-1m")
         users = read_split_lines(self.path / "users.dat", "::", ["user", "gender", "age", "occupation", "zip"],
                                  encoding=self.encoding)
         for col in ("user", "age", "occupation"):
             users[col] = numeric_column(users[col], self.path / "users.dat", col, integer=True)
         data.user_features = users.set_index("user").reindex(data.user_ids).rename_axis("user").reset_index()
-        movies = read_split_lines(self.path / "movies.dat", "::", ["item", "title", "genres"], encoding=self.encoding)
-        data.item_features = movie_features(movies, data.item_ids)
         return data
 
 
@@ -177,13 +183,7 @@ class MovieLens10M(DataSource):
         self.encoding = encoding
 
     def load(self) -> Interactions:
-        ratings_file = self.path / "ratings.dat"
-        ratings = read_table(ratings_file, "::", RATING_COLUMNS, encoding=self.encoding, dtype=RATING_DTYPES)
-        data = ratings_to_interactions(ratings, "ml-10m")
-        check_ratings(data, ratings_file)
-        movies = read_split_lines(self.path / "movies.dat", "::", ["item", "title", "genres"], encoding=self.encoding)
-        data.item_features = movie_features(movies, data.item_ids)
-        return data
+        return load_dat_ratings_and_movies(self.path, self.encoding, "ml-10m")
 
 
 class MovieLensCSV(DataSource):
