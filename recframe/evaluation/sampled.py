@@ -21,6 +21,8 @@ import torch
 from torch import Tensor, nn
 
 from recframe.atomic import atomic_path
+from recframe.data.candidates import build_candidates
+from recframe.data.interactions import Interactions
 from recframe.data.split import Split
 from recframe.errors import ConfigError
 from recframe.models import Recommender, rank_unseen_last
@@ -52,32 +54,6 @@ def padded_rows(csr: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
     out = np.full((len(rows), max(int(counts.max(initial=0)), 1)), -1, dtype=np.int64)
     pos = np.arange(len(r)) - np.repeat(np.cumsum(counts) - counts, counts)
     out[r, pos] = c
-    return out
-
-
-def generate_candidates(positives: sp.csr_matrix, num_candidates: int, seed: int,
-                        batch_users: int = 1024) -> np.ndarray:
-    """``int64[n_users, N]``: ``N`` distinct items per user, none of them a positive, ``-1`` padded.
-
-    Uniform without replacement: each user's non-positive items get uniform random keys and the ``N``
-    smallest are kept (sorted by item id). Deterministic given ``seed``; memory ``O(batch * n_items)``.
-    """
-    n_users, n_items = positives.shape
-    if int(num_candidates) < 1:
-        raise ConfigError(f"protocol.num_candidates must be >= 1, got {num_candidates}")
-    n = min(int(num_candidates), n_items)
-    positives = positives.tocsr()
-    rng = np.random.default_rng(seed)
-    out = np.full((n_users, int(num_candidates)), -1, dtype=np.int64)
-    for start in range(0, n_users, batch_users):
-        rows = np.arange(start, min(start + batch_users, n_users))
-        keys = rng.random((len(rows), n_items))
-        r, c = rows_to_coo(positives, rows)
-        keys[r, c] = 2.0
-        pick = np.argpartition(keys, n - 1, axis=1)[:, :n] if n < n_items else np.tile(np.arange(n_items), (len(rows), 1))
-        ok = np.take_along_axis(keys, pick, axis=1) < 2.0
-        pick = np.sort(np.where(ok, pick, n_items), axis=1)
-        out[rows, :n] = np.where(pick < n_items, pick, -1)
     return out
 
 
@@ -141,8 +117,11 @@ def sampled_evaluation(protocol: dict[str, Any], split: Split, metrics: dict[str
         raise ConfigError("protocol.ranking is 'sampled' but the dataset has no fixed candidates and "
                           "protocol.num_candidates is null; set protocol.num_candidates=100 or use ranking=full")
     else:
-        everything = split.train.to_csr() + split.valid.to_csr() + split.test.to_csr()
-        candidates, generated = generate_candidates(everything, int(num), seed, batch_users), True
+        parts = (split.train, split.valid, split.test)
+        everything = Interactions(user=np.concatenate([p.user for p in parts]),
+                                  item=np.concatenate([p.item for p in parts]),
+                                  n_users=split.n_users, n_items=split.n_items)
+        candidates, generated = build_candidates(everything, int(num), seed), True
     evaluator = SampledRankingEvaluator(metrics, batch_users=batch_users, ties=str(protocol.get("ties", "pessimistic")))
     targets = {part: SampledTarget(split.part(part).to_csr(), candidates) for part in ("valid", "test")}
     if run_dir is not None:

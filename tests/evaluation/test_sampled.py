@@ -9,8 +9,7 @@ import torch
 
 from recframe.errors import ConfigError
 from recframe.evaluation.ranking import RankingEvaluator, RankingTarget
-from recframe.evaluation.sampled import (SampledRankingEvaluator, SampledTarget, generate_candidates,
-                                         sampled_evaluation)
+from recframe.evaluation.sampled import SampledRankingEvaluator, SampledTarget, sampled_evaluation
 from recframe.evaluation.ties import check_ties, dedup_mask, ordered_int
 from recframe_metrics.ranking import MRR, NDCG, HitRate
 
@@ -83,14 +82,24 @@ def test_sampled_equals_full_ranking_over_the_same_items():
         assert sampled[key] == pytest.approx(full[key], abs=1e-12), key
 
 
+def generate_candidates(positives: sp.csr_matrix, n: int, seed: int):
+    """The generator the sampled protocol uses, on a user x item matrix of positives."""
+    from recframe.data.candidates import build_candidates
+    from recframe.data.interactions import Interactions
+
+    coo = positives.tocoo()
+    data = Interactions(user=coo.row, item=coo.col, n_users=positives.shape[0], n_items=positives.shape[1])
+    return build_candidates(data, n, seed)
+
+
 def test_generated_candidates_exclude_positives_and_are_seeded():
     rng = np.random.default_rng(0)
     dense = rng.random((50, 40)) < 0.3
     dense[0] = True  # a user with no negative at all
     positives = sp.csr_matrix(dense)
-    a = generate_candidates(positives, 10, seed=5, batch_users=7)
-    b = generate_candidates(positives, 10, seed=5, batch_users=7)
-    c = generate_candidates(positives, 10, seed=6, batch_users=7)
+    a = generate_candidates(positives, 10, seed=5)
+    b = generate_candidates(positives, 10, seed=5)
+    c = generate_candidates(positives, 10, seed=6)
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     assert (a[0] == -1).all()
     for u in range(1, 50):
