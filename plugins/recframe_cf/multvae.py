@@ -7,6 +7,8 @@ Encoder: L2-normalised, dropped-out row ``x_u: [I]`` -> tanh MLP -> ``(mu, logva
 ``z`` -> tanh MLP -> logits ``[I]``. Trained with the multinomial loss plus ``beta`` times the KL
 divergence, ``beta`` annealed linearly to ``anneal_cap`` over ``total_anneal_steps`` updates.
 Scores for a user are the decoder's logits from the user's training row (the mean ``z``).
+``latent_dim`` is the size of ``z``; RecBole's ``latent_dimension`` is twice it (the encoder's output
+holds ``mu`` and ``logvar``), so its default 128 is ``latent_dim: 64`` here.
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ class MultVAE(Recommender):
         self.encoder = nn.Sequential(tanh_mlp([self.n_items, *hidden_sizes]), nn.Tanh(),
                                      nn.Linear(hidden_sizes[-1], 2 * self.latent_dim))
         self.decoder = tanh_mlp([self.latent_dim, *reversed(hidden_sizes), self.n_items])
+        for layer in self.modules():  # Xavier-normal weights and zero biases, as the paper's code
+            if isinstance(layer, nn.Linear):
+                nn.init.xavier_normal_(layer.weight)
+                nn.init.zeros_(layer.bias)
         self.register_buffer("updates", torch.zeros((), dtype=torch.long))
         history = info.train.to_csr()
         history.data[:] = 1.0

@@ -79,18 +79,26 @@ class UserBatches(IterableDataset):
 class UserRowBatches(IterableDataset):
     """Listwise batches: ``user: long[B]`` and ``row: float[B, n_items]`` (the user's training items).
 
-    Users without training items are skipped; the user order is reshuffled every epoch.
+    ``per="users"``: each epoch is one pass over the users with training items, ``batch_size`` users
+    a batch. ``per="interactions"``: each epoch is one pass over the shuffled training interactions,
+    and a batch holds the rows of the users of ``batch_size`` interactions, duplicates included, so
+    an active user is seen once per interaction. The second is how RecBole feeds its autoencoders
+    (a batch of 4,096 interactions becomes 4,096 user rows): many more, activity-weighted updates
+    per epoch.
     """
 
-    def __init__(self, train: Interactions, batch_size: int, seed: int) -> None:
+    def __init__(self, train: Interactions, batch_size: int, seed: int, per: str = "users") -> None:
         super().__init__()
+        if per not in ("users", "interactions"):
+            raise ValueError(f"listwise batches are drawn per 'users' or per 'interactions', not {per!r}")
         self.matrix = train.to_csr()
         self.matrix.data[:] = 1.0
         self.users = np.flatnonzero(np.diff(self.matrix.indptr) > 0)
+        self.draws = self.users if per == "users" else np.asarray(train.user, dtype=np.int64)
         self.batch_size, self.seed, self.epoch = int(batch_size), int(seed), 0
 
     def __len__(self) -> int:
-        return -(-len(self.users) // self.batch_size)
+        return -(-len(self.draws) // self.batch_size)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -98,7 +106,7 @@ class UserRowBatches(IterableDataset):
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, self.epoch]))
         self.epoch += 1
-        order = rng.permutation(self.users)
+        order = rng.permutation(self.draws)
         for start in range(0, len(order), self.batch_size):
             users = order[start:start + self.batch_size]
             yield {"user": torch.from_numpy(users),

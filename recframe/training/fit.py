@@ -47,7 +47,10 @@ def _logger(cfg: DictConfig, run_dir: Path) -> Any:
 def training_batches(model: Recommender, train: Any, t: DictConfig, seed: int) -> Any:
     """The batch stream a model's ``batch_kind`` asks for."""
     if model.batch_kind == "listwise":
-        return UserRowBatches(train, t.batch_size, seed)
+        per = str(OmegaConf.select(t, "listwise_batches", default="users") or "users")
+        if per not in ("users", "interactions"):
+            raise ConfigError(f"trainer.listwise_batches must be 'users' or 'interactions', got {per!r}")
+        return UserRowBatches(train, t.batch_size, seed, per=per)
     if model.batch_kind in ("pairwise", "pointwise"):
         sampler = NegativeSampler(train, distribution=str(t.negative_sampling))
         return InteractionBatches(train, model.batch_kind, t.batch_size, t.num_negatives, sampler, seed)
