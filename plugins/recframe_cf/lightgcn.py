@@ -5,7 +5,10 @@ Convolution Network for Recommendation." SIGIR 2020.
 
 ``E^(k+1) = D^-1/2 A D^-1/2 E^(k)`` on the bipartite graph (a sparse ``(U+I) x (U+I)`` matrix),
 final embeddings are the mean of ``E^(0..K)``, ``s(u, i) = <e_u, e_i>``. Trained with BPR plus
-``reg_weight`` times the L2 norm of the batch's layer-0 embeddings (divided by the batch size).
+``reg_weight`` times a norm of the batch's layer-0 embeddings divided by the batch size:
+``reg_norm: squared`` is the paper's ``1/2 ||E||^2``; ``reg_norm: frobenius`` is RecBole's ``EmbLoss``
+(``require_pow: False``), the sum of the plain Frobenius norms of the user, positive and negative
+blocks, a much weaker penalty once embeddings grow.
 """
 
 from __future__ import annotations
@@ -53,13 +56,17 @@ class LightGCN(Recommender):
     batch_kind = "pairwise"
 
     def __init__(self, info: DatasetInfo, embedding_dim: int = 64, n_layers: int = 2,
-                 reg_weight: float = 1e-4) -> None:
+                 reg_weight: float = 1e-4, reg_norm: str = "squared") -> None:
         super().__init__(info)
         if int(n_layers) < 0:
             raise ValueError(f"n_layers must be >= 0, got {n_layers}")
-        self.n_layers, self.reg_weight = int(n_layers), float(reg_weight)
+        if reg_norm not in ("squared", "frobenius"):
+            raise ValueError(f"reg_norm must be 'squared' (the paper) or 'frobenius' (RecBole), got {reg_norm!r}")
+        self.n_layers, self.reg_weight, self.reg_norm = int(n_layers), float(reg_weight), reg_norm
         self.embedding = nn.Embedding(self.n_users + self.n_items, embedding_dim)
-        nn.init.xavier_uniform_(self.embedding.weight)
+        with torch.no_grad():  # Xavier-uniform per table (users, items), as two separate embeddings
+            nn.init.xavier_uniform_(self.embedding.weight[: self.n_users])
+            nn.init.xavier_uniform_(self.embedding.weight[self.n_users:])
         self.adjacency = normalized_adjacency(info.train.to_csr())
 
     def propagate(self) -> tuple[Tensor, Tensor]:
@@ -79,8 +86,11 @@ class LightGCN(Recommender):
         pos_score = (u * item_emb[pos]).sum(-1)
         neg_score = torch.einsum("bd,bnd->bn", u, item_emb[neg])
         base = self.embedding.weight
-        reg = (base[users].pow(2).sum() + base[self.n_users + pos].pow(2).sum()
-               + base[self.n_users + neg].pow(2).sum()) / (2 * len(users))
+        blocks = (base[users], base[self.n_users + pos], base[self.n_users + neg])
+        if self.reg_norm == "squared":
+            reg = sum(b.pow(2).sum() for b in blocks) / (2 * len(users))
+        else:
+            reg = sum(torch.linalg.vector_norm(b) for b in blocks) / len(users)
         return {"pos_score": pos_score, "neg_score": neg_score, "regularization": self.reg_weight * reg}
 
     def score_all(self, users: Tensor) -> Tensor:
