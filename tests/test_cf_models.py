@@ -167,3 +167,66 @@ def test_gradient_models_beat_popularity_on_ml100k(ml100k, tmp_path, args):
     ours = recframe.run([*args, "logger=none", "trainer.progress_bar=false", "trainer.max_epochs=20"],
                         run_dir=tmp_path / "m")["metrics"]["test/ndcg@10"]
     assert ours > pop + 0.05
+
+
+def test_recbole_batch_counting_counts_each_item_once_per_batch():
+    from recframe_cf.pop import batch_presence_counts
+
+    data = random_interactions(n_users=40, n_items=30, density=0.3, seed=6)
+    counts = batch_presence_counts(data, batch_size=12, num_negatives=2, rng=np.random.default_rng(7))
+    # oracle: replay the same draws, one Python set per batch of 12 // 3 = 4 positives
+    rng = np.random.default_rng(7)
+    from recframe.training.sampling import NegativeSampler
+
+    order = rng.permutation(len(data))
+    negatives = NegativeSampler(data).sample(data.user[order], 2, rng)
+    expected = np.zeros(data.n_items)
+    for start in range(0, len(order), 4):
+        present = set(data.item[order[start:start + 4]]) | set(negatives[start:start + 4].ravel())
+        expected[list(present)] += 1
+    assert np.array_equal(counts, expected)
+    assert counts.max() <= -(-len(data) // 4)  # never more than once per batch
+    exact = build("pop", data)
+    batched = build("pop", data, counting="recbole_batches", batch_size=12, num_negatives=2)
+    assert not torch.equal(exact.popularity, batched.popularity)
+    with pytest.raises(ValueError, match="counting must be one of"):
+        build("pop", data, counting="per_batch")
+
+
+def test_listwise_batches_per_interaction_weight_users_by_activity():
+    from recframe.training.batches import UserRowBatches
+
+    data = random_interactions(n_users=20, n_items=15, seed=8)
+    per_user = list(UserRowBatches(data, batch_size=7, seed=1, per="users"))
+    assert sorted(np.concatenate([b["user"].numpy() for b in per_user]).tolist()) == list(range(20))
+    batches = UserRowBatches(data, batch_size=16, seed=1, per="interactions")
+    epoch = list(batches)
+    assert len(epoch) == len(batches) == -(-len(data) // 16)
+    users = np.concatenate([b["user"].numpy() for b in epoch])
+    assert np.array_equal(np.bincount(users, minlength=20), np.bincount(data.user, minlength=20))
+    dense = data.to_csr().toarray() > 0
+    for b in epoch:
+        assert np.array_equal(b["row"].numpy() > 0, dense[b["user"].numpy()])
+    with pytest.raises(ValueError, match="per 'users' or per 'interactions'"):
+        UserRowBatches(data, batch_size=4, seed=1, per="items")
+
+
+def test_lightgcn_recbole_regulariser_is_the_plain_frobenius_norm():
+    data = random_interactions(seed=9)
+    torch.manual_seed(0)
+    squared = build("lightgcn", data, embedding_dim=4, n_layers=1, reg_weight=1.0, reg_norm="squared")
+    plain = build("lightgcn", data, embedding_dim=4, n_layers=1, reg_weight=1.0, reg_norm="frobenius")
+    plain.load_state_dict(squared.state_dict())
+    batch = {"user": torch.tensor([0, 1, 1]), "pos_item": torch.tensor([2, 3, 4]),
+             "neg_item": torch.tensor([[5], [6], [7]])}
+    e = squared.embedding.weight.detach()
+    u, p, n = e[batch["user"]], e[data.n_users + batch["pos_item"]], e[data.n_users + batch["neg_item"].view(-1)]
+    assert squared(batch)["regularization"].item() == pytest.approx(
+        float((u.pow(2).sum() + p.pow(2).sum() + n.pow(2).sum()) / 6), rel=1e-6)
+    assert plain(batch)["regularization"].item() == pytest.approx(
+        float((u.norm() + p.norm() + n.norm()) / 3), rel=1e-6)
+    # Xavier-uniform bound of each table (users, items) as separate embeddings
+    assert e[: data.n_users].abs().max() <= np.sqrt(6 / (data.n_users + 4))
+    assert e[data.n_users:].abs().max() <= np.sqrt(6 / (data.n_items + 4))
+    with pytest.raises(ValueError, match="reg_norm"):
+        build("lightgcn", data, reg_norm="l1")
