@@ -34,3 +34,9 @@ def test_ncf_pop_reproduces_through_the_command(capsys, data_dir):
     assert main(["repro", "ncf_ml1m/pop", "logger=none"]) == 0
     out = capsys.readouterr().out
     assert "0.4531" in out and "pass" in out and "FAIL" not in out
+
+
+def test_recbole_pop_reproduces_with_recboles_batch_count(capsys, data_dir, tmp_path):
+    assert main(["repro", "recbole_ml1m/pop", "logger=none", f"hydra.run.dir={tmp_path}"]) == 0
+    out = capsys.readouterr().out
+    assert "0.1006" in out and "pass" in out and "FAIL" not in out
