@@ -80,6 +80,18 @@ def test_killed_run_resumes_from_last_checkpoint(ml100k, tmp_path):
     assert resumed["metrics"] == straight["metrics"]
 
 
+def test_without_validation_trains_the_full_budget_and_keeps_the_last_model(ml100k, tmp_path):
+    args = ["data=ml-100k", "model=bpr", "protocol.split.ratios=[0.9,0.0,0.1]", "trainer.patience=1", *FAST]
+    results = recframe.run([*args, "trainer.max_epochs=3"], run_dir=tmp_path / "a")
+    assert results["data"]["valid"] == 0 and results["run"]["best_valid"] is None
+    assert results["run"]["epochs"] == 3  # no early stopping without a validation metric
+    assert not any(k.startswith("valid/") for k in results["metrics"])
+    kept = torch.load(tmp_path / "a" / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=False)
+    assert kept["epoch"] == 2  # the model after the last epoch
+    shorter = recframe.run([*args, "trainer.max_epochs=2"], run_dir=tmp_path / "b")
+    assert shorter["metrics"]["test/ndcg@10"] != results["metrics"]["test/ndcg@10"]
+
+
 def test_debug_fast_trains_one_batch(tmp_path, ml100k):
     results = recframe.run(["data=ml-100k", "model=bpr", "debug=fast", "logger=none"], run_dir=tmp_path)
     assert results["run"]["name"] == "debug" and results["run"]["epochs"] == 1

@@ -89,10 +89,17 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
         log.warning("resume=true but %s does not exist; training from scratch", last)
     if resume_from is None and ckpt_dir.exists():
         shutil.rmtree(ckpt_dir)
-    checkpoint = ModelCheckpoint(dirpath=str(ckpt_dir), filename="best", monitor=monitor, mode="max",
-                                 save_last=True, save_top_k=1, auto_insert_metric_name=False)
-    callbacks = [checkpoint, EarlyStopping(monitor=monitor, mode="max", patience=int(t.patience),
-                                           check_finite=False)]
+    validates = len(valid_target.users) > 0
+    if validates:
+        checkpoint = ModelCheckpoint(dirpath=str(ckpt_dir), filename="best", monitor=monitor, mode="max",
+                                     save_last=True, save_top_k=1, auto_insert_metric_name=False)
+        callbacks = [checkpoint, EarlyStopping(monitor=monitor, mode="max", patience=int(t.patience),
+                                               check_finite=False)]
+    else:  # no validation part (e.g. data.valid=none): train trainer.max_epochs and keep the last model
+        log.info("no validation interactions: training %d epochs without model selection", int(t.max_epochs))
+        checkpoint = ModelCheckpoint(dirpath=str(ckpt_dir), filename="best", save_last=True,
+                                     auto_insert_metric_name=False)
+        callbacks = [checkpoint]
     if OmegaConf.select(cfg, "trial.id", default=None) is not None:  # launched by the Optuna sweeper
         from recframe.sweeps.pruning import pruning_callbacks
 
@@ -114,8 +121,10 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*IterableDataset.*__len__.*")
         warnings.filterwarnings("ignore", message=".*treespec.*")
+        warnings.filterwarnings("ignore", message=".*validation_step.*no `val_dataloader`.*")
         warnings.filterwarnings("ignore", message=".*sync_dist=True.*")  # DDP: metrics are synced by torchmetrics
-        trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=valid_loader, ckpt_path=resume_from)
+        trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=valid_loader if validates else None,
+                    ckpt_path=resume_from)
     best = checkpoint.best_model_path
     if best and Path(best).is_file():
         state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
