@@ -77,6 +77,7 @@ def _group_params(node: DictConfig) -> tuple[str, dict[str, Any]]:
 def load_data(cfg: DictConfig) -> Interactions:
     regs = registries()
     name, params = _group_params(cfg.data)
+    params.pop("features", None)  # feature fields are built after the split (recframe/data/features.py)
     source_cls = regs.data_source.get(name, config_key="data.name")
     source = build_source(source_cls, name, {"name": name, **params})
     return load_dataset(name, source, use_cache=bool(cfg.data_cache))
@@ -90,6 +91,11 @@ def make_split(cfg: DictConfig, data: Interactions, seed: int) -> Split:
         if data.rating is None:
             raise ConfigError("protocol.implicit_threshold is set but the dataset has no ratings; set it to null")
         data = data.subset(data.rating >= float(threshold)).compact()
+    labels = protocol.get("labels")
+    if labels:  # CTR: ratings become 0/1 labels, the ratings in between are dropped
+        from recframe.data.features import labels_from_ratings
+
+        data = labels_from_ratings(data, float(labels["positive_min"]), float(labels["negative_max"])).compact()
     spec = dict(protocol["split"])
     name = spec.pop("name")
     splitter = registries().splitter.get(name, config_key="protocol.split.name")
@@ -181,13 +187,19 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     regs = registries()
     split_seed, sampler_seed, init_seed, candidate_seed = derive_seeds(cfg.seed, 4)
     protocol = protocol_block(cfg)
-    if protocol.get("ranking", "full") not in ("full", "sampled"):
-        raise ConfigError(f"protocol.ranking must be 'full' or 'sampled', got {protocol['ranking']!r}")
+    ranking = protocol.get("ranking", "full")
+    if ranking not in ("full", "sampled", "none"):
+        raise ConfigError(f"protocol.ranking must be 'full', 'sampled' or 'none', got {ranking!r}")
 
     data = load_data(cfg)
     split = make_split(cfg, data, split_seed)
+    features = None
+    if OmegaConf.select(cfg, "data.features", default=None) is not None:  # declared feature fields
+        from recframe.data.features import build_features
+
+        features = build_features(OmegaConf.to_container(cfg.data.features, resolve=True), split.train)
     info = DatasetInfo(split.n_users, split.n_items, split.train,
-                       np.bincount(split.train.item, minlength=split.n_items))
+                       np.bincount(split.train.item, minlength=split.n_items), features)
     model_name, model_params = _group_params(cfg.model)
     model_cls = regs.model.get(model_name, config_key="model.name")
     torch.manual_seed(init_seed)
@@ -202,7 +214,12 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         from recframe.evaluation.pointwise import check_pointwise
 
         check_pointwise(pointwise, split.train)
-    if protocol.get("ranking", "full") == "sampled":
+    if ranking == "none":  # labelled records only (CTR): pointwise metrics, no top-K lists
+        from recframe.evaluation.labeled import labeled_evaluation
+
+        evaluator, targets = labeled_evaluation(split, {**metrics, **pointwise}, features)
+        pointwise = {}
+    elif ranking == "sampled":
         from recframe.evaluation.sampled import sampled_evaluation
 
         evaluator, targets = sampled_evaluation(protocol, split, metrics, int(cfg.trainer.eval_batch_users),
@@ -220,7 +237,13 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
 
         loss_name, loss_params = _group_params(cfg.loss)
         loss = build(regs.loss.get(loss_name, config_key="loss.name"), "loss", loss_name, loss_params)
-        fit_facts = fit_torch_model(cfg, run_dir, model, loss, split, evaluator, targets["valid"], sampler_seed)
+        batches = None
+        if ranking == "none":
+            from recframe.evaluation.labeled import labeled_batches
+
+            batches = labeled_batches(split.train, features, int(cfg.trainer.batch_size), sampler_seed)
+        fit_facts = fit_torch_model(cfg, run_dir, model, loss, split, evaluator, targets["valid"], sampler_seed,
+                                    batches)
     else:
         model.fit(split.train)
     fit_seconds = time.perf_counter() - fit_start
@@ -230,14 +253,15 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     per_user: dict[str, dict[str, np.ndarray]] = {}
     for part in [p for p in ("valid", "test") if len(targets[p].users)]:  # NCF may have no validation
         scores, per = evaluator.evaluate(model, targets[part], keep_per_user=True, keep_lists=part == "test")
-        if part == "test":
+        if part == "test" and "topk" in per:
             save_topk(run_dir / "topk.npz", targets[part].users, per.pop("topk"))
         if pointwise:
             from recframe.evaluation.pointwise import evaluate_pointwise
 
             scores.update(evaluate_pointwise(model, split.part(part), pointwise))
         values.update({f"{part}/{k}": v for k, v in scores.items()})
-        per_user[part] = per
+        if per:
+            per_user[part] = per
     eval_seconds = time.perf_counter() - eval_start
 
     results = {
