@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from recframe.models import DatasetInfo
-from recframe_context.fields import ContextRecommender, FieldEmbedding, mlp
+from recframe_context.fields import ContextRecommender, mlp
 
 
 class CrossNetwork(nn.Module):
@@ -60,15 +60,14 @@ class DCNv2(ContextRecommender):
             raise ValueError(f"reg_weight must be >= 0, got {reg_weight}")
         dim = self.n_fields * embedding_size
         self.structure, self.reg_weight = structure, float(reg_weight)
-        self.embed = FieldEmbedding(self.tables, embedding_size)
         self.cross = CrossNetwork(dim, num_cross_layers)
         self.deep = mlp(dim, hidden_size, num_layers, dropout, batch_norm=True)
         self.out = nn.Linear(dim + hidden_size if structure == "parallel" else hidden_size, 1)
         self.init_weights()
 
-    def logits(self, slots: Tensor) -> Tensor:
-        """``long[B, S] -> float[B]``."""
-        x0 = self.embed(slots).flatten(1)  # [B, F d]
+    def combine(self, v: Tensor, linear: Tensor | None) -> Tensor:
+        """``v: float[N, F, d] -> float[N]`` (no first-order term)."""
+        x0 = v.flatten(1)  # [N, F d]
         if self.structure == "parallel":
             h = torch.cat([self.cross(x0), self.deep(x0)], dim=1)
         else:

@@ -14,7 +14,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from recframe.models import DatasetInfo
-from recframe_context.fields import ContextRecommender, FieldEmbedding, FirstOrder, mlp
+from recframe_context.fields import ContextRecommender, FirstOrder, mlp
 from recframe_context.fm import pairwise_interactions
 
 
@@ -32,14 +32,12 @@ class DeepFM(ContextRecommender):
     def __init__(self, info: DatasetInfo, embedding_size: int = 16, num_layers: int = 3, hidden_size: int = 256,
                  dropout: float = 0.1, rank_context: Any = "last") -> None:
         super().__init__(info, embedding_size, rank_context)
-        self.embed = FieldEmbedding(self.tables, embedding_size)
         self.linear = FirstOrder(self.tables)
         self.deep = mlp(self.n_fields * embedding_size, hidden_size, num_layers, dropout)
         self.out = nn.Linear(hidden_size, 1)
         self.init_weights()
 
-    def logits(self, slots: Tensor) -> Tensor:
-        """``long[B, S] -> float[B]``."""
-        v = self.embed(slots)  # [B, F, d]
+    def combine(self, v: Tensor, linear: Tensor | None) -> Tensor:
+        """``v: float[N, F, d]``, ``linear: float[N] -> float[N]``: first order + FM + deep."""
         deep = self.out(self.deep(v.flatten(1))).squeeze(-1)
-        return self.linear(slots) + pairwise_interactions(v) + deep
+        return linear + pairwise_interactions(v) + deep

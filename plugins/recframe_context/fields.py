@@ -84,8 +84,9 @@ class FieldEmbedding(nn.Module):
 class ContextRecommender(Recommender):
     """Base of the CTR models: slot lookup, training outputs, pair and full-ranking scores.
 
-    Subclasses implement :meth:`logits` on ``slots: long[B, S]`` (the user's, item's and context's
-    slot ids side by side). Under the general protocol they train on sampled pointwise batches
+    Subclasses implement :meth:`combine` on the field vectors ``[N, F, d]`` of ``self.embed`` and
+    the optional first-order term ``self.linear``; slots (``long[B, S]``) are the user's, item's and
+    context's ids side by side. Under the general protocol they train on sampled pointwise batches
     (``batch_kind = "pointwise"``, BCE); under ``protocol.ranking: none`` on labelled records.
     """
 
@@ -107,6 +108,8 @@ class ContextRecommender(Recommender):
         self.register_buffer("item_slots", torch.from_numpy(tables.item), persistent=False)
         self.register_buffer("rank_ctx", torch.from_numpy(self._rank_context(info, rank_context)), persistent=False)
         self.n_user_slots, self.n_item_slots = tables.user.shape[1], tables.item.shape[1]
+        self.embed = FieldEmbedding(tables, self.embedding_size)
+        self.linear: FirstOrder | None = None  # a subclass that has a first-order term sets it
 
     def init_weights(self) -> None:
         """Xavier-normal init of every linear and embedding layer, then zero padding rows (call last)."""
@@ -136,6 +139,11 @@ class ContextRecommender(Recommender):
 
     def logits(self, slots: Tensor) -> Tensor:
         """Click logits: ``long[B, S] -> float[B]``."""
+        return self.combine(self.embed(slots), None if self.linear is None else self.linear(slots))
+
+    def combine(self, v: Tensor, linear: Tensor | None) -> Tensor:
+        """The model's logit from field vectors ``v: float[N, F, d]`` and the first-order term
+        ``linear: float[N]`` (bias included; None for models without one): ``-> float[N]``."""
         raise NotImplementedError
 
     def regularization(self) -> Tensor | None:
@@ -161,19 +169,40 @@ class ContextRecommender(Recommender):
         """Logits of explicit pairs under the ranking context: ``long[B], long[B] -> float[B]``."""
         return self.logits(self.slots(users, items))
 
+    def side_slots(self, users: Tensor) -> tuple[Tensor, Tensor]:
+        """The query's slots (user and ranking context; item slots padded) ``long[B, S]`` and every
+        item's slots (user and context slots padded) ``long[n_items, S]``.
+
+        Every field belongs to one side, so a pair's field vectors are the sum of its query's and its
+        item's (padded fields embed to zero) and the first-order term splits the same way.
+        """
+        pad, nu, ni = self.embed.pad, self.n_user_slots, self.n_item_slots
+        query = self.slots(users, torch.zeros_like(users))
+        query[:, nu:nu + ni] = pad
+        items = torch.arange(self.n_items, device=users.device)
+        cand = self.slots(torch.zeros_like(items), items, self.rank_ctx[:1].expand(len(items), -1)).clone()
+        cand[:, :nu] = pad
+        cand[:, nu + ni:] = pad
+        return query, cand
+
     def score_all(self, users: Tensor) -> Tensor:
         """Every item for each user under the ranking context: ``long[B] -> float[B, n_items]``.
 
-        Pairs are scored ``pair_chunk`` at a time; subclasses with a factorised form (FM) override it.
+        Field vectors are embedded once per side (:meth:`side_slots`); the pairs' combination runs
+        ``pair_chunk`` pairs at a time. FM overrides this with its closed form.
         """
-        items = torch.arange(self.n_items, device=users.device)
+        query, cand = self.side_slots(users)
+        vq, vi = self.embed(query), self.embed(cand)  # [B, F, d], [n_items, F, d]
+        lq = li = None
+        if self.linear is not None:
+            lq, li = self.linear(query), self.linear.per_field(cand).sum(1)  # bias counted once (query side)
         out = torch.empty(len(users), self.n_items, device=users.device)
         per = max(1, self.pair_chunk // self.n_items)
         for start in range(0, len(users), per):
-            u = users[start:start + per]
-            pairs_u = u.repeat_interleave(self.n_items)
-            pairs_i = items.repeat(len(u))
-            out[start:start + per] = self.logits(self.slots(pairs_u, pairs_i)).view(len(u), self.n_items)
+            sl = slice(start, start + per)
+            v = (vq[sl, None] + vi[None]).flatten(0, 1)
+            lin = None if lq is None else (lq[sl, None] + li[None]).flatten()
+            out[sl] = self.combine(v, lin).view(-1, self.n_items)
         return out
 
 

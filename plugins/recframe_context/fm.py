@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from recframe.models import DatasetInfo
-from recframe_context.fields import ContextRecommender, FieldEmbedding, FirstOrder
+from recframe_context.fields import ContextRecommender, FirstOrder
 
 
 def pairwise_interactions(v: Tensor) -> Tensor:
@@ -37,23 +36,16 @@ class FM(ContextRecommender):
 
     def __init__(self, info: DatasetInfo, embedding_size: int = 16, rank_context: Any = "last") -> None:
         super().__init__(info, embedding_size, rank_context)
-        self.embed = FieldEmbedding(self.tables, embedding_size)
         self.linear = FirstOrder(self.tables)
         self.init_weights()
 
-    def logits(self, slots: Tensor) -> Tensor:
-        """``long[B, S] -> float[B]``."""
-        return self.linear(slots) + pairwise_interactions(self.embed(slots))
+    def combine(self, v: Tensor, linear: Tensor | None) -> Tensor:
+        """``v: float[N, F, d]``, ``linear: float[N] -> float[N]``."""
+        return linear + pairwise_interactions(v)
 
     def score_all(self, users: Tensor) -> Tensor:
         """``long[B] -> float[B, n_items]`` in closed form (user+context part, item part, their dot product)."""
-        pad = self.embed.pad
-        items = torch.arange(self.n_items, device=users.device)
-        query = self.slots(users, torch.zeros_like(users))
-        query[:, self.n_user_slots:self.n_user_slots + self.n_item_slots] = pad  # item fields absent
-        cand = self.slots(torch.zeros_like(items), items, self.rank_ctx[:1].expand(len(items), -1))
-        cand[:, :self.n_user_slots] = pad  # user and context fields absent
-        cand[:, self.n_user_slots + self.n_item_slots:] = pad
+        query, cand = self.side_slots(users)
         vq, vi = self.embed(query), self.embed(cand)  # [B, F, d], [n_items, F, d]
         own_q = self.linear.per_field(query).sum(1) + pairwise_interactions(vq)  # [B]
         own_i = self.linear.per_field(cand).sum(1) + pairwise_interactions(vi)  # [n_items]

@@ -14,7 +14,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from recframe.models import DatasetInfo
-from recframe_context.fields import ContextRecommender, FieldEmbedding, FirstOrder, mlp
+from recframe_context.fields import ContextRecommender, FirstOrder, mlp
 
 
 class WideDeep(ContextRecommender):
@@ -31,13 +31,11 @@ class WideDeep(ContextRecommender):
     def __init__(self, info: DatasetInfo, embedding_size: int = 16, num_layers: int = 3, hidden_size: int = 256,
                  dropout: float = 0.2, rank_context: Any = "last") -> None:
         super().__init__(info, embedding_size, rank_context)
-        self.embed = FieldEmbedding(self.tables, embedding_size)
-        self.wide = FirstOrder(self.tables)
+        self.linear = FirstOrder(self.tables)  # the wide part
         self.deep = mlp(self.n_fields * embedding_size, hidden_size, num_layers, dropout)
         self.out = nn.Linear(hidden_size, 1)
         self.init_weights()
 
-    def logits(self, slots: Tensor) -> Tensor:
-        """``long[B, S] -> float[B]``."""
-        deep = self.out(self.deep(self.embed(slots).flatten(1))).squeeze(-1)
-        return self.wide(slots) + deep
+    def combine(self, v: Tensor, linear: Tensor | None) -> Tensor:
+        """``v: float[N, F, d]``, ``linear: float[N]`` (the wide part) ``-> float[N]``."""
+        return linear + self.out(self.deep(v.flatten(1))).squeeze(-1)
