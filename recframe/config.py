@@ -141,8 +141,8 @@ def validate(cfg: DictConfig) -> None:
             raise ConfigError("metrics.names is empty; protocol.ranking=none needs pointwise metrics, e.g. metrics=ctr")
         vm = str(OmegaConf.select(cfg, "protocol.valid_metric", default=""))
         if vm not in list(names):
-            raise ConfigError(f"protocol.valid_metric '{vm}' must be one of metrics.names {list(names)} "
-                              f"(protocol.ranking=none: no cut-off), e.g. protocol.valid_metric=pointwise_auc")
+            raise ConfigError(f"protocol.valid_metric '{vm}' is not in metrics.names {list(names)}; protocol.ranking=none "
+                              f"scores labelled records with pointwise metrics: add metrics=ctr (pointwise_auc, logloss)")
         return
     cutoffs = OmegaConf.select(cfg, "protocol.cutoffs")
     if not isinstance(cutoffs, (ListConfig, list)) or not cutoffs:

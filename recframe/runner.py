@@ -77,7 +77,6 @@ def _group_params(node: DictConfig) -> tuple[str, dict[str, Any]]:
 def load_data(cfg: DictConfig) -> Interactions:
     regs = registries()
     name, params = _group_params(cfg.data)
-    params.pop("features", None)  # feature fields are built after the split (recframe/data/features.py)
     source_cls = regs.data_source.get(name, config_key="data.name")
     source = build_source(source_cls, name, {"name": name, **params})
     return load_dataset(name, source, use_cache=bool(cfg.data_cache))

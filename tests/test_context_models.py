@@ -162,7 +162,10 @@ def test_deep_models_learn_through_the_runner(model, ml100k, tmp_path):
 def test_ctr_protocol_rejects_ranking_metrics_in_one_line(ml100k, tmp_path):
     with pytest.raises(ConfigError) as err:
         recframe.run([*CTR[:2], "model=fm", "protocol.valid_metric=ndcg@10", *FAST], run_dir=tmp_path)
-    assert "protocol.valid_metric 'ndcg@10' must be one of metrics.names" in str(err.value)
+    assert "protocol.valid_metric 'ndcg@10' is not in metrics.names" in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        recframe.run(["data=ml-100k", "protocol=recbole_ml1m_ctr", "model=fm", *FAST], run_dir=tmp_path)
+    assert "add metrics=ctr" in str(err.value) and "\n" not in str(err.value)
     with pytest.raises(ConfigError) as err:
         recframe.run([*CTR[:2], "model=fm", "metrics.names=[ndcg,logloss]", "protocol.valid_metric=logloss",
                       *FAST], run_dir=tmp_path)
