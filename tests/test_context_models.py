@@ -49,7 +49,7 @@ def test_fm_score_is_the_brute_force_pairwise_sum():
     pad = model.embed.pad
     field_of = model.embed.pool.argmax(1)
     for b in range(len(users)):
-        vectors, linear = [], float(model.linear.bias)
+        vectors, linear = [], float(model.linear.bias.detach())
         for f in range(model.n_fields):  # a field's vector: the mean of its non-padding slots
             ids = [int(s) for s, g in zip(slots[b], field_of) if g == f and int(s) != pad]
             vectors.append(table[ids].mean(0) if ids else torch.zeros(4))
