@@ -70,17 +70,24 @@ def _strategy(t: DictConfig) -> Any:
 
 
 def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Loss, split: Any,
-                    evaluator: RankingEvaluator, valid_target: RankingTarget, seed: int) -> dict[str, Any]:
-    """Train ``model`` in place; load the best validation checkpoint into it. Returns fit facts."""
+                    evaluator: RankingEvaluator, valid_target: RankingTarget, seed: int,
+                    batches: Any = None) -> dict[str, Any]:
+    """Train ``model`` in place; load the best validation checkpoint into it. Returns fit facts.
+
+    ``batches`` is the training batch stream when the protocol fixes it (labelled records under
+    ``protocol.ranking: none``); by default the stream the model's ``batch_kind`` asks for.
+    """
     import lightning.pytorch as pl
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
     t = cfg.trainer
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # device banners and tips
-    if model.batch_kind not in loss.batch_kinds:
+    kind = getattr(batches, "kind", model.batch_kind)
+    if kind not in loss.batch_kinds:
         raise ConfigError(f"loss '{cfg.loss.name}' works on {', '.join(loss.batch_kinds)} batches, but model "
-                          f"'{cfg.model.name}' trains on {model.batch_kind} batches; choose another loss=...")
-    batches = training_batches(model, split.train, t, seed)
+                          f"'{cfg.model.name}' trains on {kind} batches; choose another loss=...")
+    if batches is None:
+        batches = training_batches(model, split.train, t, seed)
     monitor = f"valid/{cfg.protocol.valid_metric}"
     ckpt_dir = run_dir / "checkpoints"
     last = ckpt_dir / "last.ckpt"
