@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 import recframe
-from recframe.training.embedding import Embedding
+from recframe.training.embedding import Embedding, dot_scores
 from recframe.training.grouping import BatchGroups
 
 BASE = ["data=synthetic", "trainer.max_epochs=3", "trainer.lr=0.01", "trainer.batch_size=64",
@@ -99,3 +99,20 @@ def test_bpr_forward_matches_the_base_class_scores():
     for key in ("pos_score", "neg_score"):
         assert fast[key].shape == base[key].shape
         assert torch.allclose(fast[key], base[key], rtol=1e-6, atol=1e-7), key
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_dot_scores_match_autograd(k):
+    torch.manual_seed(0)
+    users_t, items_t = nn.Embedding(7, 5), nn.Embedding(9, 5)
+    users, items = torch.randint(0, 7, (12,)), torch.randint(0, 9, (12, k))  # with repeats
+    weight = torch.randn(12, k)
+    fast = dot_scores(users_t, items_t, users, items)
+    (fast * weight).sum().backward()
+    grads = users_t.weight.grad.clone(), items_t.weight.grad.clone()
+    users_t.zero_grad(), items_t.zero_grad()
+    plain = (users_t(users).unsqueeze(1) * items_t(items)).sum(-1)
+    (plain * weight).sum().backward()
+    assert fast.shape == plain.shape == (12, k) and torch.allclose(fast, plain, atol=1e-6)
+    assert torch.allclose(grads[0], users_t.weight.grad, atol=1e-6)
+    assert torch.allclose(grads[1], items_t.weight.grad, atol=1e-6)

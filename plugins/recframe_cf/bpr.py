@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from recframe.models import DatasetInfo, Recommender
-from recframe.training.embedding import Embedding
+from recframe.training.embedding import Embedding, dot_scores
 
 
 class BPRMF(Recommender):
@@ -39,14 +39,13 @@ class BPRMF(Recommender):
         """Pairwise batches with one lookup per table: ``pos_score: [B]``, ``neg_score: [B, n]``.
 
         The same scores as the base class's two ``score`` calls, but each user row is gathered once
-        and the positive and negative items in one lookup (``[B, 1 + n]``), so the backward builds
-        one dense gradient per table instead of two that are then added. Pointwise batches go to the
-        base class.
+        and the positive and negative items in one lookup (``[B, 1 + n]``), and on the CPU the
+        backward writes the gradient rows straight into one dense gradient per table
+        (:func:`recframe.training.embedding.dot_scores`). Pointwise batches go to the base class.
         """
         if "pos_item" not in batch:
             return super().forward(batch)
         neg = batch["neg_item"]
         items = torch.cat([batch["pos_item"].view(-1, 1), neg.view(len(neg), -1)], dim=1)  # long[B, 1 + n]
-        users = self.user_embedding(batch["user"]).unsqueeze(1)  # [B, 1, d]
-        scores = (users * self.item_embedding(items)).sum(dim=-1)  # [B, 1 + n]
+        scores = dot_scores(self.user_embedding, self.item_embedding, batch["user"], items)  # [B, 1 + n]
         return {"pos_score": scores[:, 0], "neg_score": scores[:, 1:]}
