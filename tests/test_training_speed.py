@@ -2,7 +2,7 @@
 
 * several mini-batches per Lightning ``training_step`` (``trainer.batches_per_step``) train to the
   same weights as one per step;
-* ``recframe.training.embedding.Embedding`` gives ``nn.Embedding``'s gradients;
+* ``recframe.training.dot_scores.dot_scores`` gives autograd's scores and gradients;
 * BPR-MF's one-lookup forward gives the base class's scores.
 """
 
@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 import recframe
-from recframe.training.embedding import Embedding, dot_scores
+from recframe.training.dot_scores import dot_scores
 from recframe.training.grouping import BatchGroups
 
 BASE = ["data=synthetic", "trainer.max_epochs=3", "trainer.lr=0.01", "trainer.batch_size=64",
@@ -62,29 +62,6 @@ def test_grouped_steps_resume_like_an_uninterrupted_run(tmp_path):
     resumed = recframe.run([*args, "trainer.max_epochs=4", "resume=true"], run_dir=tmp_path / "resumed")
     assert resumed["run"]["resumed_from"].endswith("last.ckpt")
     assert resumed["metrics"] == straight["metrics"]
-
-
-@pytest.mark.parametrize("shape", [(50,), (20, 3)])
-def test_embedding_matches_nn_embedding(shape):
-    torch.manual_seed(0)
-    plain = nn.Embedding(11, 4)
-    fast = Embedding(11, 4)
-    fast.load_state_dict(plain.state_dict())
-    index = torch.randint(0, 11, shape)  # with repeats
-    weight = torch.randn(*shape, 4)
-    (plain(index) * weight).sum().backward()
-    (fast(index) * weight).sum().backward()
-    assert torch.equal(fast(index), plain(index))
-    assert torch.equal(fast.weight.grad, plain.weight.grad)
-    assert isinstance(fast, nn.Embedding) and list(fast.state_dict()) == ["weight"]
-
-
-def test_embedding_keeps_torch_semantics_off_the_fast_path():
-    torch.manual_seed(0)
-    fast = Embedding(5, 3, padding_idx=0)
-    out = fast(torch.tensor([0, 1, 0]))
-    out.sum().backward()
-    assert torch.equal(fast.weight.grad[0], torch.zeros(3))
 
 
 def test_bpr_forward_matches_the_base_class_scores():

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from recframe.models import DatasetInfo, Recommender
-from recframe.training.embedding import Embedding, dot_scores
+from recframe.training.dot_scores import dot_scores
 
 
 class BPRMF(Recommender):
@@ -22,8 +22,8 @@ class BPRMF(Recommender):
         super().__init__(info)
         if int(embedding_dim) < 1:
             raise ValueError(f"embedding_dim must be >= 1, got {embedding_dim}")
-        self.user_embedding = Embedding(self.n_users, int(embedding_dim))
-        self.item_embedding = Embedding(self.n_items, int(embedding_dim))
+        self.user_embedding = nn.Embedding(self.n_users, int(embedding_dim))
+        self.item_embedding = nn.Embedding(self.n_items, int(embedding_dim))
         nn.init.xavier_normal_(self.user_embedding.weight)
         nn.init.xavier_normal_(self.item_embedding.weight)
 
@@ -41,7 +41,7 @@ class BPRMF(Recommender):
         The same scores as the base class's two ``score`` calls, but each user row is gathered once
         and the positive and negative items in one lookup (``[B, 1 + n]``), and on the CPU the
         backward writes the gradient rows straight into one dense gradient per table
-        (:func:`recframe.training.embedding.dot_scores`). Pointwise batches go to the base class.
+        (:func:`recframe.training.dot_scores.dot_scores`). Pointwise batches go to the base class.
         """
         if "pos_item" not in batch:
             return super().forward(batch)
