@@ -21,6 +21,7 @@ from recframe.errors import ConfigError
 from recframe.evaluation.ranking import RankingEvaluator, RankingTarget
 from recframe.models import Loss, Recommender
 from recframe.training.batches import InteractionBatches, UserBatches, UserRowBatches
+from recframe.training.grouping import BatchGroups
 from recframe.training.module import RecframeModule
 from recframe.training.sampling import NegativeSampler
 
@@ -69,6 +70,18 @@ def _strategy(t: DictConfig) -> Any:
     return name
 
 
+def batches_per_step(t: DictConfig) -> int:
+    """``trainer.batches_per_step``: mini-batches per Lightning ``training_step`` (see ``grouping``).
+
+    1 (Lightning's automatic optimisation, one step per mini-batch) whenever
+    ``trainer.limit_train_batches`` is set, so that its count keeps meaning mini-batches.
+    """
+    k = int(OmegaConf.select(t, "batches_per_step", default=1) or 1)
+    if k < 1:
+        raise ConfigError(f"trainer.batches_per_step must be >= 1, got {k}")
+    return 1 if t.limit_train_batches is not None else k
+
+
 def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Loss, split: Any,
                     evaluator: RankingEvaluator, valid_target: RankingTarget, seed: int,
                     batches: Any = None) -> dict[str, Any]:
@@ -111,8 +124,9 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
         from recframe.sweeps.pruning import pruning_callbacks
 
         callbacks += pruning_callbacks(cfg)
+    per_step = batches_per_step(t)
     module = RecframeModule(model, loss, {"optimizer": t.optimizer, "lr": t.lr, "weight_decay": t.weight_decay},
-                            evaluator, valid_target, batches)
+                            evaluator, valid_target, batches, batches_per_step=per_step)
     trainer = pl.Trainer(
         max_epochs=int(t.max_epochs), accelerator=str(t.accelerator), devices=t.devices,
         strategy=_strategy(t),
@@ -122,7 +136,7 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
         limit_train_batches=t.limit_train_batches, limit_val_batches=t.limit_val_batches,
         default_root_dir=str(run_dir), log_every_n_steps=1,
     )
-    train_loader = DataLoader(batches, batch_size=None)
+    train_loader = DataLoader(batches if per_step == 1 else BatchGroups(batches, per_step), batch_size=None)
     valid_loader = DataLoader(UserBatches(valid_target.users, t.eval_batch_users), batch_size=None)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
