@@ -40,6 +40,15 @@ def probability(name: str, value: float) -> float:
     return float(value)
 
 
+def dropout(x: Tensor, p: float, training: bool) -> Tensor:
+    """Inverted dropout, as ``F.dropout``, with the mask drawn by ``rand_like`` (about twice as fast
+    on CPU as ``F.dropout``'s Bernoulli draw, which dominated SASRec's step time on [B, H, L, L]
+    attention weights)."""
+    if not training or p == 0.0:
+        return x
+    return x * (torch.rand_like(x) >= p).to(x.dtype) * (1.0 / (1.0 - p))
+
+
 class SequentialRecommender(Recommender):
     """Base of next-item models: ``embedding_size`` (``d``) item embeddings and ``max_len`` history.
 
