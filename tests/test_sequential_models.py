@@ -185,3 +185,22 @@ def test_runner_trains_and_evaluates_a_sequential_model_end_to_end(tmp_path):
     with pytest.raises(ConfigError, match="loss 'bpr'.*sequence"):
         recframe.run(["data=synthetic", "model=gru4rec", "loss=bpr", "protocol=leave_one_out", "logger=none",
                       "print_table=false"], run_dir=tmp_path / "bad")
+
+
+def test_s3rec_reproductions_are_listed_with_absolute_ten_percent_tolerances():
+    from recframe.repro import reproductions
+
+    found = reproductions()
+    targets = found["s3rec_beauty/sasrec"].targets
+    for key in ("test/hr@10", "test/ndcg@10"):
+        assert targets[key]["tolerance"] == pytest.approx(0.1 * targets[key]["published"])
+    assert found["s3rec_beauty/gru4rec"].targets == {}  # reported only
+
+
+@pytest.mark.slow
+def test_sasrec_beats_pop_on_beauty_after_three_epochs(tmp_path, data_dir):
+    common = ["logger=none", "print_table=false"]
+    sasrec = recframe.run(["experiment=repro/s3rec_beauty/sasrec", "trainer.max_epochs=3", *common],
+                          run_dir=tmp_path / "sasrec")
+    pop = recframe.run(["data=amazon-beauty", "protocol=s3rec_loo", "model=pop", *common], run_dir=tmp_path / "pop")
+    assert sasrec["metrics"]["test/ndcg@10"] > pop["metrics"]["test/ndcg@10"]
