@@ -135,6 +135,15 @@ def validate(cfg: DictConfig) -> None:
         ("trainer.eval_batch_users", 1, False, True), ("trainer.eval_every", 1, False, True),
     ]:
         _number(cfg, key, minimum=minimum, exclusive=exclusive, integer=integer)
+    names = OmegaConf.select(cfg, "metrics.names", default=None)
+    if str(OmegaConf.select(cfg, "protocol.ranking", default="full")) == "none":  # labelled records (CTR)
+        if not names:
+            raise ConfigError("metrics.names is empty; protocol.ranking=none needs pointwise metrics, e.g. metrics=ctr")
+        vm = str(OmegaConf.select(cfg, "protocol.valid_metric", default=""))
+        if vm not in list(names):
+            raise ConfigError(f"protocol.valid_metric '{vm}' is not in metrics.names {list(names)}; protocol.ranking=none "
+                              f"scores labelled records with pointwise metrics: add metrics=ctr (pointwise_auc, logloss)")
+        return
     cutoffs = OmegaConf.select(cfg, "protocol.cutoffs")
     if not isinstance(cutoffs, (ListConfig, list)) or not cutoffs:
         raise ConfigError(f"protocol.cutoffs must be a non-empty list of integers >= 1, got {cutoffs!r}")

@@ -39,6 +39,7 @@ class DatasetInfo:
     n_items: int
     train: Interactions
     item_popularity: np.ndarray  # int64[n_items]: training interactions per item
+    features: Any = None  # recframe.data.features.FeatureTables when data.features is declared
 
 
 class Recommender(nn.Module):

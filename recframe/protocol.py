@@ -11,7 +11,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 PROTOCOL_KEYS = ("name", "filters", "split", "order", "ranking", "num_candidates", "filter_seen", "ties",
-                 "cutoffs", "valid_metric", "implicit_threshold", "cold_fallback", "seed")
+                 "cutoffs", "valid_metric", "implicit_threshold", "labels", "cold_fallback", "seed")
 
 
 def protocol_block(cfg: DictConfig) -> dict[str, Any]:
@@ -31,6 +31,18 @@ def describe(block: dict[str, Any]) -> list[tuple[str, str]]:
     ranking = block.get("ranking", "full")
     if ranking == "sampled":
         ranking += f" ({block.get('num_candidates')} candidates)"
+    if ranking == "none":
+        labels = block.get("labels") or {}
+        return [
+            ("protocol", str(block.get("name", "custom"))),
+            ("filters", filters),
+            ("labels", f"1 if rating >= {labels.get('positive_min')}, 0 if rating <= {labels.get('negative_max')}, "
+                       f"others dropped" if labels else "the data's 0/1 ratings"),
+            ("split", f"{split_name} " + ", ".join(f"{k}={v}" for k, v in split.items())),
+            ("evaluation", "labelled valid/test records scored once (no ranking)"),
+            ("model selection", f"best valid/{block.get('valid_metric')}"),
+            ("seed", str(block.get("seed"))),
+        ]
     return [
         ("protocol", str(block.get("name", "custom"))),
         ("filters", filters),

@@ -8,6 +8,14 @@ tolerance::
       source: RecBole 1.2.1, ML-1M general benchmark
       targets:
         test/ndcg@10: {published: 0.2865, tolerance: 0.01}
+        test/pointwise_auc: {published: 0.8935, tolerance: 0.005, bound: lower}  # passes at >= 0.8885
+        test/logloss: {published: 0.3262, tolerance: 0.01, bound: upper}         # passes at <= 0.3362
+        cost.fit_seconds: {published: 73, reported: true}                        # shown, never fails
+
+``bound`` (default ``both``) makes a target one-sided: ``lower`` passes any value at or above
+``published - tolerance`` (a metric where higher is better), ``upper`` any value at or below
+``published + tolerance``. ``reported: true`` prints the published value beside ours without a
+verdict (a number the source reports but the reproduction does not claim).
 
 ``recframe repro`` lists them; ``recframe repro NAME`` runs one and prints our value beside the
 published one, the difference, the tolerance and pass/fail (exit code 1 when any target fails).
@@ -68,9 +76,16 @@ def compare(results: dict[str, Any], repro: Reproduction) -> list[dict[str, Any]
         source = results["cost"] if section == "cost" else results["metrics"]
         ours = source.get(metric if section == "cost" else key)
         published, tolerance = float(target["published"]), float(target.get("tolerance", 0.01))
+        bound = str(target.get("bound", "both"))
+        if bound not in ("both", "lower", "upper"):
+            raise ConfigError(f"repro.targets.{key}.bound must be both, lower or upper, got {bound!r}")
         diff = None if ours is None else ours - published
+        ok = diff is not None and {"both": abs(diff) <= tolerance, "lower": diff >= -tolerance,
+                                   "upper": diff <= tolerance}[bound]
+        reported = bool(target.get("reported", False))
         rows.append({"metric": key, "ours": ours, "published": published, "difference": diff,
-                     "tolerance": tolerance, "pass": diff is not None and abs(diff) <= tolerance})
+                     "tolerance": tolerance, "bound": bound, "reported": reported,
+                     "pass": True if reported else ok})
     return rows
 
 
@@ -84,8 +99,10 @@ def print_comparison(repro: Reproduction, rows: list[dict[str, Any]], seconds: f
     for r in rows:
         ours = "missing" if r["ours"] is None else f"{r['ours']:.4f}"
         diff = "" if r["difference"] is None else f"{r['difference']:+.4f}"
-        table.add_row(r["metric"], ours, f"{r['published']:.4f}", diff, f"±{r['tolerance']:.4f}",
-                      "[green]pass[/green]" if r["pass"] else "[red]FAIL[/red]")
+        sign = {"both": "±", "lower": "≥ −", "upper": "≤ +"}[r.get("bound", "both")]
+        verdict = "reported" if r.get("reported") else "[green]pass[/green]" if r["pass"] else "[red]FAIL[/red]"
+        table.add_row(r["metric"], ours, f"{r['published']:.4f}", diff,
+                      "" if r.get("reported") else f"{sign}{r['tolerance']:.4f}", verdict)
     console = Console()
     console.print(table)
     if repro.note:

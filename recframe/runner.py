@@ -90,6 +90,11 @@ def make_split(cfg: DictConfig, data: Interactions, seed: int) -> Split:
         if data.rating is None:
             raise ConfigError("protocol.implicit_threshold is set but the dataset has no ratings; set it to null")
         data = data.subset(data.rating >= float(threshold)).compact()
+    labels = protocol.get("labels")
+    if labels:  # CTR: ratings become 0/1 labels, the ratings in between are dropped
+        from recframe.data.features import labels_from_ratings
+
+        data = labels_from_ratings(data, float(labels["positive_min"]), float(labels["negative_max"])).compact()
     spec = dict(protocol["split"])
     name = spec.pop("name")
     splitter = registries().splitter.get(name, config_key="protocol.split.name")
@@ -148,13 +153,20 @@ def ranking_targets(split: Split, filter_seen: bool) -> dict[str, RankingTarget]
             for part in ("valid", "test")}
 
 
-def score_latency_ms_per_1k(model: Recommender, n_users: int, repeats: int = 3) -> float:
-    """Median wall time of ``score_all`` for 1,000 users (fewer if the data has fewer), per 1k users."""
+def score_latency_ms_per_1k(model: Recommender, n_users: int, repeats: int = 3, budget_s: float = 2.0) -> float:
+    """Median wall time of ``score_all`` for 1,000 users (fewer if the data has fewer), per 1k users.
+
+    Models whose scoring is slow (a deep CTR model scores every user-item pair through its network)
+    are timed on fewer users, as many as the 8-user warm-up predicts to fit in ``budget_s`` per repeat.
+    """
     users = torch.arange(min(1000, n_users))
     times = []
     model.eval()
     with torch.no_grad():
+        start = time.perf_counter()
         model.score_all(users[:8])  # warm-up
+        per_user = (time.perf_counter() - start) / min(8, len(users))
+        users = users[:max(8, min(len(users), int(budget_s / max(per_user, 1e-9))))]
         for _ in range(repeats):
             start = time.perf_counter()
             model.score_all(users)
@@ -182,13 +194,19 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     regs = registries()
     split_seed, sampler_seed, init_seed, candidate_seed = derive_seeds(cfg.seed, 4)
     protocol = protocol_block(cfg)
-    if protocol.get("ranking", "full") not in ("full", "sampled"):
-        raise ConfigError(f"protocol.ranking must be 'full' or 'sampled', got {protocol['ranking']!r}")
+    ranking = protocol.get("ranking", "full")
+    if ranking not in ("full", "sampled", "none"):
+        raise ConfigError(f"protocol.ranking must be 'full', 'sampled' or 'none', got {ranking!r}")
 
     data = load_data(cfg)
     split = make_split(cfg, data, split_seed)
+    features = None
+    if OmegaConf.select(cfg, "data.features", default=None) is not None:  # declared feature fields
+        from recframe.data.features import build_features
+
+        features = build_features(OmegaConf.to_container(cfg.data.features, resolve=True), split.train)
     info = DatasetInfo(split.n_users, split.n_items, split.train,
-                       np.bincount(split.train.item, minlength=split.n_items))
+                       np.bincount(split.train.item, minlength=split.n_items), features)
     model_name, model_params = _group_params(cfg.model)
     model_cls = regs.model.get(model_name, config_key="model.name")
     torch.manual_seed(init_seed)
@@ -203,7 +221,12 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         from recframe.evaluation.pointwise import check_pointwise
 
         check_pointwise(pointwise, split.train)
-    if protocol.get("ranking", "full") == "sampled":
+    if ranking == "none":  # labelled records only (CTR): pointwise metrics, no top-K lists
+        from recframe.evaluation.labeled import labeled_evaluation
+
+        evaluator, targets = labeled_evaluation(split, {**metrics, **pointwise}, features)
+        pointwise = {}
+    elif ranking == "sampled":
         from recframe.evaluation.sampled import sampled_evaluation
 
         evaluator, targets = sampled_evaluation(protocol, split, metrics, int(cfg.trainer.eval_batch_users),
@@ -221,7 +244,13 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
 
         loss_name, loss_params = _group_params(cfg.loss)
         loss = build(regs.loss.get(loss_name, config_key="loss.name"), "loss", loss_name, loss_params)
-        fit_facts = fit_torch_model(cfg, run_dir, model, loss, split, evaluator, targets["valid"], sampler_seed)
+        batches = None
+        if ranking == "none":
+            from recframe.evaluation.labeled import labeled_batches
+
+            batches = labeled_batches(split.train, features, int(cfg.trainer.batch_size), sampler_seed)
+        fit_facts = fit_torch_model(cfg, run_dir, model, loss, split, evaluator, targets["valid"], sampler_seed,
+                                    batches)
     else:
         model.fit(split.train)
     fit_seconds = time.perf_counter() - fit_start
@@ -231,14 +260,15 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     per_user: dict[str, dict[str, np.ndarray]] = {}
     for part in [p for p in ("valid", "test") if len(targets[p].users)]:  # NCF may have no validation
         scores, per = evaluator.evaluate(model, targets[part], keep_per_user=True, keep_lists=part == "test")
-        if part == "test":
+        if part == "test" and "topk" in per:
             save_topk(run_dir / "topk.npz", targets[part].users, per.pop("topk"))
         if pointwise:
             from recframe.evaluation.pointwise import evaluate_pointwise
 
             scores.update(evaluate_pointwise(model, split.part(part), pointwise))
         values.update({f"{part}/{k}": v for k, v in scores.items()})
-        per_user[part] = per
+        if per:
+            per_user[part] = per
     eval_seconds = time.perf_counter() - eval_start
 
     results = {

@@ -20,9 +20,13 @@ def options():
             yield group, f.relative_to(CONF / group).with_suffix("").as_posix()
 
 
+# options that only make sense beside another choice (pointwise CTR metrics need a protocol without ranking)
+COMPANIONS = {("metrics", "ctr"): ["protocol=recbole_ml1m_ctr"], ("protocol", "recbole_ml1m_ctr"): ["metrics=ctr"]}
+
+
 @pytest.mark.parametrize("group, option", list(options()))
 def test_every_config_file_composes(group, option):
-    cfg = rconfig.compose([f"{group}={option}"])
+    cfg = rconfig.compose([f"{group}={option}", *COMPANIONS.get((group, option), [])])
     rconfig.validate(cfg)
     assert cfg.data.name and cfg.model.name and cfg.protocol.valid_metric
 

@@ -17,14 +17,14 @@ def test_two_process_ddp_matches_one_process(tmp_path, monkeypatch):
     from recframe.training import module
 
     seen = tmp_path / "ranks"
-    original = module.RecframeModule.training_step
+    original = module.RecframeModule.batch_loss
 
-    def recording_step(self, batch, batch_idx):  # which process trained on how many rows
+    def recording_loss(self, batch, batch_idx):  # which process trained on how many rows of each mini-batch
         with open(seen, "a") as fh:
             fh.write(f"{os.getpid()} {self.global_rank} {self.trainer.world_size} {len(self._shard(batch)['user'])}\n")
         return original(self, batch, batch_idx)
 
-    monkeypatch.setattr(module.RecframeModule, "training_step", recording_step)
+    monkeypatch.setattr(module.RecframeModule, "batch_loss", recording_loss)
     one = recframe.run(BASE, run_dir=tmp_path / "one")
     seen.unlink()
     two = recframe.run([*BASE, "trainer.strategy=ddp", "trainer.devices=2"], run_dir=tmp_path / "two")

@@ -40,3 +40,25 @@ def test_recbole_pop_reproduces_with_recboles_batch_count(capsys, data_dir, tmp_
     assert main(["repro", "recbole_ml1m/pop", "logger=none", f"hydra.run.dir={tmp_path}"]) == 0
     out = capsys.readouterr().out
     assert "0.1006" in out and "pass" in out and "FAIL" not in out
+
+
+def test_one_sided_and_reported_targets():
+    repro = Reproduction("x", None, "paper", {
+        "test/pointwise_auc": {"published": 0.8935, "tolerance": 0.005, "bound": "lower"},
+        "test/logloss": {"published": 0.3262, "tolerance": 0.01, "bound": "upper"},
+        "valid/pointwise_auc": {"published": 0.8960, "reported": True}})
+    rows = lambda auc, ll: {r["metric"]: r for r in compare(  # noqa: E731
+        {"metrics": {"test/pointwise_auc": auc, "test/logloss": ll, "valid/pointwise_auc": 0.5}, "cost": {}}, repro)}
+    high = rows(0.9100, 0.2000)  # far better than published: one-sided targets pass
+    assert high["test/pointwise_auc"]["pass"] and high["test/logloss"]["pass"]
+    low = rows(0.8880, 0.3400)
+    assert not low["test/pointwise_auc"]["pass"] and not low["test/logloss"]["pass"]
+    assert rows(0.8886, 0.3361)["test/pointwise_auc"]["pass"]
+    assert high["valid/pointwise_auc"]["reported"] and high["valid/pointwise_auc"]["pass"]  # never fails
+
+
+def test_ctr_reproductions_are_listed_with_recboles_numbers():
+    found = reproductions()
+    assert found["recbole_ml1m_ctr/fm"].targets["test/pointwise_auc"] == {"published": 0.8935, "tolerance": 0.005,
+                                                                          "bound": "lower"}
+    assert {"recbole_ml1m_ctr/deepfm", "recbole_ml1m_ctr/widedeep", "recbole_ml1m_ctr/dcnv2"} <= set(found)

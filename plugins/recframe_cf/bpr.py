@@ -6,9 +6,11 @@ from Implicit Feedback." UAI 2009.
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from recframe.models import DatasetInfo, Recommender
+from recframe.training.dot_scores import dot_scores
 
 
 class BPRMF(Recommender):
@@ -32,3 +34,18 @@ class BPRMF(Recommender):
     def score_all(self, users: Tensor) -> Tensor:
         """``long[B] -> float[B, n_items]``."""
         return self.user_embedding(users) @ self.item_embedding.weight.T
+
+    def forward(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Pairwise batches with one lookup per table: ``pos_score: [B]``, ``neg_score: [B, n]``.
+
+        The same scores as the base class's two ``score`` calls, but each user row is gathered once
+        and the positive and negative items in one lookup (``[B, 1 + n]``), and on the CPU the
+        backward writes the gradient rows straight into one dense gradient per table
+        (:func:`recframe.training.dot_scores.dot_scores`). Pointwise batches go to the base class.
+        """
+        if "pos_item" not in batch:
+            return super().forward(batch)
+        neg = batch["neg_item"]
+        items = torch.cat([batch["pos_item"].view(-1, 1), neg.view(len(neg), -1)], dim=1)  # long[B, 1 + n]
+        scores = dot_scores(self.user_embedding, self.item_embedding, batch["user"], items)  # [B, 1 + n]
+        return {"pos_score": scores[:, 0], "neg_score": scores[:, 1:]}

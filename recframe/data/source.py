@@ -57,7 +57,8 @@ class DataSource:
 
 def build_source(cls: type[DataSource], name: str, data_cfg: dict[str, Any]) -> DataSource:
     """Instantiate a data source from its config, checking the keys against its constructor."""
-    options = {k: v for k, v in data_cfg.items() if k not in {"name", "path"}}
+    # data.features declares model inputs (recframe/data/features.py), not a source option
+    options = {k: v for k, v in data_cfg.items() if k not in {"name", "path", "features"}}
     sig = inspect.signature(cls.__init__)
     accepts_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
     known = [p for p in sig.parameters if p not in {"self", "path"}]

@@ -1,8 +1,9 @@
 """Full ranking over all items, batched over users with bounded memory.
 
 For each batch of users the model scores every item (``[B, n_items]``), items the user has already
-seen are masked (``index_put`` of ``-inf``), one ``topk`` at the largest cut-off is taken, and the
-hits matrix (``bool[B, K]``) feeds every metric at every cut-off. Memory is
+seen are masked (one ``index_fill_`` of ``-inf`` at flat positions precomputed once per target, see
+:mod:`recframe.evaluation.rowindex`), one ``topk`` at the largest cut-off is taken, and the hits
+matrix (``bool[B, K]``, one ``searchsorted``) feeds every metric at every cut-off. Memory is
 ``O(batch_users * n_items)``, never ``O(n_users * n_items)``.
 
 Under ``ties: torch.topk`` equal scores are ordered as ``torch.topk`` returns them (the fast path);
@@ -22,17 +23,9 @@ from torch import Tensor, nn
 
 from recframe.data.interactions import Interactions
 from recframe.errors import ConfigError
+from recframe.evaluation.rowindex import FlatRows, rows_to_coo  # noqa: F401 (rows_to_coo: re-exported)
 from recframe.evaluation.ties import MASKED, check_ties, tie_keys
 from recframe.models import apply_history, rank_unseen_last
-
-
-def rows_to_coo(csr: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(batch_row, column) index pairs of the non-zeros of ``csr[rows]`` (no sparse slicing)."""
-    starts, ends = csr.indptr[rows], csr.indptr[rows + 1]
-    counts = ends - starts
-    batch_row = np.repeat(np.arange(len(rows)), counts)
-    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    return batch_row, csr.indices[np.repeat(starts, counts) + offsets]
 
 
 @dataclass
@@ -43,12 +36,24 @@ class RankingTarget:
     seen: sp.csr_matrix | None  # n_users x n_items, masked before ranking (None: mask nothing)
     history: Interactions | None = None  # what history-reading models see (Split.history), else None
     users: np.ndarray = field(init=False)
+    _flat: dict = field(init=False, default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.relevant = self.relevant.tocsr()
         if self.seen is not None:
             self.seen = self.seen.tocsr()
         self.users = np.flatnonzero(np.diff(self.relevant.indptr) > 0)
+
+    def flat(self, users: np.ndarray, which: str = "relevant") -> np.ndarray:
+        """``int64[nnz]``, sorted: ``b * n_items + item`` for the ``relevant`` (or ``seen``) items of ``users[b]``.
+
+        Computed once per matrix for all of :attr:`users` (:class:`FlatRows`), then sliced per batch.
+        """
+        csr = self.relevant if which == "relevant" else self.seen
+        rows = self._flat.get(which)
+        if rows is None or rows.csr is not csr:  # built on first use; rebuilt if the matrix was replaced
+            rows = self._flat[which] = FlatRows(csr, self.users)
+        return rows.block(np.asarray(users, dtype=np.int64))
 
 
 @dataclass
@@ -137,48 +142,48 @@ class RankingEvaluator(nn.Module):
     def rank(self, scores: Tensor, users: np.ndarray, target: RankingTarget) -> RankedBatch:
         """Mask seen items in ``scores: float[B, n_items]`` (in place) and take the top ``K``."""
         device = scores.device
-        r, c = rows_to_coo(target.relevant, users)
-        rel_idx = (torch.as_tensor(r, device=device), torch.as_tensor(c, device=device))
-        if target.seen is not None:
-            sr, sc = rows_to_coo(target.seen, users)
-            seen_idx = (torch.as_tensor(sr, device=device), torch.as_tensor(sc, device=device))
-        k = min(self.max_k, scores.shape[1])
+        if not scores.is_contiguous():
+            scores = scores.contiguous()
+        n_items = scores.shape[1]
+        rel_flat = torch.as_tensor(target.flat(users, "relevant"), device=device)  # long[nnz], sorted
+        seen_flat = None if target.seen is None else torch.as_tensor(target.flat(users, "seen"), device=device)
+        k = min(self.max_k, n_items)
         relevant = None
         if self.ties != "torch.topk" or self.needs_scores:
             relevant = torch.zeros(scores.shape, dtype=torch.bool, device=device)
-            relevant[rel_idx] = True
+            relevant.view(-1)[rel_flat] = True
         if self.ties == "torch.topk":
-            if target.seen is not None:
-                scores[seen_idx] = -torch.inf
+            if seen_flat is not None:
+                scores.view(-1).index_fill_(0, seen_flat, -torch.inf)
             top = torch.topk(scores, k, dim=1, sorted=True).indices
         else:
             keys = tie_keys(scores, relevant, "pessimistic" if self.ties == "ncf" else self.ties)
-            if target.seen is not None:
-                keys[seen_idx] = MASKED
+            if seen_flat is not None:
+                keys.view(-1).index_fill_(0, seen_flat, MASKED)
             top = torch.topk(keys, k, dim=1, sorted=True).indices
-        hits = self.top_hits(top, users, target.relevant, rel_idx, relevant)
+        hits = self.top_hits(top, rel_flat, n_items, relevant)
         n_rel = torch.as_tensor(np.diff(target.relevant.indptr)[users], device=device)
         batch = RankedBatch(pad_columns(hits, self.max_k, False), n_rel, pad_columns(top, self.max_k, -1))
         if self.needs_scores:
             valid = torch.ones_like(relevant)
-            if target.seen is not None:
-                valid[seen_idx] = False
+            if seen_flat is not None:
+                valid.view(-1)[seen_flat] = False
             batch.scores, batch.relevant, batch.valid = scores, relevant, valid
         return batch
 
     @staticmethod
-    def top_hits(top: Tensor, users: np.ndarray, relevant_csr: sp.csr_matrix,
-                 rel_idx: tuple[Tensor, Tensor], relevant: Tensor | None) -> Tensor:
-        """``bool[B, k]``: is ``top[b, j]`` relevant for user ``b``; no dense matrix unless given."""
+    def top_hits(top: Tensor, rel_flat: Tensor, n_items: int, relevant: Tensor | None) -> Tensor:
+        """``bool[B, k]``: is ``top[b, j]`` relevant for user ``b``; no dense matrix unless given.
+
+        ``rel_flat: long[nnz]`` are the sorted flat positions ``b * n_items + item`` of the relevant items.
+        """
         if relevant is not None:
             return relevant.gather(1, top)
-        n_items = relevant_csr.shape[1]
-        rel_keys = torch.sort(rel_idx[0] * n_items + rel_idx[1]).values
-        top_keys = torch.arange(top.shape[0], device=top.device).unsqueeze(1) * n_items + top
-        pos = torch.searchsorted(rel_keys, top_keys).clamp_max(max(len(rel_keys) - 1, 0))
-        if len(rel_keys) == 0:
+        if len(rel_flat) == 0:
             return torch.zeros_like(top, dtype=torch.bool)
-        return rel_keys[pos] == top_keys
+        top_flat = torch.arange(top.shape[0], device=top.device).unsqueeze(1) * n_items + top
+        pos = torch.searchsorted(rel_flat, top_flat).clamp_max(len(rel_flat) - 1)
+        return rel_flat[pos] == top_flat
 
     def compute(self) -> dict[str, float]:
         return {key: float(m.compute()) for key, m in zip(self.keys, self.metrics.values())}

@@ -111,3 +111,39 @@ class UserRowBatches(IterableDataset):
             users = order[start:start + self.batch_size]
             yield {"user": torch.from_numpy(users),
                    "row": torch.from_numpy(self.matrix[users].toarray().astype(np.float32))}
+
+
+class LabeledBatches(IterableDataset):
+    """Labelled batches (``protocol.ranking: none``): the training records with their own 0/1 labels.
+
+    Yields ``user``, ``item`` (``long[B]``), ``label`` (``float[B]``, the record's rating column,
+    which holds the label) and ``context`` (``long[B, S]`` context ids, ``S`` may be 0); no negatives
+    are sampled. Reshuffled every epoch with a generator seeded by (seed, epoch). ``kind`` is
+    ``pointwise``: losses that accept pointwise batches (BCE) train on them.
+    """
+
+    kind = "pointwise"
+
+    def __init__(self, train: Interactions, batch_size: int, seed: int, context: np.ndarray | None = None) -> None:
+        super().__init__()
+        if train.rating is None:
+            raise ValueError("labelled batches need the training records' labels (ratings)")
+        self.user, self.item = train.user, train.item
+        self.label = np.asarray(train.rating, dtype=np.float32)
+        self.context = np.zeros((len(train), 0), dtype=np.int64) if context is None else np.asarray(context, np.int64)
+        self.batch_size, self.seed, self.epoch = int(batch_size), int(seed), 0
+
+    def __len__(self) -> int:
+        return -(-len(self.user) // self.batch_size)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, self.epoch]))
+        self.epoch += 1
+        order = rng.permutation(len(self.user))
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start:start + self.batch_size]
+            yield {"user": torch.from_numpy(self.user[rows]), "item": torch.from_numpy(self.item[rows]),
+                   "label": torch.from_numpy(self.label[rows]), "context": torch.from_numpy(self.context[rows])}

@@ -21,6 +21,7 @@ from recframe.errors import ConfigError
 from recframe.evaluation.ranking import RankingEvaluator, RankingTarget
 from recframe.models import Loss, Recommender
 from recframe.training.batches import InteractionBatches, UserBatches, UserRowBatches
+from recframe.training.grouping import BatchGroups
 from recframe.training.module import RecframeModule
 from recframe.training.sampling import NegativeSampler
 from recframe.training.sequences import SequenceBatches
@@ -77,18 +78,37 @@ def _strategy(t: DictConfig) -> Any:
     return name
 
 
+def batches_per_step(t: DictConfig) -> int:
+    """``trainer.batches_per_step``: mini-batches per Lightning ``training_step`` (see ``grouping``).
+
+    1 (Lightning's automatic optimisation, one step per mini-batch) whenever
+    ``trainer.limit_train_batches`` is set, so that its count keeps meaning mini-batches.
+    """
+    k = int(OmegaConf.select(t, "batches_per_step", default=1) or 1)
+    if k < 1:
+        raise ConfigError(f"trainer.batches_per_step must be >= 1, got {k}")
+    return 1 if t.limit_train_batches is not None else k
+
+
 def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Loss, split: Any,
-                    evaluator: RankingEvaluator, valid_target: RankingTarget, seed: int) -> dict[str, Any]:
-    """Train ``model`` in place; load the best validation checkpoint into it. Returns fit facts."""
+                    evaluator: RankingEvaluator, valid_target: RankingTarget, seed: int,
+                    batches: Any = None) -> dict[str, Any]:
+    """Train ``model`` in place; load the best validation checkpoint into it. Returns fit facts.
+
+    ``batches`` is the training batch stream when the protocol fixes it (labelled records under
+    ``protocol.ranking: none``); by default the stream the model's ``batch_kind`` asks for.
+    """
     import lightning.pytorch as pl
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
     t = cfg.trainer
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # device banners and tips
-    if model.batch_kind not in loss.batch_kinds:
+    kind = getattr(batches, "kind", model.batch_kind)
+    if kind not in loss.batch_kinds:
         raise ConfigError(f"loss '{cfg.loss.name}' works on {', '.join(loss.batch_kinds)} batches, but model "
-                          f"'{cfg.model.name}' trains on {model.batch_kind} batches; choose another loss=...")
-    batches = training_batches(model, split.train, t, seed)
+                          f"'{cfg.model.name}' trains on {kind} batches; choose another loss=...")
+    if batches is None:
+        batches = training_batches(model, split.train, t, seed)
     monitor = f"valid/{cfg.protocol.valid_metric}"
     ckpt_dir = run_dir / "checkpoints"
     last = ckpt_dir / "last.ckpt"
@@ -112,8 +132,9 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
         from recframe.sweeps.pruning import pruning_callbacks
 
         callbacks += pruning_callbacks(cfg)
+    per_step = batches_per_step(t)
     module = RecframeModule(model, loss, {"optimizer": t.optimizer, "lr": t.lr, "weight_decay": t.weight_decay},
-                            evaluator, valid_target, batches)
+                            evaluator, valid_target, batches, batches_per_step=per_step)
     trainer = pl.Trainer(
         max_epochs=int(t.max_epochs), accelerator=str(t.accelerator), devices=t.devices,
         strategy=_strategy(t),
@@ -123,7 +144,7 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
         limit_train_batches=t.limit_train_batches, limit_val_batches=t.limit_val_batches,
         default_root_dir=str(run_dir), log_every_n_steps=1,
     )
-    train_loader = DataLoader(batches, batch_size=None)
+    train_loader = DataLoader(batches if per_step == 1 else BatchGroups(batches, per_step), batch_size=None)
     valid_loader = DataLoader(UserBatches(valid_target.users, t.eval_batch_users), batch_size=None)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")

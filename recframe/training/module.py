@@ -42,10 +42,14 @@ class RecframeModule(pl.LightningModule):
     """
 
     def __init__(self, model: Recommender, loss: Loss, optim: dict[str, Any], evaluator: RankingEvaluator,
-                 valid_target: RankingTarget, train_batches: Any = None) -> None:
+                 valid_target: RankingTarget, train_batches: Any = None, batches_per_step: int = 1) -> None:
         super().__init__()
         self.model, self.loss, self.optim = model, loss, dict(optim)
         self.evaluator, self.valid_target, self.train_batches = evaluator, valid_target, train_batches
+        # > 1: training_step receives lists of mini-batches (recframe.training.grouping.BatchGroups)
+        # and steps the optimizer once per mini-batch itself
+        self.batches_per_step = int(batches_per_step)
+        self.automatic_optimization = self.batches_per_step == 1
 
     def on_train_epoch_start(self) -> None:
         if self.train_batches is not None and hasattr(self.train_batches, "set_epoch"):
@@ -70,7 +74,8 @@ class RecframeModule(pl.LightningModule):
             return {k: v[rank::world] if torch.is_tensor(v) and v.dim() and len(v) == n else v for k, v in items.items()}
         return items[rank::world]
 
-    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+    def batch_loss(self, batch: dict[str, Tensor], batch_idx: int) -> tuple[Tensor, int]:
+        """The training loss (a scalar) of one mini-batch and its rows, for this process's shard under DDP."""
         batch = self._shard(batch)
         outputs = self.model(batch)
         if getattr(self.loss, "needs_all_scores", False):
@@ -81,8 +86,30 @@ class RecframeModule(pl.LightningModule):
         if not torch.isfinite(loss):
             raise TrainingError(f"loss became {loss.item()} at epoch {self.current_epoch}, batch {batch_idx}; "
                                 f"lower trainer.lr (now {self.optim['lr']}) or add weight decay")
-        self.log("train/loss", loss, prog_bar=True, on_step=False, on_epoch=True, batch_size=len(batch["user"]))
-        return loss
+        return loss, len(batch["user"])
+
+    def training_step(self, batch: dict[str, Tensor] | list[dict[str, Tensor]], batch_idx: int) -> Tensor | None:
+        """One mini-batch (Lightning steps the optimizer), or a list of them (one step each, here).
+
+        With a list the epoch's ``train/loss`` is the same mean over rows as with single batches:
+        each group logs its row-weighted mean loss with ``batch_size`` = its rows.
+        """
+        if self.automatic_optimization:
+            loss, n = self.batch_loss(batch, batch_idx)
+            self.log("train/loss", loss, prog_bar=True, on_step=False, on_epoch=True, batch_size=n)
+            return loss
+        optimizer = self.optimizers()
+        total, rows = None, 0
+        for j, one in enumerate(batch):
+            loss, n = self.batch_loss(one, batch_idx * self.batches_per_step + j)
+            optimizer.zero_grad()
+            self.manual_backward(loss)
+            optimizer.step()
+            total = loss.detach() * n if total is None else total + loss.detach() * n
+            rows += n
+        if rows:
+            self.log("train/loss", total / rows, prog_bar=True, on_step=False, on_epoch=True, batch_size=rows)
+        return None
 
     def on_validation_epoch_start(self) -> None:
         self.evaluator.reset()

@@ -1,0 +1,65 @@
+"""User-item inner products for pairwise training with a hand-fused backward.
+
+Why: scoring a pairwise batch as autograd sees it (two embedding lookups, a broadcast product and
+a sum over the embedding dimension) allocates and reduces several ``[B, k, d]`` tensors in the
+backward. :func:`dot_scores` computes the gradient rows directly (``k`` fused multiply-adds for
+the user rows, one product for the item rows) and hands them to the same dense embedding backward
+kernel ``nn.Embedding`` uses (``aten::embedding_dense_backward``), so optimisers see exactly the
+kind of gradient they saw before (dense, one per table). About 15% less CPU per BPR-MF step on
+ML-1M (batch 4,096, one thread, measured interleaved with the autograd version).
+
+The accumulation kernel is deliberately torch's own: ``index_add_`` is about twice as fast on one
+thread but many times slower than it when torch runs several OpenMP threads on a busy machine.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+def _table_grad(rows: Tensor, index: Tensor, num_rows: int) -> Tensor:
+    """``float[num_rows, d]``: ``rows[i]`` summed into row ``index[i]`` (what ``nn.Embedding``'s backward does)."""
+    return torch.ops.aten.embedding_dense_backward(rows, index, num_rows, -1, False)
+
+
+class _DotScores(torch.autograd.Function):
+    """``s[b, j] = <U[users[b]], V[items[b, j]]>``: ``long[B]``, ``long[B, k]`` -> ``float[B, k]``."""
+
+    @staticmethod
+    def forward(ctx, user_weight: Tensor, item_weight: Tensor, users: Tensor, items: Tensor) -> Tensor:  # type: ignore[override]
+        u = user_weight.index_select(0, users)  # [B, d]
+        v = item_weight.index_select(0, items.reshape(-1)).view(*items.shape, -1)  # [B, k, d]
+        ctx.save_for_backward(users, items, u, v)
+        ctx.rows = (user_weight.shape[0], item_weight.shape[0])
+        return torch.bmm(v, u.unsqueeze(2)).squeeze(2)  # [B, k]
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None]:  # type: ignore[override]
+        users, items, u, v = ctx.saved_tensors
+        grad = grad.contiguous()
+        grad_user = grad_item = None
+        if ctx.needs_input_grad[0]:
+            rows = v[:, 0] * grad[:, :1]  # [B, d]: sum_j grad[b, j] * v[b, j]
+            for j in range(1, v.shape[1]):
+                rows.addcmul_(v[:, j], grad[:, j:j + 1])
+            grad_user = _table_grad(rows, users, ctx.rows[0])
+        if ctx.needs_input_grad[1]:
+            rows = (grad.unsqueeze(2) * u.unsqueeze(1)).view(-1, u.shape[1])  # [B * k, d]
+            grad_item = _table_grad(rows, items.reshape(-1), ctx.rows[1])
+        return grad_user, grad_item, None, None
+
+
+def dot_scores(user_embedding: nn.Module, item_embedding: nn.Module, users: Tensor, items: Tensor) -> Tensor:
+    """``float[B, k]`` inner products of user rows ``users: long[B]`` with item rows ``items: long[B, k]``.
+
+    For plain ``nn.Embedding`` s on the CPU by :class:`_DotScores` (same values up to float
+    rounding); otherwise (other devices, ``padding_idx``, ``max_norm``, sparse gradients, or
+    modules that replaced the embeddings, e.g. compression) by the modules themselves.
+    """
+    plain = all(type(e) is nn.Embedding and e.weight.device.type == "cpu" and e.padding_idx is None
+                and e.max_norm is None and not e.scale_grad_by_freq and not e.sparse
+                for e in (user_embedding, item_embedding))
+    if plain and torch.is_grad_enabled():
+        return _DotScores.apply(user_embedding.weight, item_embedding.weight, users, items)
+    return (user_embedding(users).unsqueeze(1) * item_embedding(items)).sum(dim=-1)
