@@ -9,6 +9,11 @@ Gradient-trained models are fitted by Lightning on the batches their ``batch_kin
 (``pointwise``: user, item, label; ``pairwise``: user, positive, negatives; ``listwise``: whole
 user rows; ``sequence``: item histories). Closed-form models (Pop, ItemKNN, EASE, iALS) subclass
 :class:`ClosedFormRecommender` and implement ``fit(train)`` instead; the optimiser is skipped.
+
+Models that score from a user's interaction history rather than from a learned user vector (the
+sequential models) set ``uses_history = True`` and implement ``set_history(interactions)``: before
+scoring a split part, the evaluator hands them the interactions that precede it (train for
+validation, train and validation for test; see :meth:`recframe.data.split.Split.history`).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from recframe.data.interactions import Interactions
+from recframe.errors import ConfigError
 
 BATCH_KINDS = ("pointwise", "pairwise", "listwise", "sequence", "none")
 
@@ -45,6 +51,8 @@ class Recommender(nn.Module):
     #: definition as Pop's zero count). When False and valid/test hold such items, the runner applies
     #: ``protocol.cold_fallback`` (``error`` or ``popularity``) instead of trusting untrained scores.
     scores_unseen_items: ClassVar[bool] = False
+    #: True if ``score_all``/``score`` read the user's history, given by ``set_history`` (sequential models).
+    uses_history: ClassVar[bool] = False
 
     def __init__(self, info: DatasetInfo) -> None:
         super().__init__()
@@ -59,6 +67,15 @@ class Recommender(nn.Module):
     def score_all(self, users: Tensor) -> Tensor:
         """Scores of every item for each user: ``long[B] -> float[B, n_items]``."""
         raise NotImplementedError
+
+    def set_history(self, history: Interactions) -> None:
+        """Use ``history`` (the interactions before the evaluated part) when scoring; models with
+        ``uses_history`` implement it, the others ignore it."""
+
+    def training_all_scores(self, outputs: dict[str, Tensor], batch: dict[str, Tensor]) -> Tensor:
+        """Scores over every item for a loss that needs them (``needs_all_scores``), one row per
+        training example: by default ``score_all(batch["user"])``, ``float[B, n_items]``."""
+        return self.score_all(batch["user"])
 
     def forward(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         """Model outputs for a training batch, read by the loss.
@@ -75,6 +92,20 @@ class Recommender(nn.Module):
             neg_score = self.score(users.repeat_interleave(neg.shape[1]), neg.reshape(-1)).view(neg.shape)
             return {"pos_score": pos_score, "neg_score": neg_score}
         return {"score": self.score(batch["user"], batch["item"])}
+
+
+def apply_history(model: nn.Module, history: Interactions | None) -> None:
+    """Give a history-reading model (``uses_history``) the interactions before the evaluated part.
+
+    Called by the evaluators before scoring; a no-op for other models. A model that needs a history
+    where the evaluation target carries none is a one-line error.
+    """
+    if not getattr(model, "uses_history", False):
+        return
+    if history is None:
+        raise ConfigError(f"model '{type(model).__name__}' scores from the user's history, but this evaluation "
+                          f"target carries none; evaluate it through recframe's runner (ranking_targets)")
+    model.set_history(history)
 
 
 def rank_unseen_last(model: nn.Module, scores: Tensor, items: Tensor | None = None) -> Tensor:

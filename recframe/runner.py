@@ -148,7 +148,8 @@ def build_metrics(cfg: DictConfig, info: DatasetInfo | None = None) -> dict[str,
 
 
 def ranking_targets(split: Split, filter_seen: bool) -> dict[str, RankingTarget]:
-    return {part: RankingTarget(split.part(part).to_csr(), split.seen_before(part) if filter_seen else None)
+    return {part: RankingTarget(split.part(part).to_csr(), split.seen_before(part) if filter_seen else None,
+                                split.history(part))
             for part in ("valid", "test")}
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from recframe import hookimpl
-from recframe_losses import pairwise, softmax
+from recframe_losses import pairwise, sequence, softmax
 
 
 @hookimpl
@@ -13,3 +13,5 @@ def register_losses(register):
     register("softmax", softmax.SoftmaxLoss)
     register("sampled_softmax", softmax.SampledSoftmaxLoss)
     register("multinomial", softmax.MultinomialLoss)
+    register("sequence_bce", sequence.SequenceBCELoss)
+    register("sequence_ce", sequence.SequenceCELoss)

@@ -44,5 +44,16 @@ class Split:
             return m
         raise ValueError(f"no mask is defined for split part '{name}'")
 
+    def history(self, name: str) -> Interactions:
+        """The interactions a history-reading model sees when ``name`` is ranked: train for ``valid``,
+        train and validation (with their timestamps) for ``test``. Never the part itself."""
+        if name == "valid":
+            return self.train
+        if name == "test":
+            from recframe.data.sequences import concat
+
+            return concat([self.train, self.valid])
+        raise ValueError(f"no history is defined for split part '{name}'")
+
     def counts(self) -> dict[str, int]:
         return {"train": len(self.train), "valid": len(self.valid), "test": len(self.test)}

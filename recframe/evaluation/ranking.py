@@ -21,10 +21,11 @@ import scipy.sparse as sp
 import torch
 from torch import Tensor, nn
 
+from recframe.data.interactions import Interactions
 from recframe.errors import ConfigError
 from recframe.evaluation.rowindex import FlatRows, rows_to_coo  # noqa: F401 (rows_to_coo: re-exported)
 from recframe.evaluation.ties import MASKED, check_ties, tie_keys
-from recframe.models import rank_unseen_last
+from recframe.models import apply_history, rank_unseen_last
 
 
 @dataclass
@@ -33,6 +34,7 @@ class RankingTarget:
 
     relevant: sp.csr_matrix  # n_users x n_items, held-out positives
     seen: sp.csr_matrix | None  # n_users x n_items, masked before ranking (None: mask nothing)
+    history: Interactions | None = None  # what history-reading models see (Split.history), else None
     users: np.ndarray = field(init=False)
     _flat: dict = field(init=False, default_factory=dict, repr=False, compare=False)
 
@@ -109,6 +111,7 @@ class RankingEvaluator(nn.Module):
     def update(self, model: nn.Module, users: np.ndarray, target: RankingTarget,
                per_user: dict[str, list[Tensor]] | None = None, lists: list[Tensor] | None = None) -> None:
         """Score ``users`` (``int64[B]``) against every item and update every metric."""
+        apply_history(model, target.history)
         users_t = torch.as_tensor(users, dtype=torch.long, device=self.device_of(model))
         scores = rank_unseen_last(model, model.score_all(users_t).float())
         self.feed(self.rank(scores, users, target), per_user, lists)

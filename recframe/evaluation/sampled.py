@@ -25,7 +25,7 @@ from recframe.data.candidates import build_candidates
 from recframe.data.interactions import Interactions
 from recframe.data.split import Split
 from recframe.errors import ConfigError
-from recframe.models import Recommender, rank_unseen_last
+from recframe.models import Recommender, apply_history, rank_unseen_last
 from recframe.evaluation.ranking import RankedBatch, RankingEvaluator, pad_columns, rows_to_coo
 from recframe.evaluation.ties import MASKED, dedup_mask, ordered_int, tie_keys
 
@@ -36,6 +36,7 @@ class SampledTarget:
 
     relevant: sp.csr_matrix
     candidates: np.ndarray
+    history: Interactions | None = None  # what history-reading models see (Split.history)
     users: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -63,6 +64,7 @@ class SampledRankingEvaluator(RankingEvaluator):
     @torch.no_grad()
     def update(self, model: nn.Module, users: np.ndarray, target: SampledTarget,  # type: ignore[override]
                per_user: dict[str, list[Tensor]] | None = None, lists: list[Tensor] | None = None) -> None:
+        apply_history(model, target.history)
         device = self.device_of(model)
         pos = padded_rows(target.relevant, users)
         ids = torch.as_tensor(np.concatenate([pos, target.candidates[users]], axis=1), device=device)
@@ -123,7 +125,8 @@ def sampled_evaluation(protocol: dict[str, Any], split: Split, metrics: dict[str
                                   n_users=split.n_users, n_items=split.n_items)
         candidates, generated = build_candidates(everything, int(num), seed), True
     evaluator = SampledRankingEvaluator(metrics, batch_users=batch_users, ties=str(protocol.get("ties", "pessimistic")))
-    targets = {part: SampledTarget(split.part(part).to_csr(), candidates) for part in ("valid", "test")}
+    targets = {part: SampledTarget(split.part(part).to_csr(), candidates, split.history(part))
+               for part in ("valid", "test")}
     if run_dir is not None:
         with atomic_path(Path(run_dir) / "candidates.npz") as tmp:
             with open(tmp, "wb") as fh:

@@ -24,6 +24,7 @@ from recframe.training.batches import InteractionBatches, UserBatches, UserRowBa
 from recframe.training.grouping import BatchGroups
 from recframe.training.module import RecframeModule
 from recframe.training.sampling import NegativeSampler
+from recframe.training.sequences import SequenceBatches
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,15 @@ def training_batches(model: Recommender, train: Any, t: DictConfig, seed: int) -
     if model.batch_kind in ("pairwise", "pointwise"):
         sampler = NegativeSampler(train, distribution=str(t.negative_sampling))
         return InteractionBatches(train, model.batch_kind, t.batch_size, t.num_negatives, sampler, seed)
+    if model.batch_kind == "sequence":
+        max_len = getattr(model, "max_len", None)
+        if max_len is None:
+            raise ConfigError(f"model '{type(model).__name__}' trains on sequence batches but has no max_len "
+                              f"attribute; give the model a max_len (the longest input sequence)")
+        sampler = NegativeSampler(train, distribution=str(t.negative_sampling))
+        return SequenceBatches(train, t.batch_size, int(max_len), t.num_negatives, sampler, seed)
     raise ConfigError(f"model '{type(model).__name__}' trains on '{model.batch_kind}' batches, which recframe "
-                      f"cannot build yet (pairwise, pointwise, listwise)")
+                      f"cannot build yet (pairwise, pointwise, listwise, sequence)")
 
 
 def _strategy(t: DictConfig) -> Any:

@@ -79,7 +79,7 @@ class RecframeModule(pl.LightningModule):
         batch = self._shard(batch)
         outputs = self.model(batch)
         if getattr(self.loss, "needs_all_scores", False):
-            outputs["all_scores"] = self.model.score_all(batch["user"])
+            outputs["all_scores"] = self.model.training_all_scores(outputs, batch)
         loss = self.loss(outputs, batch)
         if "regularization" in outputs:  # a model's own penalty (e.g. embedding L2, a VAE's KL term)
             loss = loss + outputs["regularization"]
