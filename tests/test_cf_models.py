@@ -230,3 +230,15 @@ def test_lightgcn_recbole_regulariser_is_the_plain_frobenius_norm():
     assert e[data.n_users:].abs().max() <= np.sqrt(6 / (data.n_items + 4))
     with pytest.raises(ValueError, match="reg_norm"):
         build("lightgcn", data, reg_norm="l1")
+
+
+def test_tower_on_all_pairs_equals_the_tower_on_each_concatenation_in_any_chunking():
+    from recframe_cf.ncf_mlp import mlp, tower_on_all_pairs
+
+    torch.manual_seed(0)
+    tower = mlp([7, 6, 4], dropout=0.3).eval()
+    users, items = torch.randn(5, 3), torch.randn(9, 4)
+    pairs = torch.cat([users.repeat_interleave(9, 0), items.repeat(5, 1)], dim=1)  # [45, 7]
+    expected = tower(pairs).view(5, 9, 4)
+    for max_cells in (1, 54, 1 << 20):  # one user per chunk, a partial last chunk, one chunk
+        assert torch.allclose(tower_on_all_pairs(tower, users, items, max_cells=max_cells), expected, atol=1e-6)

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from recframe.models import DatasetInfo, Recommender
-from recframe_cf.ncf_mlp import mlp
+from recframe_cf.ncf_mlp import mlp, tower_on_all_pairs
 
 
 class NeuMF(Recommender):
@@ -43,7 +43,13 @@ class NeuMF(Recommender):
         return self.output(torch.cat([gmf, deep], dim=-1)).squeeze(-1)
 
     def score_all(self, users: Tensor) -> Tensor:
-        """``long[B] -> float[B, n_items]``: every (user, item) pair, in one batched pass."""
-        b = len(users)
-        items = torch.arange(self.n_items, device=users.device)
-        return self.score(users.repeat_interleave(self.n_items), items.repeat(b)).view(b, self.n_items)
+        """``long[B] -> float[B, n_items]``: every (user, item) pair; the output layer split by path.
+
+        ``h^T [g; m] = h_g^T (p_u * q_i) + h_m^T m_ui``: the GMF part is one ``[B, d] x [d, I]``
+        product, the MLP part :func:`tower_on_all_pairs`.
+        """
+        d = self.gmf_user.embedding_dim
+        h_gmf, h_mlp = self.output.weight[0, :d], self.output.weight[0, d:]
+        gmf = (self.gmf_user(users) * h_gmf) @ self.gmf_item.weight.T  # [B, I]
+        deep = tower_on_all_pairs(self.tower, self.mlp_user(users), self.mlp_item.weight) @ h_mlp  # [B, I]
+        return gmf + deep + self.output.bias
