@@ -18,7 +18,36 @@ from recframe.data.interactions import Interactions
 from recframe.training.sampling import NegativeSampler
 
 
-class InteractionBatches(IterableDataset):
+class EpochBatches(IterableDataset):
+    """Training batches drawn anew every epoch from a generator seeded by ``(seed, epoch)``.
+
+    Subclasses set ``batch_size``, ``seed`` and ``epoch`` and report ``n_rows`` (what an epoch walks
+    through); ``len`` is the number of batches. ``set_epoch`` (called by the training module at each
+    epoch start) and :meth:`epoch_rng` make a resumed run draw exactly the batches it would have.
+    """
+
+    batch_size: int
+    seed: int
+    epoch: int = 0
+
+    @property
+    def n_rows(self) -> int:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return -(-self.n_rows // self.batch_size)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def epoch_rng(self) -> np.random.Generator:
+        """This epoch's generator; advances to the next epoch."""
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, self.epoch]))
+        self.epoch += 1
+        return rng
+
+
+class InteractionBatches(EpochBatches):
     """Pairwise or pointwise batches over the training interactions.
 
     ``pairwise`` yields ``user: long[B]``, ``pos_item: long[B]``, ``neg_item: long[B, n]``.
@@ -35,15 +64,12 @@ class InteractionBatches(IterableDataset):
         self.num_negatives, self.sampler, self.seed = int(num_negatives), sampler, int(seed)
         self.epoch = 0
 
-    def __len__(self) -> int:
-        return -(-len(self.train) // self.batch_size)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
+    @property
+    def n_rows(self) -> int:
+        return len(self.train)
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
-        rng = np.random.default_rng(np.random.SeedSequence([self.seed, self.epoch]))
-        self.epoch += 1
+        rng = self.epoch_rng()
         order = rng.permutation(len(self.train))
         users_all, items_all = self.train.user[order], self.train.item[order]
         negs_all = self.sampler.sample(users_all, self.num_negatives, rng)
@@ -76,7 +102,7 @@ class UserBatches(IterableDataset):
             yield torch.from_numpy(self.users[start:start + self.batch_size])
 
 
-class UserRowBatches(IterableDataset):
+class UserRowBatches(EpochBatches):
     """Listwise batches: ``user: long[B]`` and ``row: float[B, n_items]`` (the user's training items).
 
     ``per="users"``: each epoch is one pass over the users with training items, ``batch_size`` users
@@ -97,15 +123,12 @@ class UserRowBatches(IterableDataset):
         self.draws = self.users if per == "users" else np.asarray(train.user, dtype=np.int64)
         self.batch_size, self.seed, self.epoch = int(batch_size), int(seed), 0
 
-    def __len__(self) -> int:
-        return -(-len(self.draws) // self.batch_size)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
+    @property
+    def n_rows(self) -> int:
+        return len(self.draws)
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
-        rng = np.random.default_rng(np.random.SeedSequence([self.seed, self.epoch]))
-        self.epoch += 1
+        rng = self.epoch_rng()
         order = rng.permutation(self.draws)
         for start in range(0, len(order), self.batch_size):
             users = order[start:start + self.batch_size]
@@ -113,7 +136,7 @@ class UserRowBatches(IterableDataset):
                    "row": torch.from_numpy(self.matrix[users].toarray().astype(np.float32))}
 
 
-class LabeledBatches(IterableDataset):
+class LabeledBatches(EpochBatches):
     """Labelled batches (``protocol.ranking: none``): the training records with their own 0/1 labels.
 
     Yields ``user``, ``item`` (``long[B]``), ``label`` (``float[B]``, the record's rating column,
@@ -133,15 +156,12 @@ class LabeledBatches(IterableDataset):
         self.context = np.zeros((len(train), 0), dtype=np.int64) if context is None else np.asarray(context, np.int64)
         self.batch_size, self.seed, self.epoch = int(batch_size), int(seed), 0
 
-    def __len__(self) -> int:
-        return -(-len(self.user) // self.batch_size)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
+    @property
+    def n_rows(self) -> int:
+        return len(self.user)
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
-        rng = np.random.default_rng(np.random.SeedSequence([self.seed, self.epoch]))
-        self.epoch += 1
+        rng = self.epoch_rng()
         order = rng.permutation(len(self.user))
         for start in range(0, len(order), self.batch_size):
             rows = order[start:start + self.batch_size]

@@ -19,14 +19,14 @@ from typing import Iterator
 
 import numpy as np
 import torch
-from torch.utils.data import IterableDataset
 
 from recframe.data.interactions import Interactions
 from recframe.data.sequences import PAD, time_ordered, window
+from recframe.training.batches import EpochBatches
 from recframe.training.sampling import NegativeSampler
 
 
-class SequenceBatches(IterableDataset):
+class SequenceBatches(EpochBatches):
     """Batches of ``user: long[B]``, ``seq: long[B, L]``, ``pos_item: long[B, L]``, ``neg_item: long[B, L, n]``.
 
     ``seq[b, t]`` is an input item (``-1`` padding on the left), ``pos_item[b, t]`` the item that
@@ -46,11 +46,9 @@ class SequenceBatches(IterableDataset):
         self.batch_size, self.num_negatives = int(batch_size), int(num_negatives)
         self.sampler, self.seed, self.epoch = sampler, int(seed), 0
 
-    def __len__(self) -> int:
-        return -(-len(self.users) // self.batch_size)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
+    @property
+    def n_rows(self) -> int:
+        return len(self.users)
 
     def negatives(self, rng: np.random.Generator) -> np.ndarray:
         """``int64[rows, L, n]``: fresh negatives at every target position, ``-1`` elsewhere."""
@@ -60,8 +58,7 @@ class SequenceBatches(IterableDataset):
         return neg
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
-        rng = np.random.default_rng(np.random.SeedSequence([self.seed, self.epoch]))
-        self.epoch += 1
+        rng = self.epoch_rng()
         neg = self.negatives(rng)
         order = rng.permutation(len(self.users))
         for start in range(0, len(order), self.batch_size):
