@@ -76,6 +76,16 @@ def test_quantize_linear_layers_of_an_mlp_model():
     assert torch.allclose(got, ref, atol=0.05 * ref.abs().max().item() + 1e-3)
 
 
+def test_a_quantized_ncf_tower_ranks_through_its_int8_layers():
+    model = tiny_model("ncf_mlp", embedding_dim=8, hidden_sizes=[16, 8])
+    q = Quantize().compress(model)
+    assert not isinstance(q.inner.tower[1], torch.nn.Linear)  # the split fast path must not apply
+    ref, got = scores_of(model), scores_of(q)
+    assert torch.allclose(got, ref, atol=0.05 * ref.abs().max().item() + 1e-3)
+    pairs = q.score(torch.arange(50).repeat_interleave(40), torch.arange(40).repeat(50)).view(50, 40)
+    assert torch.allclose(got, pairs.detach())
+
+
 # --- low rank ------------------------------------------------------------------------------------
 
 def test_lowrank_equals_the_svd_truncation_and_counts_the_factors():

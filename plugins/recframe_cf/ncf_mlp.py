@@ -34,13 +34,32 @@ def tower_on_all_pairs(tower: nn.Sequential, user_vectors: Tensor, item_vectors:
     (dropout is skipped, as in ``eval()`` mode).
     """
     modules = [m for m in tower if not isinstance(m, nn.Dropout)]
-    first, rest = modules[0], nn.Sequential(*modules[1:])
+    first, rest = modules[0], nn.Sequential(*modules[1:])  # modules[0] is first_layer(tower)
     d_u = user_vectors.shape[1]
     users_part = user_vectors @ first.weight[:, :d_u].T + first.bias  # [B, h1]
     items_part = item_vectors @ first.weight[:, d_u:].T  # [I, h1]
     step = max(1, max_cells // max(1, items_part.numel()))
     return torch.cat([rest(users_part[i:i + step, None, :] + items_part[None, :, :])
                       for i in range(0, len(users_part), step)])
+
+
+def is_float_linear(*layers: nn.Module) -> bool:
+    """Whether every layer is a float ``nn.Linear`` whose weight can be split by input columns;
+    a compressed layer (e.g. int8 dynamic quantization) scores through its own forward instead."""
+    return all(isinstance(layer, nn.Linear) for layer in layers)
+
+
+def first_layer(tower: nn.Sequential) -> nn.Module:
+    """The tower's first linear layer (the one :func:`tower_on_all_pairs` splits by side)."""
+    return next(m for m in tower if not isinstance(m, nn.Dropout))
+
+
+def score_every_pair(model: Recommender, users: Tensor) -> Tensor:
+    """``long[B] -> float[B, n_items]`` through ``model.score`` on all ``B * n_items`` pairs: the
+    general path for layers that cannot be split (see :func:`is_float_linear`)."""
+    b = len(users)
+    items = torch.arange(model.n_items, device=users.device)
+    return model.score(users.repeat_interleave(model.n_items), items.repeat(b)).view(b, model.n_items)
 
 
 class NCFMLP(Recommender):
@@ -67,5 +86,7 @@ class NCFMLP(Recommender):
 
     def score_all(self, users: Tensor) -> Tensor:
         """``long[B] -> float[B, n_items]``: every (user, item) pair through the tower."""
+        if not is_float_linear(first_layer(self.tower)):
+            return score_every_pair(self, users)
         deep = tower_on_all_pairs(self.tower, self.user_embedding(users), self.item_embedding.weight)
         return self.output(deep).squeeze(-1)

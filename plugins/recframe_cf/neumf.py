@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from recframe.models import DatasetInfo, Recommender
-from recframe_cf.ncf_mlp import mlp, tower_on_all_pairs
+from recframe_cf.ncf_mlp import first_layer, is_float_linear, mlp, score_every_pair, tower_on_all_pairs
 
 
 class NeuMF(Recommender):
@@ -46,8 +46,10 @@ class NeuMF(Recommender):
         """``long[B] -> float[B, n_items]``: every (user, item) pair; the output layer split by path.
 
         ``h^T [g; m] = h_g^T (p_u * q_i) + h_m^T m_ui``: the GMF part is one ``[B, d] x [d, I]``
-        product, the MLP part :func:`tower_on_all_pairs`.
+        product, the MLP part :func:`tower_on_all_pairs`. Compressed layers go pair by pair.
         """
+        if not is_float_linear(first_layer(self.tower), self.output):
+            return score_every_pair(self, users)
         d = self.gmf_user.embedding_dim
         h_gmf, h_mlp = self.output.weight[0, :d], self.output.weight[0, d:]
         gmf = (self.gmf_user(users) * h_gmf) @ self.gmf_item.weight.T  # [B, I]
