@@ -74,11 +74,44 @@ def compressed_table(results: dict[str, Any]) -> Table:
     return table
 
 
+def baseline_table(row: dict[str, Any], metric: str) -> Table | None:
+    """A distilled student beside the same model trained without the teacher, on ``metric``: per
+    seed, and (several seeds) mean, standard deviation and the paired difference; ``None`` when the
+    stage trained no baseline."""
+    facts = row.get("facts") or {}
+    per_seed = facts.get("seeds") or ({"": {"metrics": row["metrics"], **facts}} if "baseline" in facts else {})
+    if not per_seed or any("baseline" not in f for f in per_seed.values()):
+        return None
+    table = Table(title=f"{row['index']}:{row['stage']} student vs the same model without the teacher ({metric})",
+                  title_justify="left")
+    for head in ("seed", "student", "baseline", "difference"):
+        table.add_column(head, justify="right")
+    for seed, f in per_seed.items():
+        student, base = f["metrics"].get(metric), f["baseline"]["metrics"].get(metric)
+        if student is None or base is None:
+            return None
+        table.add_row(seed or "run", _fmt(student), _fmt(base), f"{student - base:+.4f}")
+    summary = facts.get("summary")
+    if summary and "difference" in summary:
+        s, b, d = (summary[k][metric] for k in ("student", "baseline", "difference"))
+        table.add_section()
+        table.add_row(f"mean ± sd ({summary['n']})", f"{s['mean']:.4f} ± {s['std']:.4f}",
+                      f"{b['mean']:.4f} ± {b['std']:.4f}",
+                      f"{d['mean']:+.4f} ± {d['std']:.4f}, {d['wins']}/{summary['n']} won")
+    return table
+
+
 def print_results(results: dict[str, Any]) -> None:
     console.print(protocol_table(results["protocol"]))
     console.print(results_table(results))
     if results.get("compressed"):
         console.print(compressed_table(results))
+        part = "test" if any(k.startswith("test/") for k in results["metrics"]) else "valid"
+        metric = f"{part}/{results['protocol'].get('valid_metric', 'ndcg@10')}"
+        for row in results["compressed"]:
+            table = baseline_table(row, metric)
+            if table is not None:
+                console.print(table)
 
 
 def _pct(value: float | None) -> str:

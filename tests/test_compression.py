@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from recframe.compression import storage, tensor_storage
+from recframe.console import baseline_table
 from recframe.data.interactions import Interactions
 from recframe.models import DatasetInfo, count_parameters, model_bytes
 from recframe.plugins import registries
@@ -182,6 +183,48 @@ def test_chain_from_config_writes_compressed_rows_with_retention(recframe_run, t
     assert saved["cost"]["params"] == 32 * n
     assert rows[0]["cost"]["params"] == 8 * n
     assert rows[1]["cost"]["model_bytes"] == 8 * n + 4 * n  # the student in int8 plus row scales
+
+
+def test_distill_over_seeds_reports_each_seed_and_the_paired_difference(recframe_run, tmp_path):
+    recframe_run(["compressor=distill", "compressor.student.embedding_dim=8", "compressor.baseline=true",
+                  "+compressor.seeds=[3,4]", "+compressor.trainer.max_epochs=2", "model.embedding_dim=32"])
+    row = json.loads((tmp_path / "run" / "results.json").read_text())["compressed"][0]
+    seeds, summary = row["facts"]["seeds"], row["facts"]["summary"]
+    assert sorted(seeds) == ["3", "4"] and summary["n"] == 2
+    assert row["metrics"] == seeds["3"]["metrics"]  # the stage's model is the first seed's student
+    assert seeds["3"]["metrics"] != seeds["4"]["metrics"]  # the seed reaches initialisation and sampling
+    assert row["cost"]["fit_seconds"] == seeds["3"]["fit"]["seconds"] < row["cost"]["stage_seconds"]
+    for key in row["metrics"]:
+        student = [seeds[s]["metrics"][key] for s in ("3", "4")]
+        base = [seeds[s]["baseline"]["metrics"][key] for s in ("3", "4")]
+        assert summary["student"][key]["mean"] == pytest.approx(np.mean(student))
+        assert summary["student"][key]["std"] == pytest.approx(np.std(student, ddof=1))
+        assert summary["baseline"][key]["mean"] == pytest.approx(np.mean(base))
+        diffs = np.subtract(student, base)
+        assert summary["difference"][key]["mean"] == pytest.approx(diffs.mean())
+        assert summary["difference"][key]["wins"] == int((diffs > 0).sum())
+    assert (tmp_path / "run" / "compressed" / "0-distill" / "seed4" / "baseline").is_dir()
+    printed = rendered(baseline_table(row, "test/ndcg@10"))
+    d = summary["difference"]["test/ndcg@10"]
+    assert f"{d['mean']:+.4f} ± {d['std']:.4f}, {d['wins']}/2 won" in printed
+    assert f"{seeds['4']['baseline']['metrics']['test/ndcg@10']:.4f}" in printed
+
+
+def rendered(table) -> str:
+    import io
+
+    from rich.console import Console
+
+    out = Console(file=io.StringIO(), width=200)
+    out.print(table)
+    return out.file.getvalue()
+
+
+def test_distill_seeds_must_be_distinct():
+    from recframe_distill.distill import Distill
+
+    with pytest.raises(ValueError, match="distinct"):
+        Distill(seeds=[1, 1])
 
 
 def test_compressing_a_saved_run_folder(recframe_run, tmp_path):

@@ -17,11 +17,16 @@ ground-truth loss mixed with one distillation loss: ``(1 - weight) * L_gt + weig
   distils list orderings).
 
 With ``baseline: true`` the same student is also trained without the teacher (ground truth only, same
-budget), and its metrics are reported in the stage's facts: the student must beat it.
+budget), and its metrics are reported in the stage's facts: the student must beat it. ``seeds`` trains
+the student (and the baseline) once per seed on the run's split, the teacher's top-K computed once;
+the facts then give each seed's metrics, their mean and standard deviation, and the paired
+student-minus-baseline differences, so that a gain can be told from seed noise.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import statistics
 from typing import Any
 
 import numpy as np
@@ -131,13 +136,16 @@ class Distill(Compressor):
         temperature: softening of ``soft`` and ``listwise``.
         trainer: overrides of the run's ``trainer`` for the student (``max_epochs``, ``lr``...).
         baseline: also train the student without the teacher (same budget) and report it.
+        seeds: seeds of the student's (and baseline's) initialisation and sampling, each trained on
+            the run's split (default: the run's seed). The stage returns the first seed's student.
     """
 
     name = "distill"
 
     def __init__(self, student: dict[str, Any] | None = None, loss: str = "rd", weight: float = 0.5,
                  top_k: int = 10, lam: float = 5.0, num_samples: int = 50, temperature: float = 1.0,
-                 trainer: dict[str, Any] | None = None, baseline: bool = False) -> None:
+                 trainer: dict[str, Any] | None = None, baseline: bool = False,
+                 seeds: list[int] | None = None) -> None:
         super().__init__()
         if loss not in ("rd", "soft", "listwise"):
             raise ValueError(f"loss must be rd, soft or listwise, got {loss!r}")
@@ -147,22 +155,58 @@ class Distill(Compressor):
         self.loss, self.weight, self.top_k, self.lam = loss, float(weight), int(top_k), float(lam)
         self.num_samples, self.temperature = int(num_samples), float(temperature)
         self.trainer, self.baseline = dict(trainer or {}), bool(baseline)
+        self.seeds = [int(s) for s in seeds] if seeds is not None else None
+        if self.seeds is not None and (not self.seeds or len(set(self.seeds)) != len(self.seeds)):
+            raise ValueError(f"compressor seeds must be distinct and not empty, got {seeds}")
 
     def compress(self, model: Recommender, context: CompressionContext) -> Recommender:
         teacher = unwrap(model).eval()
         users = np.arange(context.info.n_users)
         topk = teacher_topk(teacher, users, context.split.train.to_csr(), self.top_k,
                             int(context.cfg.trainer.eval_batch_users))
+        seeds = self.seeds or [context.seed]
+        self.facts = {"student": self.student, "loss": self.loss, "weight": self.weight}
+        runs = [self._train_seed(teacher, topk, context, seed, several=len(seeds) > 1) for seed in seeds]
+        first, facts = runs[0]
+        self.fit_seconds = facts["fit"]["seconds"]  # the returned student's own training
+        if len(seeds) == 1:
+            self.facts.update(facts)
+        else:
+            self.facts["seeds"] = {str(seed): facts for seed, (_, facts) in zip(seeds, runs)}
+            self.facts["summary"] = seed_summary([facts for _, facts in runs])
+        return Measured(first.eval())
+
+    def _train_seed(self, teacher: Recommender, topk: Tensor, context: CompressionContext, seed: int,
+                    several: bool) -> tuple[Recommender, dict[str, Any]]:
+        """Train the student (and the baseline) with ``seed``; their fit facts and metrics."""
+        stage_dir = context.stage_dir / f"seed{seed}" if several and context.stage_dir else context.stage_dir
+        context = dataclasses.replace(context, seed=seed, stage_dir=stage_dir)
         student = context.build_model(self.student)
-        wrapped = StudentWithTeacher(student, teacher, topk, self.loss, self.num_samples, context.seed)
+        wrapped = StudentWithTeacher(student, teacher, topk, self.loss, self.num_samples, seed)
         loss = DistillLoss(context.build_loss(), self.loss, self.weight, rank_weights(topk.shape[1], self.lam),
                            self.temperature)
-        self.facts = {"student": self.student, "loss": self.loss, "weight": self.weight,
-                      "fit": context.train(wrapped, loss, self.trainer, tag="student")}
+        facts: dict[str, Any] = {"fit": context.train(wrapped, loss, self.trainer, tag="student")}
+        if several:
+            facts["metrics"], _ = evaluate(student, context.evaluator, context.targets)
         if self.baseline:
             plain = context.build_model(self.student)
             fit = context.train(plain, context.build_loss(), self.trainer, tag="baseline")
             metrics, _ = evaluate(plain, context.evaluator, context.targets)
             params, nbytes = storage(plain)
-            self.facts["baseline"] = {"metrics": metrics, "params": params, "model_bytes": nbytes, "fit": fit}
-        return Measured(student.eval())
+            facts["baseline"] = {"metrics": metrics, "params": params, "model_bytes": nbytes, "fit": fit}
+        return student, facts
+
+
+def seed_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean and sample standard deviation over seeds of each student metric and, with baselines, of
+    each baseline metric and of the paired difference (student - baseline), with the seeds won."""
+    def stats(values: list[float]) -> dict[str, float]:
+        return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
+
+    keys = sorted(runs[0]["metrics"])
+    out: dict[str, Any] = {"n": len(runs), "student": {k: stats([r["metrics"][k] for r in runs]) for k in keys}}
+    if all("baseline" in r for r in runs):
+        out["baseline"] = {k: stats([r["baseline"]["metrics"][k] for r in runs]) for k in keys}
+        diffs = {k: [r["metrics"][k] - r["baseline"]["metrics"][k] for r in runs] for k in keys}
+        out["difference"] = {k: {**stats(v), "wins": sum(d > 0 for d in v)} for k, v in diffs.items()}
+    return out
