@@ -111,6 +111,7 @@ class CompressionContext:
                 cfg.trainer[key] = value
         where = (self.stage_dir or self.run_dir) / tag
         where.mkdir(parents=True, exist_ok=True)
+        model.train()  # a trained model handed over for fine-tuning is usually in eval mode (dropout off)
         start = time.perf_counter()
         facts = fit_torch_model(cfg, where, model, loss, self.split, self.evaluator, self.targets["valid"],
                                 self.seed)

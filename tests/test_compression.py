@@ -164,6 +164,22 @@ def test_soft_and_listwise_losses_are_minimal_at_the_teacher():
     assert soft_label_loss(t, t).item() < soft_label_loss(-t, t).item()
 
 
+@pytest.mark.parametrize("kind", ["soft", "listwise"])
+def test_the_teacher_score_table_gives_the_teachers_pair_scores(kind):
+    from recframe_distill.distill import StudentWithTeacher
+
+    teacher, student = tiny_model(embedding_dim=16), tiny_model(embedding_dim=4)
+    topk = torch.randint(0, 40, (50, 5), generator=torch.Generator().manual_seed(1))
+    batch = {"user": torch.tensor([0, 7, 7, 49]), "pos_item": torch.tensor([1, 2, 3, 4]),
+             "neg_item": torch.tensor([[5], [6], [7], [8]])}
+    cached = StudentWithTeacher(student, teacher, topk, kind, num_samples=6, seed=3)
+    direct = StudentWithTeacher(student, teacher, topk, kind, num_samples=6, seed=3, max_table_cells=0)
+    assert cached.teacher_table is not None and direct.teacher_table is None
+    a, b = cached(batch), direct(batch)
+    assert torch.allclose(a["kd_teacher"], b["kd_teacher"], atol=1e-6)
+    assert torch.equal(a["kd_student"], b["kd_student"])  # same sampled items: same seed
+
+
 # --- the chain, end to end -----------------------------------------------------------------------
 
 def test_chain_from_config_writes_compressed_rows_with_retention(recframe_run, tmp_path):
@@ -225,6 +241,15 @@ def test_distill_seeds_must_be_distinct():
 
     with pytest.raises(ValueError, match="distinct"):
         Distill(seeds=[1, 1])
+
+
+def test_pruned_weights_stay_zero_through_fine_tuning(recframe_run, tmp_path):
+    results = recframe_run(["compressor=prune", "compressor.amount=0.75", "compressor.finetune_epochs=2",
+                            "model.embedding_dim=16", "trainer.max_epochs=2"])
+    row = results["compressed"][0]
+    assert row["facts"]["finetune"]["epochs"] == 2
+    assert row["facts"]["sparsity"] == pytest.approx(0.75, abs=1e-3)  # the masks held while training
+    assert row["metrics"] != results["metrics"]  # and the fine-tuning changed the model
 
 
 def test_compressing_a_saved_run_folder(recframe_run, tmp_path):

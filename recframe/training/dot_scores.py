@@ -54,11 +54,13 @@ def dot_scores(user_embedding: nn.Module, item_embedding: nn.Module, users: Tens
     """``float[B, k]`` inner products of user rows ``users: long[B]`` with item rows ``items: long[B, k]``.
 
     For plain ``nn.Embedding`` s on the CPU by :class:`_DotScores` (same values up to float
-    rounding); otherwise (other devices, ``padding_idx``, ``max_norm``, sparse gradients, or
-    modules that replaced the embeddings, e.g. compression) by the modules themselves.
+    rounding); otherwise (other devices, ``padding_idx``, ``max_norm``, sparse gradients, modules
+    with forward hooks such as ``torch.nn.utils.prune``'s masks, or modules that replaced the
+    embeddings, e.g. compression) by calling the modules themselves.
     """
     plain = all(type(e) is nn.Embedding and e.weight.device.type == "cpu" and e.padding_idx is None
                 and e.max_norm is None and not e.scale_grad_by_freq and not e.sparse
+                and not e._forward_pre_hooks and not e._forward_hooks  # e.g. pruning masks recompute weight
                 for e in (user_embedding, item_embedding))
     if plain and torch.is_grad_enabled():
         return _DotScores.apply(user_embedding.weight, item_embedding.weight, users, items)
