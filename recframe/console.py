@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 from rich.console import Console
@@ -9,7 +11,10 @@ from rich.table import Table
 
 from recframe.protocol import describe
 
-console = Console(stderr=False, highlight=False)
+# Piped or logged output has no terminal width; rich would squeeze wide tables (a compression table
+# has two columns a stage) into 80 columns, so such output gets 200 unless COLUMNS says otherwise.
+console = Console(stderr=False, highlight=False,
+                  width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200)
 
 
 def protocol_table(block: dict[str, Any]) -> Table:
