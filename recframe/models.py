@@ -68,6 +68,13 @@ class Recommender(nn.Module):
         """Scores of every item for each user: ``long[B] -> float[B, n_items]``."""
         raise NotImplementedError
 
+    def score_many(self, users: Tensor, items: Tensor) -> Tensor:
+        """Scores of ``n`` items a user: ``long[B], long[B, n] -> float[B, n]`` (sampled negatives,
+        a teacher's top-K). By default :meth:`score` on the ``B * n`` pairs; a model whose user part
+        can be computed once per row overrides it."""
+        b, n = items.shape
+        return self.score(users.repeat_interleave(n), items.reshape(-1)).view(b, n)
+
     def set_history(self, history: Interactions) -> None:
         """Use ``history`` (the interactions before the evaluated part) when scoring; models with
         ``uses_history`` implement it, the others ignore it."""
@@ -89,7 +96,7 @@ class Recommender(nn.Module):
             users = batch["user"]
             neg = batch["neg_item"]
             pos_score = self.score(users, batch["pos_item"])
-            neg_score = self.score(users.repeat_interleave(neg.shape[1]), neg.reshape(-1)).view(neg.shape)
+            neg_score = self.score_many(users, neg.view(len(neg), -1)).view(neg.shape)
             return {"pos_score": pos_score, "neg_score": neg_score}
         return {"score": self.score(batch["user"], batch["item"])}
 

@@ -242,3 +242,22 @@ def test_tower_on_all_pairs_equals_the_tower_on_each_concatenation_in_any_chunki
     expected = tower(pairs).view(5, 9, 4)
     for max_cells in (1, 54, 1 << 20):  # one user per chunk, a partial last chunk, one chunk
         assert torch.allclose(tower_on_all_pairs(tower, users, items, max_cells=max_cells), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["bpr", "neumf"])
+def test_score_many_is_score_on_each_pair(name):
+    """``score_many`` (BPR-MF: one user gather a row, fused backward) equals ``score`` pair by pair,
+    in values and in gradients."""
+    info = DatasetInfo(30, 20, None, None)
+    torch.manual_seed(0)
+    model = registries().model.get(name)(info).eval()  # no dropout: both paths see the same network
+    users = torch.tensor([0, 5, 29])
+    items = torch.tensor([[1, 2, 19, 2], [0, 0, 3, 4], [7, 8, 9, 10]])
+    many = model.score_many(users, items)
+    many.pow(2).sum().backward()
+    grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    pairs = model.score(users.repeat_interleave(4), items.reshape(-1)).view(3, 4)
+    pairs.pow(2).sum().backward()
+    assert torch.allclose(many, pairs, atol=1e-6)
+    assert all(torch.allclose(g, p.grad, atol=1e-6) for g, p in zip(grads, model.parameters()))

@@ -35,17 +35,21 @@ class BPRMF(Recommender):
         """``long[B] -> float[B, n_items]``."""
         return self.user_embedding(users) @ self.item_embedding.weight.T
 
+    def score_many(self, users: Tensor, items: Tensor) -> Tensor:
+        """``long[B], long[B, n] -> float[B, n]``: each user row gathered once, and on the CPU a
+        backward that writes the gradient rows straight into one dense gradient per table
+        (:func:`recframe.training.dot_scores.dot_scores`)."""
+        return dot_scores(self.user_embedding, self.item_embedding, users, items)
+
     def forward(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         """Pairwise batches with one lookup per table: ``pos_score: [B]``, ``neg_score: [B, n]``.
 
-        The same scores as the base class's two ``score`` calls, but each user row is gathered once
-        and the positive and negative items in one lookup (``[B, 1 + n]``), and on the CPU the
-        backward writes the gradient rows straight into one dense gradient per table
-        (:func:`recframe.training.dot_scores.dot_scores`). Pointwise batches go to the base class.
+        The same scores as the base class's two ``score`` calls, but the positive and negative
+        items go through one :meth:`score_many` (``[B, 1 + n]``). Pointwise batches go to the base class.
         """
         if "pos_item" not in batch:
             return super().forward(batch)
         neg = batch["neg_item"]
         items = torch.cat([batch["pos_item"].view(-1, 1), neg.view(len(neg), -1)], dim=1)  # long[B, 1 + n]
-        scores = dot_scores(self.user_embedding, self.item_embedding, batch["user"], items)  # [B, 1 + n]
+        scores = self.score_many(batch["user"], items)  # [B, 1 + n]
         return {"pos_score": scores[:, 0], "neg_score": scores[:, 1:]}

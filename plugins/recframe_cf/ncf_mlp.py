@@ -57,9 +57,8 @@ def first_layer(tower: nn.Sequential) -> nn.Module:
 def score_every_pair(model: Recommender, users: Tensor) -> Tensor:
     """``long[B] -> float[B, n_items]`` through ``model.score`` on all ``B * n_items`` pairs: the
     general path for layers that cannot be split (see :func:`is_float_linear`)."""
-    b = len(users)
     items = torch.arange(model.n_items, device=users.device)
-    return model.score(users.repeat_interleave(model.n_items), items.repeat(b)).view(b, model.n_items)
+    return model.score_many(users, items.expand(len(users), -1))
 
 
 class NCFMLP(Recommender):

@@ -89,24 +89,20 @@ class StudentWithTeacher(Recommender):
     def score_all(self, users: Tensor) -> Tensor:
         return self.student.score_all(users)
 
-    def _pairs(self, model: Recommender, users: Tensor, items: Tensor) -> Tensor:
-        b, n = items.shape
-        return model.score(users.repeat_interleave(n), items.reshape(-1)).view(b, n)
-
     def forward(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         out = dict(self.student(batch))
         users = batch["user"]
         if self.kind == "rd":
-            out["kd_student"] = self._pairs(self.student, users, self.topk[users])
+            out["kd_student"] = self.student.score_many(users, self.topk[users])
             return out
         sampled = torch.randint(0, self.n_items, (len(users), self.num_samples), generator=self.generator)
         items = sampled if self.kind == "soft" else torch.cat([self.topk[users], sampled], dim=1)
-        out["kd_student"] = self._pairs(self.student, users, items)
+        out["kd_student"] = self.student.score_many(users, items)
         with torch.no_grad():
             if self.teacher_table is not None:
                 out["kd_teacher"] = self.teacher_table[users[:, None], items]
             else:
-                out["kd_teacher"] = self._pairs(self._teacher, users, items)
+                out["kd_teacher"] = self._teacher.score_many(users, items)
         return out
 
 

@@ -74,8 +74,7 @@ class SampledRankingEvaluator(RankingEvaluator):
         if type(model).score is Recommender.score:  # no pair scorer of its own: one score_all row per user
             scores = model.score_all(users_t).float().gather(1, ids.clamp_min(0))
         else:
-            flat_users = users_t.repeat_interleave(ids.shape[1])
-            scores = model.score(flat_users, ids.clamp_min(0).reshape(-1)).float().view(ids.shape)
+            scores = model.score_many(users_t, ids.clamp_min(0)).float()
         scores = rank_unseen_last(model, scores, ids)
         self.feed(self.rank_candidates(scores, ids, is_rel), per_user, lists)
 
