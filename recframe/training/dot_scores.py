@@ -40,9 +40,12 @@ class _DotScores(torch.autograd.Function):
         grad = grad.contiguous()
         grad_user = grad_item = None
         if ctx.needs_input_grad[0]:
-            rows = v[:, 0] * grad[:, :1]  # [B, d]: sum_j grad[b, j] * v[b, j]
-            for j in range(1, v.shape[1]):
-                rows.addcmul_(v[:, j], grad[:, j:j + 1])
+            if v.shape[1] > 8:  # many items a row (distillation candidates): one batched product
+                rows = torch.bmm(grad.unsqueeze(1), v).squeeze(1)  # [B, d]
+            else:  # a few negatives: fused multiply-adds beat bmm's per-matrix overhead
+                rows = v[:, 0] * grad[:, :1]  # [B, d]: sum_j grad[b, j] * v[b, j]
+                for j in range(1, v.shape[1]):
+                    rows.addcmul_(v[:, j], grad[:, j:j + 1])
             grad_user = _table_grad(rows, users, ctx.rows[0])
         if ctx.needs_input_grad[1]:
             rows = (grad.unsqueeze(2) * u.unsqueeze(1)).view(-1, u.shape[1])  # [B * k, d]
