@@ -166,14 +166,15 @@ def test_soft_and_listwise_losses_are_minimal_at_the_teacher():
 
 @pytest.mark.parametrize("kind", ["soft", "listwise"])
 def test_the_teacher_score_table_gives_the_teachers_pair_scores(kind):
-    from recframe_distill.distill import StudentWithTeacher
+    from recframe_distill.distill import StudentWithTeacher, teacher_score_table
 
     teacher, student = tiny_model(embedding_dim=16), tiny_model(embedding_dim=4)
     topk = torch.randint(0, 40, (50, 5), generator=torch.Generator().manual_seed(1))
     batch = {"user": torch.tensor([0, 7, 7, 49]), "pos_item": torch.tensor([1, 2, 3, 4]),
              "neg_item": torch.tensor([[5], [6], [7], [8]])}
-    cached = StudentWithTeacher(student, teacher, topk, kind, num_samples=6, seed=3)
-    direct = StudentWithTeacher(student, teacher, topk, kind, num_samples=6, seed=3, max_table_cells=0)
+    cached = StudentWithTeacher(student, teacher, topk, kind, num_samples=6, seed=3,
+                                teacher_table=teacher_score_table(teacher))
+    direct = StudentWithTeacher(student, teacher, topk, kind, num_samples=6, seed=3)
     assert cached.teacher_table is not None and direct.teacher_table is None
     a, b = cached(batch), direct(batch)
     assert torch.allclose(a["kd_teacher"], b["kd_teacher"], atol=1e-6)
@@ -234,6 +235,16 @@ def rendered(table) -> str:
     out = Console(file=io.StringIO(), width=200)
     out.print(table)
     return out.file.getvalue()
+
+
+@pytest.mark.parametrize("loss", ["soft", "listwise"])
+def test_teacher_scoring_losses_train_a_student_through_the_run(recframe_run, loss):
+    results = recframe_run(["compressor=distill", f"compressor.loss={loss}", "compressor.student.embedding_dim=8",
+                            "+compressor.trainer.max_epochs=2", "model.embedding_dim=32"])
+    row = results["compressed"][0]
+    assert row["facts"]["loss"] == loss and row["facts"]["fit"]["epochs"] == 2
+    assert row["cost"]["params"] * 4 == results["cost"]["params"]
+    assert 0 < row["metrics"]["test/ndcg@10"] and row["metrics"] != results["metrics"]
 
 
 def test_distill_seeds_must_be_distinct():

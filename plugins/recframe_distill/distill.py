@@ -65,13 +65,13 @@ class StudentWithTeacher(Recommender):
     """Training-time wrapper: the student's own outputs plus its (and the teacher's) distillation scores.
 
     The teacher is held outside the module tree (no gradients, not in checkpoints). For ``soft`` and
-    ``listwise`` the teacher scores sampled items on every batch; when ``users x items`` is at most
-    ``max_table_cells`` its whole score table ``float[U, I]`` is computed once and read instead (on
-    ML-1M, 75 MB in place of gathering ``B x n`` rows of a wide teacher's item table per batch).
+    ``listwise`` the teacher scores sampled items on every batch, or reads them from
+    ``teacher_table: float[U, I]`` when given (:func:`teacher_score_table`; on ML-1M, 75 MB in place
+    of gathering ``B x n`` rows of a wide teacher's item table per batch).
     """
 
     def __init__(self, student: Recommender, teacher: Recommender, topk: Tensor, kind: str,
-                 num_samples: int, seed: int, max_table_cells: int = 1 << 26) -> None:
+                 num_samples: int, seed: int, teacher_table: Tensor | None = None) -> None:
         torch.nn.Module.__init__(self)
         self.student = student
         self.n_users, self.n_items = student.n_users, student.n_items
@@ -79,9 +79,7 @@ class StudentWithTeacher(Recommender):
         object.__setattr__(self, "_teacher", teacher.eval())
         self.topk, self.kind, self.num_samples = topk, kind, int(num_samples)
         self.generator = torch.Generator().manual_seed(int(seed))
-        self.teacher_table: Tensor | None = None
-        if kind != "rd" and self.n_users * self.n_items <= max_table_cells:
-            self.teacher_table = teacher_score_table(teacher)
+        self.teacher_table = teacher_table
 
     def score(self, users: Tensor, items: Tensor) -> Tensor:
         return self.student.score(users, items)
@@ -153,6 +151,7 @@ class Distill(Compressor):
     """
 
     name = "distill"
+    max_table_cells = 1 << 26  # soft/listwise: precompute the teacher's [U, I] scores up to this size
 
     def __init__(self, student: dict[str, Any] | None = None, loss: str = "rd", weight: float = 0.5,
                  top_k: int = 10, lam: float = 5.0, num_samples: int = 50, temperature: float = 1.0,
@@ -177,6 +176,8 @@ class Distill(Compressor):
         topk = teacher_topk(teacher, users, context.split.train.to_csr(), self.top_k,
                             int(context.cfg.trainer.eval_batch_users))
         seeds = self.seeds or [context.seed]
+        small = context.info.n_users * context.info.n_items <= self.max_table_cells
+        self.teacher_table = teacher_score_table(teacher) if self.loss != "rd" and small else None
         self.facts = {"student": self.student, "loss": self.loss, "weight": self.weight}
         runs = [self._train_seed(teacher, topk, context, seed, several=len(seeds) > 1) for seed in seeds]
         first, facts = runs[0]
@@ -194,7 +195,7 @@ class Distill(Compressor):
         stage_dir = context.stage_dir / f"seed{seed}" if several and context.stage_dir else context.stage_dir
         context = dataclasses.replace(context, seed=seed, stage_dir=stage_dir)
         student = context.build_model(self.student)
-        wrapped = StudentWithTeacher(student, teacher, topk, self.loss, self.num_samples, seed)
+        wrapped = StudentWithTeacher(student, teacher, topk, self.loss, self.num_samples, seed, self.teacher_table)
         loss = DistillLoss(context.build_loss(), self.loss, self.weight, rank_weights(topk.shape[1], self.lam),
                            self.temperature)
         facts: dict[str, Any] = {"fit": context.train(wrapped, loss, self.trainer, tag="student")}
