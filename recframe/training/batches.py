@@ -21,14 +21,14 @@ from recframe.training.sampling import NegativeSampler
 class EpochBatches(IterableDataset):
     """Training batches drawn anew every epoch from a generator seeded by ``(seed, epoch)``.
 
-    Subclasses set ``batch_size``, ``seed`` and ``epoch`` and report ``n_rows`` (what an epoch walks
-    through); ``len`` is the number of batches. ``set_epoch`` (called by the training module at each
-    epoch start) and :meth:`epoch_rng` make a resumed run draw exactly the batches it would have.
+    Subclasses report ``n_rows`` (what an epoch walks through); ``len`` is the number of batches.
+    ``set_epoch`` (called by the training module at each epoch start) and :meth:`epoch_rng` make a
+    resumed run draw exactly the batches it would have.
     """
 
-    batch_size: int
-    seed: int
-    epoch: int = 0
+    def __init__(self, batch_size: int, seed: int) -> None:
+        super().__init__()
+        self.batch_size, self.seed, self.epoch = int(batch_size), int(seed), 0
 
     @property
     def n_rows(self) -> int:
@@ -46,6 +46,11 @@ class EpochBatches(IterableDataset):
         self.epoch += 1
         return rng
 
+    def batch_slices(self, n: int) -> Iterator[slice]:
+        """Consecutive slices of ``batch_size`` over ``n`` drawn rows (the last one may be shorter)."""
+        for start in range(0, n, self.batch_size):
+            yield slice(start, start + self.batch_size)
+
 
 class InteractionBatches(EpochBatches):
     """Pairwise or pointwise batches over the training interactions.
@@ -57,12 +62,11 @@ class InteractionBatches(EpochBatches):
 
     def __init__(self, train: Interactions, kind: str, batch_size: int, num_negatives: int,
                  sampler: NegativeSampler, seed: int) -> None:
-        super().__init__()
+        super().__init__(batch_size, seed)
         if kind not in {"pairwise", "pointwise"}:
             raise ValueError(f"InteractionBatches builds pairwise or pointwise batches, not '{kind}'")
-        self.train, self.kind, self.batch_size = train, kind, int(batch_size)
-        self.num_negatives, self.sampler, self.seed = int(num_negatives), sampler, int(seed)
-        self.epoch = 0
+        self.train, self.kind = train, kind
+        self.num_negatives, self.sampler = int(num_negatives), sampler
 
     @property
     def n_rows(self) -> int:
@@ -73,8 +77,7 @@ class InteractionBatches(EpochBatches):
         order = rng.permutation(len(self.train))
         users_all, items_all = self.train.user[order], self.train.item[order]
         negs_all = self.sampler.sample(users_all, self.num_negatives, rng)
-        for start in range(0, len(order), self.batch_size):
-            sl = slice(start, start + self.batch_size)
+        for sl in self.batch_slices(len(order)):
             users, pos, neg = users_all[sl], items_all[sl], negs_all[sl]
             if self.kind == "pairwise":
                 yield {"user": torch.from_numpy(users), "pos_item": torch.from_numpy(pos),
@@ -114,14 +117,13 @@ class UserRowBatches(EpochBatches):
     """
 
     def __init__(self, train: Interactions, batch_size: int, seed: int, per: str = "users") -> None:
-        super().__init__()
+        super().__init__(batch_size, seed)
         if per not in ("users", "interactions"):
             raise ValueError(f"listwise batches are drawn per 'users' or per 'interactions', not {per!r}")
         self.matrix = train.to_csr()
         self.matrix.data[:] = 1.0
         self.users = np.flatnonzero(np.diff(self.matrix.indptr) > 0)
         self.draws = self.users if per == "users" else np.asarray(train.user, dtype=np.int64)
-        self.batch_size, self.seed, self.epoch = int(batch_size), int(seed), 0
 
     @property
     def n_rows(self) -> int:
@@ -130,8 +132,8 @@ class UserRowBatches(EpochBatches):
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         rng = self.epoch_rng()
         order = rng.permutation(self.draws)
-        for start in range(0, len(order), self.batch_size):
-            users = order[start:start + self.batch_size]
+        for sl in self.batch_slices(len(order)):
+            users = order[sl]
             yield {"user": torch.from_numpy(users),
                    "row": torch.from_numpy(self.matrix[users].toarray().astype(np.float32))}
 
@@ -148,13 +150,12 @@ class LabeledBatches(EpochBatches):
     kind = "pointwise"
 
     def __init__(self, train: Interactions, batch_size: int, seed: int, context: np.ndarray | None = None) -> None:
-        super().__init__()
+        super().__init__(batch_size, seed)
         if train.rating is None:
             raise ValueError("labelled batches need the training records' labels (ratings)")
         self.user, self.item = train.user, train.item
         self.label = np.asarray(train.rating, dtype=np.float32)
         self.context = np.zeros((len(train), 0), dtype=np.int64) if context is None else np.asarray(context, np.int64)
-        self.batch_size, self.seed, self.epoch = int(batch_size), int(seed), 0
 
     @property
     def n_rows(self) -> int:
@@ -163,7 +164,7 @@ class LabeledBatches(EpochBatches):
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         rng = self.epoch_rng()
         order = rng.permutation(len(self.user))
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start:start + self.batch_size]
+        for sl in self.batch_slices(len(order)):
+            rows = order[sl]
             yield {"user": torch.from_numpy(self.user[rows]), "item": torch.from_numpy(self.item[rows]),
                    "label": torch.from_numpy(self.label[rows]), "context": torch.from_numpy(self.context[rows])}

@@ -36,15 +36,14 @@ class SequenceBatches(EpochBatches):
 
     def __init__(self, train: Interactions, batch_size: int, max_len: int, num_negatives: int,
                  sampler: NegativeSampler, seed: int) -> None:
-        super().__init__()
+        super().__init__(batch_size, seed)
         items, starts, counts = time_ordered(train)
         self.users = np.flatnonzero(counts >= 2)
         lengths = counts[self.users] - 1
         self.seq = window(items, starts[self.users], lengths, int(max_len), len(self.users))
         self.pos = window(items, starts[self.users], lengths, int(max_len), len(self.users), shift=1)
         self.target_rows, self.target_cols = np.nonzero(self.pos != PAD)
-        self.batch_size, self.num_negatives = int(batch_size), int(num_negatives)
-        self.sampler, self.seed, self.epoch = sampler, int(seed), 0
+        self.num_negatives, self.sampler = int(num_negatives), sampler
 
     @property
     def n_rows(self) -> int:
@@ -61,7 +60,7 @@ class SequenceBatches(EpochBatches):
         rng = self.epoch_rng()
         neg = self.negatives(rng)
         order = rng.permutation(len(self.users))
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start:start + self.batch_size]
+        for sl in self.batch_slices(len(order)):
+            rows = order[sl]
             yield {"user": torch.from_numpy(self.users[rows]), "seq": torch.from_numpy(self.seq[rows]),
                    "pos_item": torch.from_numpy(self.pos[rows]), "neg_item": torch.from_numpy(neg[rows])}
