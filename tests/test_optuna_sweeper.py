@@ -156,6 +156,34 @@ def test_restarted_study_continues_without_losing_or_repeating_trials(tmp_path):
     assert next(t for t in trials if t.number == stale.number).state == TrialState.FAIL
 
 
+def test_stale_running_trials_are_failed_and_live_ones_kept(monkeypatch):
+    """A sweeper killed between ``ask`` and stamping its pid leaves an unstamped RUNNING trial: failed
+    once the grace has passed (else a restarted sweep would wait for it forever); live ones are kept."""
+    import socket
+
+    from recframe.sweeps import optuna_sweeper
+    from recframe.sweeps.optuna_sweeper import OptunaSweeperImpl
+
+    study = optuna.create_study()
+    unstamped = study.ask({"x": FloatDistribution(0, 1)})
+    live = study.ask({"x": FloatDistribution(0, 1)})
+    live.set_user_attr("host", socket.gethostname())
+    live.set_user_attr("pid", os.getpid())
+    elsewhere = study.ask({"x": FloatDistribution(0, 1)})
+    elsewhere.set_user_attr("host", "another-host")
+    elsewhere.set_user_attr("pid", _dead_pid())
+
+    def states() -> list[TrialState]:
+        return [t.state for t in study.get_trials(deepcopy=False)]
+
+    OptunaSweeperImpl._fail_stale(study)  # inside the grace: it may still be stamped
+    assert states() == [TrialState.RUNNING] * 3
+    monkeypatch.setattr(optuna_sweeper, "UNSTAMPED_GRACE_SECONDS", 0.0)
+    OptunaSweeperImpl._fail_stale(study)
+    assert states() == [TrialState.FAIL, TrialState.RUNNING, TrialState.RUNNING]
+    assert "before stamping" in study.trials[0].user_attrs["fail_reason"]
+
+
 def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
     code, _ = recframe_cli(optuna_sweep(tmp_path, "fail", "hydra.sweeper.n_trials=2", "hydra.sweeper.sampler=random",
                                         "hydra.sweeper.seed=0", "hydra.sweeper.max_failures=20", "trainer.optimizer=choice(adam,bogus)"))

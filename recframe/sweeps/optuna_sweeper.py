@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 RESULTS_FILE = "optimization_results"
 POLL_SECONDS = 2.0
+#: A sweeper stamps its host and pid on a trial right after asking for it; a RUNNING trial still
+#: without a pid this long after it started was asked by a process that died in between.
+UNSTAMPED_GRACE_SECONDS = 60.0
 
 
 def trial_subdir(number: int) -> str:
@@ -129,8 +132,9 @@ class OptunaSweeperImpl:
                 log.warning("stopping after %d trials launched (hydra.sweeper.max_trials) with %d of %d complete",
                             launched, complete, settings.n_trials)
                 break
-            if budget <= 0:  # the rest is running in other workers: wait for them
+            if budget <= 0:  # the rest is running in other workers: wait for them, unless they died
                 time.sleep(POLL_SECONDS)
+                self._fail_stale(study)
                 continue
             batch = [self._ask(study, settings, url) for _ in range(budget)]
             for trial, _overrides, run_dir in batch:
@@ -211,16 +215,27 @@ class OptunaSweeperImpl:
 
     @staticmethod
     def _fail_stale(study: Any) -> None:
-        """Mark FAIL the RUNNING trials left by dead sweeper processes on this host."""
+        """Mark FAIL the RUNNING trials whose sweeper died: a dead pid on this host, or no pid stamped
+        ``UNSTAMPED_GRACE_SECONDS`` after the trial started (killed between asking and stamping)."""
+        from datetime import datetime
+
         from optuna.trial import TrialState
 
         host = socket.gethostname()
         for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             pid = t.user_attrs.get("pid")
-            if t.user_attrs.get("host") == host and isinstance(pid, int) and not _alive(pid):
-                study._storage.set_trial_user_attr(t._trial_id, "fail_reason", "its sweeper process died")
-                study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
-                log.info("trial %d was left RUNNING by a dead sweeper (pid %d): marked FAIL", t.number, pid)
+            if isinstance(pid, int):
+                if t.user_attrs.get("host") != host or _alive(pid):
+                    continue
+                why = f"its sweeper process (pid {pid}) died"
+            else:
+                started = t.datetime_start
+                if started is None or (datetime.now() - started).total_seconds() < UNSTAMPED_GRACE_SECONDS:
+                    continue
+                why = "its sweeper process died before stamping it"
+            study._storage.set_trial_user_attr(t._trial_id, "fail_reason", why)
+            study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+            log.info("trial %d was left RUNNING: %s; marked FAIL", t.number, why)
 
     # -- the outcome -----------------------------------------------------------------------------
 
