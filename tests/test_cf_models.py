@@ -207,8 +207,45 @@ def test_listwise_batches_per_interaction_weight_users_by_activity():
     dense = data.to_csr().toarray() > 0
     for b in epoch:
         assert np.array_equal(b["row"].numpy() > 0, dense[b["user"].numpy()])
+        assert torch.equal(b["row_nonzero"], b["row"].nonzero().T)  # the same positions, row-major
     with pytest.raises(ValueError, match="per 'users' or per 'interactions'"):
         UserRowBatches(data, batch_size=4, seed=1, per="items")
+
+
+def test_multvae_sparse_input_path_is_normalize_then_dropout():
+    """The encoder's input built from the non-zero entries is ``F.dropout(F.normalize(x))``: exact
+    without dropout, and with dropout each set entry is zeroed at rate p or scaled by 1 / (1 - p)."""
+    import torch.nn.functional as F
+    from recframe_cf.multvae import normalized_dropout
+
+    gen = torch.Generator().manual_seed(0)
+    rows = (torch.rand(64, 200, generator=gen) < 0.1).float() * torch.randint(1, 4, (64, 200), generator=gen)
+    rows[5] = 0  # an empty row stays empty
+    assert torch.allclose(normalized_dropout(rows, 0.0), F.normalize(rows, dim=1), atol=1e-7)
+    assert torch.allclose(normalized_dropout(rows, 0.0, rows.nonzero().T), F.normalize(rows, dim=1), atol=1e-7)
+    torch.manual_seed(1)
+    dropped = normalized_dropout(rows, 0.5)
+    kept = dropped[rows > 0] != 0
+    assert abs(kept.float().mean().item() - 0.5) < 0.05
+    assert torch.allclose(dropped[rows > 0][kept], 2 * F.normalize(rows, dim=1)[rows > 0][kept])
+    assert not dropped[rows == 0].any()
+
+
+def test_multinomial_loss_matches_the_log_softmax_definition():
+    """-mean_u sum_i x_ui log softmax(z_u)_i, with and without the batch's non-zero positions, in
+    float32 from bfloat16 logits too."""
+    import torch.nn.functional as F
+
+    gen = torch.Generator().manual_seed(3)
+    rows = (torch.rand(16, 40, generator=gen) < 0.2).float() * torch.randint(1, 3, (16, 40), generator=gen)
+    logits = torch.randn(16, 40, generator=gen) * 3
+    expected = -(F.log_softmax(logits, dim=1) * rows).sum(1).mean()
+    loss = registries().loss.get("multinomial")()
+    for batch in ({"row": rows}, {"row": rows, "row_nonzero": rows.nonzero().T}):
+        assert torch.allclose(loss({"logits": logits}, batch), expected, rtol=1e-5)
+    half = loss({"logits": logits.bfloat16()}, {"row": rows})
+    assert half.dtype == torch.float32
+    assert torch.allclose(half, -(F.log_softmax(logits.bfloat16().float(), 1) * rows).sum(1).mean(), rtol=1e-5)
 
 
 def test_lightgcn_recbole_regulariser_is_the_plain_frobenius_norm():

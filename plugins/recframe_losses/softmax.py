@@ -49,4 +49,12 @@ class MultinomialLoss(Loss):
     batch_kinds = ("listwise",)
 
     def forward(self, outputs: dict[str, Tensor], batch: dict[str, Tensor]) -> Tensor:
-        return -(F.log_softmax(outputs["logits"], dim=1) * batch["row"]).sum(dim=1).mean()
+        # gathered at the row's non-zero entries when the batch lists them (one fused log-softmax
+        # pass over [B, n_items]); float32 even when the logits come from a bf16 autocast region
+        row = batch["row"]
+        nonzero = batch.get("row_nonzero")
+        if nonzero is None:
+            nonzero = row.nonzero().T
+        log_probs = F.log_softmax(outputs["logits"].float(), dim=1)[nonzero[0], nonzero[1]]
+        weighted = row[nonzero[0], nonzero[1]] * log_probs
+        return -weighted.sum() / len(row)

@@ -106,7 +106,10 @@ class UserBatches(IterableDataset):
 
 
 class UserRowBatches(EpochBatches):
-    """Listwise batches: ``user: long[B]`` and ``row: float[B, n_items]`` (the user's training items).
+    """Listwise batches: ``user: long[B]``, ``row: float[B, n_items]`` (the user's training items) and
+    ``row_nonzero: long[2, nnz]``, the (batch row, item) positions of ``row``'s non-zero entries in
+    row-major order, so models and losses can work on the few percent of entries that are set
+    without scanning the dense rows.
 
     ``per="users"``: each epoch is one pass over the users with training items, ``batch_size`` users
     a batch. ``per="interactions"``: each epoch is one pass over the shuffled training interactions,
@@ -120,7 +123,7 @@ class UserRowBatches(EpochBatches):
         super().__init__(batch_size, seed)
         if per not in ("users", "interactions"):
             raise ValueError(f"listwise batches are drawn per 'users' or per 'interactions', not {per!r}")
-        self.matrix = train.to_csr()
+        self.matrix = train.to_csr().astype(np.float32)  # float32 rows straight from toarray
         self.matrix.data[:] = 1.0
         self.users = np.flatnonzero(np.diff(self.matrix.indptr) > 0)
         self.draws = self.users if per == "users" else np.asarray(train.user, dtype=np.int64)
@@ -134,8 +137,10 @@ class UserRowBatches(EpochBatches):
         order = rng.permutation(self.draws)
         for sl in self.batch_slices(len(order)):
             users = order[sl]
-            yield {"user": torch.from_numpy(users),
-                   "row": torch.from_numpy(self.matrix[users].toarray().astype(np.float32))}
+            rows = self.matrix[users]
+            batch_row = np.repeat(np.arange(len(users), dtype=np.int64), np.diff(rows.indptr))
+            yield {"user": torch.from_numpy(users), "row": torch.from_numpy(rows.toarray()),
+                   "row_nonzero": torch.from_numpy(np.stack([batch_row, rows.indices.astype(np.int64)]))}
 
 
 class LabeledBatches(EpochBatches):
