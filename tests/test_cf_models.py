@@ -279,6 +279,9 @@ def test_tower_on_all_pairs_equals_the_tower_on_each_concatenation_in_any_chunki
     expected = tower(pairs).view(5, 9, 4)
     for max_cells in (1, 54, 1 << 20):  # one user per chunk, a partial last chunk, one chunk
         assert torch.allclose(tower_on_all_pairs(tower, users, items, max_cells=max_cells), expected, atol=1e-6)
+        head = torch.randn(4)
+        projected = tower_on_all_pairs(tower, users, items, max_cells=max_cells, head=head)
+        assert torch.allclose(projected, expected @ head, atol=1e-5)
 
 
 @pytest.mark.parametrize("name", ["bpr", "neumf"])

@@ -24,23 +24,30 @@ def mlp(sizes: Sequence[int], dropout: float) -> nn.Sequential:
 
 
 def tower_on_all_pairs(tower: nn.Sequential, user_vectors: Tensor, item_vectors: Tensor,
-                       max_cells: int = 1 << 24) -> Tensor:
+                       max_cells: int = 1 << 24, head: Tensor | None = None) -> Tensor:
     """The tower's output for every (user, item) pair, without materialising the concatenations.
 
-    ``user_vectors: float[B, d_u]``, ``item_vectors: float[I, d_i]`` -> ``float[B, I, h]``. The first
-    layer of the tower on ``[p_u; q_i]`` is ``W_u p_u + W_i q_i + b``, so each side is multiplied once
-    and the pairs only add (a quarter of the arithmetic for an NCF tower, and no ``B * I`` gathers
-    of embeddings). Users go in chunks of at most ``max_cells`` hidden values. Evaluation only
-    (dropout is skipped, as in ``eval()`` mode).
+    ``user_vectors: float[B, d_u]``, ``item_vectors: float[I, d_i]`` -> ``float[B, I, h]``, or
+    ``float[B, I]`` when ``head: float[h]`` is given (the output projected on it chunk by chunk, so
+    the ``[B, I, h]`` block is never stored). The first layer of the tower on ``[p_u; q_i]`` is
+    ``W_u p_u + W_i q_i + b``, so each side is multiplied once and the pairs only add (a quarter of
+    the arithmetic for an NCF tower, and no ``B * I`` gathers of embeddings); ReLUs work in place on
+    the chunk's own intermediates. Users go in chunks of at most ``max_cells`` hidden values.
+    Evaluation only (dropout is skipped, as in ``eval()`` mode).
     """
     modules = [m for m in tower if not isinstance(m, nn.Dropout)]
-    first, rest = modules[0], nn.Sequential(*modules[1:])  # modules[0] is first_layer(tower)
+    first, rest = modules[0], modules[1:]  # modules[0] is first_layer(tower)
     d_u = user_vectors.shape[1]
     users_part = user_vectors @ first.weight[:, :d_u].T + first.bias  # [B, h1]
     items_part = item_vectors @ first.weight[:, d_u:].T  # [I, h1]
     step = max(1, max_cells // max(1, items_part.numel()))
-    return torch.cat([rest(users_part[i:i + step, None, :] + items_part[None, :, :])
-                      for i in range(0, len(users_part), step)])
+    chunks = []
+    for i in range(0, len(users_part), step):
+        x = users_part[i:i + step, None, :] + items_part[None, :, :]  # [s, I, h1], ours to overwrite
+        for module in rest:
+            x = torch.relu_(x) if isinstance(module, nn.ReLU) else module(x)
+        chunks.append(x if head is None else x @ head)
+    return torch.cat(chunks)
 
 
 def is_float_linear(*layers: nn.Module) -> bool:

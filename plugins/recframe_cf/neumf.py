@@ -53,5 +53,5 @@ class NeuMF(Recommender):
         d = self.gmf_user.embedding_dim
         h_gmf, h_mlp = self.output.weight[0, :d], self.output.weight[0, d:]
         gmf = (self.gmf_user(users) * h_gmf) @ self.gmf_item.weight.T  # [B, I]
-        deep = tower_on_all_pairs(self.tower, self.mlp_user(users), self.mlp_item.weight) @ h_mlp  # [B, I]
+        deep = tower_on_all_pairs(self.tower, self.mlp_user(users), self.mlp_item.weight, head=h_mlp)  # [B, I]
         return gmf + deep + self.output.bias
