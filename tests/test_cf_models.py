@@ -231,6 +231,24 @@ def test_multvae_sparse_input_path_is_normalize_then_dropout():
     assert not dropped[rows == 0].any()
 
 
+def test_multvae_epsilon_std_scales_the_reparameterisation_noise():
+    """With no dropout, the training code is ``mu`` plus noise of std ``epsilon_std * exp(logvar/2)``:
+    zero noise reproduces the eval-mode logits, RecBole's 0.01 stays close, the paper's 1 does not."""
+    data = random_interactions(seed=4)
+    rows = torch.from_numpy(data.to_csr().toarray().astype(np.float32))
+    batch = {"row": (rows > 0).float()}
+    gaps = {}
+    for std in (0.0, 0.01, 1.0):
+        torch.manual_seed(0)
+        model = registries().model.get("multvae")(info_for(data), hidden_sizes=[16], latent_dim=4, dropout=0.0,
+                                                  epsilon_std=std)
+        reference = model.eval()(batch)["logits"]
+        gaps[std] = (model.train()(batch)["logits"] - reference).abs().max().item()
+    assert gaps[0.0] == 0.0 and 0 < gaps[0.01] < gaps[1.0] / 20
+    with pytest.raises(ValueError, match="epsilon_std"):
+        registries().model.get("multvae")(info_for(data), epsilon_std=-1)
+
+
 def test_multinomial_loss_matches_the_log_softmax_definition():
     """-mean_u sum_i x_ui log softmax(z_u)_i, with and without the batch's non-zero positions, in
     float32 from bfloat16 logits too."""

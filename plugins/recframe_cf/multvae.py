@@ -6,6 +6,9 @@ Filtering." WWW 2018.
 Encoder: L2-normalised, dropped-out row ``x_u: [I]`` -> tanh MLP -> ``(mu, logvar): [d]``; decoder:
 ``z`` -> tanh MLP -> logits ``[I]``. Trained with the multinomial loss plus ``beta`` times the KL
 divergence, ``beta`` annealed linearly to ``anneal_cap`` over ``total_anneal_steps`` updates.
+Training draws ``z = mu + epsilon_std * eps * exp(logvar / 2)`` with ``eps ~ N(0, I)``:
+``epsilon_std: 1`` is the paper's reparameterisation; RecBole's MultiVAE draws its noise with
+standard deviation 0.01 (``normal_(mean=0, std=0.01)``), an almost deterministic code.
 Scores for a user are the decoder's logits from the user's training row (the mean ``z``).
 
 Rows are sparse (a user holds a few percent of the items), so the input is normalised and dropped
@@ -58,8 +61,12 @@ class MultVAE(Recommender):
     batch_kind = "listwise"
 
     def __init__(self, info: DatasetInfo, hidden_sizes: Sequence[int] = (600,), latent_dim: int = 128,
-                 dropout: float = 0.5, anneal_cap: float = 0.2, total_anneal_steps: int = 200000) -> None:
+                 dropout: float = 0.5, anneal_cap: float = 0.2, total_anneal_steps: int = 200000,
+                 epsilon_std: float = 1.0) -> None:
         super().__init__(info)
+        if float(epsilon_std) < 0:
+            raise ValueError(f"epsilon_std must be >= 0, got {epsilon_std}")
+        self.epsilon_std = float(epsilon_std)
         self.latent_dim, self.dropout = int(latent_dim), float(dropout)
         self.anneal_cap, self.total_anneal_steps = float(anneal_cap), int(total_anneal_steps)
         self.encoder = nn.Sequential(tanh_mlp([self.n_items, *hidden_sizes]), nn.Tanh(),
@@ -83,7 +90,7 @@ class MultVAE(Recommender):
 
     def forward(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         mu, logvar = self.encode(batch["row"], batch.get("row_nonzero"))
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if self.training else mu
+        z = mu + self.epsilon_std * torch.randn_like(mu) * torch.exp(0.5 * logvar) if self.training else mu
         kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)).mean()
         beta = min(self.anneal_cap, float(self.updates) / max(self.total_anneal_steps, 1))
         if self.training:
