@@ -114,9 +114,8 @@ class UserRowBatches(EpochBatches):
     ``per="users"``: each epoch is one pass over the users with training items, ``batch_size`` users
     a batch. ``per="interactions"``: each epoch is one pass over the shuffled training interactions,
     and a batch holds the rows of the users of ``batch_size`` interactions, duplicates included, so
-    an active user is seen once per interaction. The second is how RecBole feeds its autoencoders
-    (a batch of 4,096 interactions becomes 4,096 user rows): many more, activity-weighted updates
-    per epoch.
+    an active user is seen once per interaction: many more, activity-weighted updates per epoch.
+    (RecBole 1.2.1's autoencoders train on batches of users, the first mode: its ``UserDataLoader``.)
     """
 
     def __init__(self, train: Interactions, batch_size: int, seed: int, per: str = "users") -> None:
