@@ -1,6 +1,10 @@
 """RecBole side of ``benchmarks/cf_vs_recbole.py``; run by the RecBole virtualenv's python, not by recframe's.
 
-Usage: ``python recbole_driver.py DATA_DIR WORK_DIR EPOCHS REPEATS LR SEED THREADS``. ``DATA_DIR``
+Usage: ``python recbole_driver.py DATA_DIR WORK_DIR EPOCHS REPEATS LR SEED THREADS``, or
+``python recbole_driver.py fit MODEL DATA_DIR WORK_DIR LR SEED THREADS [JSON]`` for one whole RecBole
+training run (``Trainer.fit`` with its early stopping, then the best model on the test split; the
+optional JSON object overrides config keys), which prints ``RESULT`` with the best validation
+score, the test metrics and the wall seconds. ``DATA_DIR``
 holds ``ml-1m/ml-1m.inter``. Prints one line ``RESULT <json>`` with the filtered counts, the BPR
 epoch times (``Trainer._train_epoch``, no evaluation), the full test evaluation times, BPR test
 NDCG@10 after ``EPOCHS`` epochs, and the EASE fit time (model construction: RecBole's EASE solves
@@ -83,7 +87,38 @@ def timed_eval(trainer, test, repeats: int) -> tuple[list[list[float]], dict]:
     return times, {k: float(v) for k, v in result.items()}
 
 
+def fit(argv: list[str]) -> None:
+    """One RecBole run of ``MODEL`` under the benchmark protocol, to set beside a reproduction."""
+    model_name, data_dir, work_dir, lr, seed, threads = argv[0], argv[1], argv[2], float(argv[3]), int(argv[4]), int(argv[5])
+    if threads > 0:
+        torch.set_num_threads(threads)
+    os.makedirs(work_dir, exist_ok=True)
+    os.chdir(work_dir)
+    overrides = json.loads(argv[6]) if len(argv) > 6 else {}
+    start = time.perf_counter()
+    config = Config(model=model_name, dataset="ml-1m",
+                    config_dict={**config_dict(data_dir, work_dir, lr, seed), **overrides})
+    init_seed(config["seed"], config["reproducibility"])
+    init_logger(config)
+    logging.getLogger().setLevel(logging.WARNING)
+    dataset = create_dataset(config)
+    train, valid, test = data_preparation(config, dataset)
+    init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
+    model = get_model(config["model"])(config, train._dataset).to(config["device"])
+    trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
+    best_valid, _ = trainer.fit(train, valid, saved=True, show_progress=False, verbose=False)
+    result = trainer.evaluate(test, load_best_model=True, show_progress=False)
+    print("RESULT " + json.dumps({"model": model_name, "seconds": time.perf_counter() - start,
+                                  "best_valid": float(best_valid),
+                                  "test": {k: float(v) for k, v in result.items()},
+                                  "config": {k: config[k] for k in ("learning_rate", "epochs", "stopping_step", "train_batch_size")},
+                                  "overrides": overrides}), flush=True)
+
+
 def main() -> None:
+    if sys.argv[1] == "fit":
+        fit(sys.argv[2:])
+        return
     data_dir, work_dir = sys.argv[1], sys.argv[2]
     epochs, repeats, lr, seed = int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
     threads = int(sys.argv[7]) if len(sys.argv) > 7 else 0
