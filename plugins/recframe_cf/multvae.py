@@ -24,7 +24,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from recframe.models import DatasetInfo, Recommender
