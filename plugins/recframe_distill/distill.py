@@ -177,9 +177,9 @@ class Distill(Compressor):
                             int(context.cfg.trainer.eval_batch_users))
         seeds = self.seeds or [context.seed]
         small = context.info.n_users * context.info.n_items <= self.max_table_cells
-        self.teacher_table = teacher_score_table(teacher) if self.loss != "rd" and small else None
+        table = teacher_score_table(teacher) if self.loss != "rd" and small else None  # once for all seeds
         self.facts = {"student": self.student, "loss": self.loss, "weight": self.weight}
-        runs = [self._train_seed(teacher, topk, context, seed, several=len(seeds) > 1) for seed in seeds]
+        runs = [self._train_seed(teacher, topk, table, context, seed, several=len(seeds) > 1) for seed in seeds]
         first, facts = runs[0]
         self.fit_seconds = facts["fit"]["seconds"]  # the returned student's own training
         if len(seeds) == 1:
@@ -189,13 +189,13 @@ class Distill(Compressor):
             self.facts["summary"] = seed_summary([facts for _, facts in runs])
         return Measured(first.eval())
 
-    def _train_seed(self, teacher: Recommender, topk: Tensor, context: CompressionContext, seed: int,
-                    several: bool) -> tuple[Recommender, dict[str, Any]]:
+    def _train_seed(self, teacher: Recommender, topk: Tensor, table: Tensor | None, context: CompressionContext,
+                    seed: int, several: bool) -> tuple[Recommender, dict[str, Any]]:
         """Train the student (and the baseline) with ``seed``; their fit facts and metrics."""
         stage_dir = context.stage_dir / f"seed{seed}" if several and context.stage_dir else context.stage_dir
         context = dataclasses.replace(context, seed=seed, stage_dir=stage_dir)
         student = context.build_model(self.student)
-        wrapped = StudentWithTeacher(student, teacher, topk, self.loss, self.num_samples, seed, self.teacher_table)
+        wrapped = StudentWithTeacher(student, teacher, topk, self.loss, self.num_samples, seed, table)
         loss = DistillLoss(context.build_loss(), self.loss, self.weight, rank_weights(topk.shape[1], self.lam),
                            self.temperature)
         facts: dict[str, Any] = {"fit": context.train(wrapped, loss, self.trainer, tag="student")}
