@@ -78,8 +78,14 @@ def test_bpr_forward_matches_the_base_class_scores():
         assert torch.allclose(fast[key], base[key], rtol=1e-6, atol=1e-7), key
 
 
+@pytest.mark.parametrize("kernels_on", ["1", "0"])
 @pytest.mark.parametrize("k", [1, 3, 12])
-def test_dot_scores_match_autograd(k):
+def test_dot_scores_match_autograd(k, kernels_on, monkeypatch):
+    """Both paths (numba's kernel, torch's ops) give autograd's scores and gradients."""
+    from recframe import kernels
+
+    monkeypatch.setenv("RECFRAME_KERNELS", kernels_on)
+    assert kernels.available() == (kernels_on == "1")  # numba is part of the dev install
     torch.manual_seed(0)
     users_t, items_t = nn.Embedding(7, 5), nn.Embedding(9, 5)
     users, items = torch.randint(0, 7, (12,)), torch.randint(0, 9, (12, k))  # with repeats

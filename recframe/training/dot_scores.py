@@ -18,8 +18,11 @@ so results are deterministic on the CPU.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor, nn
+
+from recframe import kernels
 
 
 def _table_grad(rows: Tensor, index: Tensor, num_rows: int) -> Tensor:
@@ -32,14 +35,26 @@ class _DotScores(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, user_weight: Tensor, item_weight: Tensor, users: Tensor, items: Tensor) -> Tensor:  # type: ignore[override]
+        ctx.rows = (user_weight.shape[0], item_weight.shape[0])
+        if _kernel_fits(user_weight, item_weight, users, items):
+            from recframe.kernels.dot_rows import dot_rows
+
+            users, items = users.contiguous(), items.contiguous()
+            out = np.empty(items.shape, dtype=np.float32)  # numpy's: torch.empty fills NaN when deterministic
+            dot_rows(user_weight.detach().numpy(), item_weight.detach().numpy(), users.numpy(), items.numpy(), out)
+            ctx.kernel = True
+            ctx.save_for_backward(users, items, user_weight, item_weight)
+            return torch.from_numpy(out)
         u = user_weight.index_select(0, users)  # [B, d]
         v = item_weight.index_select(0, items.reshape(-1)).view(*items.shape, -1)  # [B, k, d]
+        ctx.kernel = False
         ctx.save_for_backward(users, items, u, v)
-        ctx.rows = (user_weight.shape[0], item_weight.shape[0])
         return torch.bmm(v, u.unsqueeze(2)).squeeze(2)  # [B, k]
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None]:  # type: ignore[override]
+        if ctx.kernel:
+            return _kernel_backward(ctx, grad)
         users, items, u, v = ctx.saved_tensors
         grad = grad.contiguous()
         grad_user = grad_item = None
@@ -55,6 +70,27 @@ class _DotScores(torch.autograd.Function):
             rows = (grad.unsqueeze(2) * u.unsqueeze(1)).view(-1, u.shape[1])  # [B * k, d]
             grad_item = _table_grad(rows, items.reshape(-1), ctx.rows[1])
         return grad_user, grad_item, None, None
+
+
+def _kernel_fits(user_weight: Tensor, item_weight: Tensor, users: Tensor, items: Tensor) -> bool:
+    """Whether :mod:`recframe.kernels.dot_rows` can compute these scores: numba present, float32
+    contiguous tables on the CPU, int64 indices."""
+    return (kernels.available() and user_weight.dtype == item_weight.dtype == torch.float32
+            and user_weight.is_contiguous() and item_weight.is_contiguous()
+            and users.dtype == items.dtype == torch.int64 and users.device.type == items.device.type == "cpu")
+
+
+def _kernel_backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None]:
+    """Both dense table gradients from one pass over the batch (:func:`recframe.kernels.dot_rows.dot_rows_backward`)."""
+    from recframe.kernels.dot_rows import dot_rows_backward
+
+    users, items, user_weight, item_weight = ctx.saved_tensors
+    grad_user = torch.zeros_like(user_weight) if ctx.needs_input_grad[0] else None
+    grad_item = torch.zeros_like(item_weight) if ctx.needs_input_grad[1] else None
+    dot_rows_backward(user_weight.detach().numpy(), item_weight.detach().numpy(), users.numpy(), items.numpy(),
+                      grad.float().contiguous().numpy(), None if grad_user is None else grad_user.numpy(),
+                      None if grad_item is None else grad_item.numpy())
+    return grad_user, grad_item, None, None
 
 
 def dot_scores(user_embedding: nn.Module, item_embedding: nn.Module, users: Tensor, items: Tensor) -> Tensor:
