@@ -75,6 +75,13 @@ class Recommender(nn.Module):
         b, n = items.shape
         return self.score(users.repeat_interleave(n), items.reshape(-1)).view(b, n)
 
+    def score_factors(self, users: Tensor) -> tuple[Tensor, Tensor] | None:
+        """``(P: float[B, d], Q: float[n_items, d])`` when the model's scores are inner products:
+        ``score_all(users)[b] = P[b] @ Q.T`` plus at most a constant per row. ``None`` (the default)
+        otherwise. Full ranking then finds the top items without scoring every item in float32
+        (:mod:`recframe.evaluation.factor_ranking`); the lists are the same."""
+        return None
+
     def set_history(self, history: Interactions) -> None:
         """Use ``history`` (the interactions before the evaluated part) when scoring; models with
         ``uses_history`` implement it, the others ignore it."""

@@ -35,6 +35,10 @@ class BPRMF(Recommender):
         """``long[B] -> float[B, n_items]``."""
         return self.user_embedding(users) @ self.item_embedding.weight.T
 
+    def score_factors(self, users: Tensor) -> tuple[Tensor, Tensor]:
+        """``(P[B, d], Q[n_items, d])`` with ``score_all(users) = P @ Q.T``."""
+        return self.user_embedding(users), self.item_embedding.weight
+
     def score_many(self, users: Tensor, items: Tensor) -> Tensor:
         """``long[B], long[B, n] -> float[B, n]``: each user row gathered once, and on the CPU a
         backward that writes the gradient rows straight into one dense gradient per table

@@ -34,3 +34,7 @@ class GMF(Recommender):
         """``long[B] -> float[B, n_items]``: ``(p_u * h) @ Q^T + b``."""
         weighted = self.user_embedding(users) * self.output.weight
         return weighted @ self.item_embedding.weight.T + self.output.bias
+
+    def score_factors(self, users: Tensor) -> tuple[Tensor, Tensor]:
+        """``((p_u * h)[B, d], Q[n_items, d])``: ``score_all`` is their product plus the constant bias."""
+        return self.user_embedding(users) * self.output.weight, self.item_embedding.weight

@@ -74,3 +74,7 @@ class IALS(ClosedFormRecommender):
     def score_all(self, users: Tensor) -> Tensor:
         """``long[B] -> float[B, n_items]``: ``X_u Y^T``."""
         return self.user_factors[users] @ self.item_factors.T
+
+    def score_factors(self, users: Tensor) -> tuple[Tensor, Tensor]:
+        """``(X_u[B, d], Y[n_items, d])`` with ``score_all(users) = X_u Y^T``."""
+        return self.user_factors[users], self.item_factors

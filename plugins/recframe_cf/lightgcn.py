@@ -97,3 +97,8 @@ class LightGCN(Recommender):
         """``long[B] -> float[B, n_items]``."""
         user_emb, item_emb = self.propagate()
         return user_emb[users] @ item_emb.T
+
+    def score_factors(self, users: Tensor) -> tuple[Tensor, Tensor]:
+        """``(P[B, d], Q[n_items, d])``, the propagated embeddings, with ``score_all(users) = P @ Q.T``."""
+        user_emb, item_emb = self.propagate()
+        return user_emb[users], item_emb

@@ -21,8 +21,10 @@ import scipy.sparse as sp
 import torch
 from torch import Tensor, nn
 
+from recframe import kernels
 from recframe.data.interactions import Interactions
 from recframe.errors import ConfigError
+from recframe.evaluation.factor_ranking import top_k_by_factors
 from recframe.evaluation.rowindex import FlatRows, rows_to_coo  # noqa: F401 (rows_to_coo: re-exported)
 from recframe.evaluation.ties import MASKED, check_ties, tie_keys
 from recframe.models import apply_history, rank_unseen_last
@@ -113,8 +115,33 @@ class RankingEvaluator(nn.Module):
         """Score ``users`` (``int64[B]``) against every item and update every metric."""
         apply_history(model, target.history)
         users_t = torch.as_tensor(users, dtype=torch.long, device=self.device_of(model))
+        ranked = self.top_by_factors(model, users_t, users, target)
+        if ranked is not None:
+            self.feed(ranked, per_user, lists)
+            return
         scores = rank_unseen_last(model, model.score_all(users_t).float())
         self.feed(self.rank(scores, users, target), per_user, lists)
+
+    def top_by_factors(self, model: nn.Module, users_t: Tensor, users: np.ndarray, target: RankingTarget
+                       ) -> RankedBatch | None:
+        """The ranked batch from :func:`recframe.evaluation.factor_ranking.top_k_by_factors` where it
+        applies (numba, the CPU, an inner-product model, ``ties: torch.topk``, no score metric, no
+        cold fallback), else ``None``."""
+        if (self.ties != "torch.topk" or self.needs_scores or users_t.device.type != "cpu"
+                or getattr(model, "unseen_items", None) is not None and len(model.unseen_items)
+                or not kernels.available()):
+            return None
+        score_factors = getattr(model, "score_factors", None)
+        factors = score_factors(users_t) if score_factors is not None else None
+        if factors is None:
+            return None
+        found = top_k_by_factors(*factors, users, target.seen, target.relevant,
+                                 min(self.max_k, int(target.relevant.shape[1])))
+        if found is None:
+            return None
+        top, hits = found
+        n_rel = torch.as_tensor(np.diff(target.relevant.indptr)[users])
+        return RankedBatch(pad_columns(hits, self.max_k, False), n_rel, pad_columns(top, self.max_k, -1))
 
     def feed(self, batch: RankedBatch, per_user: dict[str, list[Tensor]] | None = None,
              lists: list[Tensor] | None = None) -> None:
