@@ -80,6 +80,7 @@ def since(start: tuple[float, float]) -> list[float]:
 
 def timed_eval(trainer, test, repeats: int) -> tuple[list[list[float]], dict]:
     times, result = [], {}
+    trainer.evaluate(test, load_best_model=False, show_progress=False)  # warm-up, untimed (as recframe's)
     for _ in range(repeats):
         start = now()
         result = trainer.evaluate(test, load_best_model=False, show_progress=False)
