@@ -136,3 +136,19 @@ def test_evaluator_gives_the_float32_paths_metrics(ml100k_parts, monkeypatch):
     assert fast.keys() == slow.keys() and all(abs(fast[k] - slow[k]) < 1e-9 for k in fast), (fast, slow)
     same_rows = (fast_lists["topk"] == slow_lists["topk"]).all(axis=1)
     assert same_rows.mean() > 0.99
+
+
+def test_rows_split_over_threads_give_the_same_lists(ml100k_parts):
+    """With torch using two threads the rows run in two blocks on a thread pool; same output."""
+    seen, relevant = ml100k_parts
+    P, Q = factors(seen.shape[0], seen.shape[1], 16, 1.0, seed=5)
+    users = np.arange(seen.shape[0])
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = top_k_by_factors(P, Q, users, seen, relevant, 10)
+        torch.set_num_threads(2)
+        two = top_k_by_factors(P, Q, users, seen, relevant, 10)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(one[0], two[0]) and torch.equal(one[1], two[1])
