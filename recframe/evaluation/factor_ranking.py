@@ -60,8 +60,8 @@ def top_k_by_factors(user_factors: Tensor, item_factors: Tensor, users: np.ndarr
 
     ``seen`` and ``relevant`` are users x items CSR matrices: the items to leave out (or ``None``)
     and the held-out ones. Rows with fewer than ``k`` unseen items end with ``-1`` (not a hit).
-    ``None`` when a factor is not finite (the caller then ranks by ``score_all``, which reports
-    such scores as they are).
+    ``None`` when a factor, or the error bound, is not finite (the caller then ranks by
+    ``score_all``, which reports such scores as they are).
     """
     from recframe.kernels.topk import top_k_pruned
 
@@ -71,6 +71,8 @@ def top_k_by_factors(user_factors: Tensor, item_factors: Tensor, users: np.ndarr
         return None
     approx = P.bfloat16() @ Q.bfloat16().T.contiguous()  # bfloat16[B, n_items]; a [d, n] operand: ~25% faster
     slack = (2 * bf16_error_bound(P, Q)).numpy()
+    if not np.isfinite(slack).all():  # norms beyond float32 (scores that overflow): the float32 path
+        return None
     if seen is None:
         n_users = int(users.max()) + 1 if len(users) else 0
         seen_ptr, seen_items = np.zeros(n_users + 1, dtype=np.int32), np.zeros(0, dtype=np.int32)

@@ -55,7 +55,8 @@ def _insert_tie(values, ids, k, x, j):  # pragma: no cover - compiled
 
 
 @njit(nogil=True, fastmath={"nnan", "nsz", "reassoc", "contract"}, cache=True)
-def _rows(bits, U, V, slack, rows_user, seen_ptr, seen_items, rel_ptr, rel_items, k, start, stop, out, hits):  # pragma: no cover - compiled
+def _rows(bits, U, V, slack, rows_user, seen_ptr, seen_items, rel_ptr, rel_items, k, start, stop, out,
+          hits):  # pragma: no cover - compiled
     """Rows ``start:stop`` of :func:`top_k_pruned`."""
     n = bits.shape[1]
     d = U.shape[1]

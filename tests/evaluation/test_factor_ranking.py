@@ -112,10 +112,18 @@ def test_rows_shorter_than_k_end_with_minus_one():
     assert hits[0].sum() == 1 and hits[1].sum() == int((expected[1] == 0).any())
 
 
-def test_non_finite_factors_are_left_to_the_float32_path(ml100k_parts):
+def test_non_finite_factors_or_bounds_are_left_to_the_float32_path(ml100k_parts, monkeypatch):
+    from recframe.evaluation import factor_ranking
+
     seen, relevant = ml100k_parts
     P, Q = factors(seen.shape[0], seen.shape[1], 8, 1.0, seed=1)
+    assert top_k_by_factors(P[:10], Q, np.arange(10), seen, relevant, 10) is not None
     P[3, 2] = float("nan")
+    assert top_k_by_factors(P[:10], Q, np.arange(10), seen, relevant, 10) is None
+    P[3, 2] = 0.0
+    bound = factor_ranking.bf16_error_bound  # a bound that overflowed (norms beyond float32)
+    monkeypatch.setattr(factor_ranking, "bf16_error_bound",
+                        lambda p, q: bound(p, q).index_fill(0, torch.tensor([4]), torch.inf))
     assert top_k_by_factors(P[:10], Q, np.arange(10), seen, relevant, 10) is None
 
 
