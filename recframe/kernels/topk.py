@@ -9,11 +9,12 @@ much as the rest of an evaluation together. Here:
    on ``|t[j] - s[j]|`` (:func:`recframe.evaluation.factor_ranking.bf16_error_bound`);
 2. per row, with the user's seen items masked, the items are cut into ``nc`` chunks of 16
    (chunk ``c`` = items ``c, c + nc, c + 2 nc, ...``, so that the chunk maxima are a vectorised
-   maximum over whole rows) and ``G`` is the ``K``-th largest chunk maximum. ``K`` distinct items
-   have ``t >= G``, so the true ``K``-th largest score is at least ``G - delta``, and every true
-   top-``K`` item has ``t >= G - 2 delta``;
-3. only items with ``t >= G - slack`` (on ML-1M about 14 of 3,123 a user) get their exact score,
-   a float64 sum of float32 products, and the top ``K`` of those is the answer.
+   maximum over whole rows), the chunks into ``3 K`` groups, and ``G`` is the ``K``-th largest
+   group maximum. The groups are disjoint, so ``K`` distinct items have ``t >= G``; the true
+   ``K``-th largest score is therefore at least ``G - delta``, and every true top-``K`` item has
+   ``t >= G - 2 delta``;
+3. only items with ``t >= G - slack`` (on ML-1M a few dozen of 3,123 a user) are collected and
+   get their exact score, a float64 sum of float32 products; the top ``K`` of those is the answer.
 
 The result is the exact top-``K`` of the true inner products (equal scores: lower item id first),
 whatever the bfloat16 rounding did, because step 3 never discards an item that could be in it.
@@ -27,7 +28,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-CHUNK = 16
+CHUNK = 16  # items a chunk
+GROUPS_PER_K = 3  # groups of chunks per wanted item: 2 to 4 measured alike, 3 the fastest
 
 
 @njit(inline="always")
@@ -64,10 +66,13 @@ def _rows(bits, U, V, slack, rows_user, seen_ptr, seen_items, rel_ptr, rel_items
     buf = np.full(nc * CHUNK, np.uint32(0xFF800000))  # float32 -inf past the last item
     f = buf.view(np.float32)
     chunk_max = np.empty(nc, np.float32)
+    ng = min(nc, GROUPS_PER_K * k)
+    group_max = np.empty(ng, np.float32)
     lower = np.empty(k, np.float32)
     lower_ids = np.empty(k, np.int64)
     best = np.empty(k, np.float64)
     best_ids = np.empty(k, np.int64)
+    cand = np.empty(nc * CHUNK, np.int64)
     neg_inf = np.float32(-np.inf)
     for b in range(start, stop):
         row = bits[b]
@@ -83,27 +88,42 @@ def _rows(bits, U, V, slack, rows_user, seen_ptr, seen_items, rel_ptr, rel_items
             for c in range(nc):
                 x = f[o + c]
                 chunk_max[c] = x if x > chunk_max[c] else chunk_max[c]
+        for g in range(ng):  # group g = chunks g, g + ng, g + 2 ng, ... (maxima over disjoint items)
+            group_max[g] = neg_inf
+        for c0 in range(0, nc - ng + 1, ng):
+            for g in range(ng):
+                x = chunk_max[c0 + g]
+                group_max[g] = x if x > group_max[g] else group_max[g]
+        for c in range(nc - nc % ng, nc):
+            x = chunk_max[c]
+            g = c - (nc - nc % ng)
+            group_max[g] = x if x > group_max[g] else group_max[g]
         lower[:] = neg_inf
-        for c in range(nc):
-            m = chunk_max[c]
+        for g in range(ng):
+            m = group_max[g]
             if m > lower[k - 1]:
-                _insert(lower, lower_ids, k, m, c)
-        theta = np.float64(lower[k - 1]) - np.float64(slack[b])  # -inf when fewer than k chunks hold an unseen item
-        best[:] = -np.inf
-        best_ids[:] = -1
-        u = U[b]
+                _insert(lower, lower_ids, k, m, g)
+        theta = np.float64(lower[k - 1]) - np.float64(slack[b])  # -inf when fewer than k groups hold an unseen item
+        m_c = 0
         for c in range(nc):
             if chunk_max[c] >= theta and chunk_max[c] > neg_inf:
                 for r in range(CHUNK):
                     j = r * nc + c
                     x = f[j]
                     if x >= theta and x > neg_inf:
-                        acc = 0.0
-                        v = V[j]
-                        for q in range(d):
-                            acc += np.float64(u[q]) * np.float64(v[q])
-                        if best_ids[k - 1] < 0 or acc > best[k - 1] or (acc == best[k - 1] and j < best_ids[k - 1]):
-                            _insert_tie(best, best_ids, k, acc, j)
+                        cand[m_c] = j
+                        m_c += 1
+        best[:] = -np.inf  # then the exact scores of the candidates, in one tight loop
+        best_ids[:] = -1
+        u = U[b]
+        for t in range(m_c):
+            j = cand[t]
+            acc = 0.0
+            v = V[j]
+            for q in range(d):
+                acc += np.float64(u[q]) * np.float64(v[q])
+            if best_ids[k - 1] < 0 or acc > best[k - 1] or (acc == best[k - 1] and j < best_ids[k - 1]):
+                _insert_tie(best, best_ids, k, acc, j)
         for q in range(k):
             out[b, q] = best_ids[q]
             hit = False
