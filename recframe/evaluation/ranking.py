@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from recframe import kernels
 from recframe.data.interactions import Interactions
 from recframe.errors import ConfigError
-from recframe.evaluation.factor_ranking import top_k_by_factors
+from recframe.evaluation.factor_ranking import ItemSide, item_side, top_k_by_factors
 from recframe.evaluation.rowindex import FlatRows, rows_to_coo  # noqa: F401 (rows_to_coo: re-exported)
 from recframe.evaluation.ties import MASKED, check_ties, tie_keys
 from recframe.models import apply_history, rank_unseen_last
@@ -102,8 +102,10 @@ class RankingEvaluator(nn.Module):
         self.needs_scores = any(getattr(m, "family", "topk") == "score" for m in metrics.values())
 
     def reset(self) -> None:
+        """Start an evaluation pass: zero every metric and forget the item factors of the last one."""
         for m in self.metrics.values():
             m.reset()
+        self._items: tuple[Tensor, ItemSide] | None = None
 
     @staticmethod
     def device_of(model: nn.Module) -> torch.device:
@@ -112,7 +114,11 @@ class RankingEvaluator(nn.Module):
     @torch.no_grad()
     def update(self, model: nn.Module, users: np.ndarray, target: RankingTarget,
                per_user: dict[str, list[Tensor]] | None = None, lists: list[Tensor] | None = None) -> None:
-        """Score ``users`` (``int64[B]``) against every item and update every metric."""
+        """Score ``users`` (``int64[B]``) against every item and update every metric.
+
+        Part of a pass begun by :meth:`reset`: an inner-product model's item factors are read once
+        per pass, so weights must not change between the batches of one pass.
+        """
         apply_history(model, target.history)
         users_t = torch.as_tensor(users, dtype=torch.long, device=self.device_of(model))
         ranked = self.top_by_factors(model, users_t, users, target)
@@ -135,7 +141,11 @@ class RankingEvaluator(nn.Module):
         factors = score_factors(users_t) if score_factors is not None else None
         if factors is None:
             return None
-        found = top_k_by_factors(*factors, users, target.seen, target.relevant,
+        user_factors, item_factors = factors
+        cached = getattr(self, "_items", None)
+        if cached is None or cached[0] is not item_factors:  # once per pass for a model's own table
+            cached = self._items = (item_factors, item_side(item_factors))
+        found = top_k_by_factors(user_factors, cached[1], users, target.seen, target.relevant,
                                  min(self.max_k, int(target.relevant.shape[1])))
         if found is None:
             return None

@@ -123,7 +123,7 @@ def test_non_finite_factors_or_bounds_are_left_to_the_float32_path(ml100k_parts,
     P[3, 2] = 0.0
     bound = factor_ranking.bf16_error_bound  # a bound that overflowed (norms beyond float32)
     monkeypatch.setattr(factor_ranking, "bf16_error_bound",
-                        lambda p, q: bound(p, q).index_fill(0, torch.tensor([4]), torch.inf))
+                        lambda p, q, **kw: bound(p, q, **kw).index_fill(0, torch.tensor([4]), torch.inf))
     assert top_k_by_factors(P[:10], Q, np.arange(10), seen, relevant, 10) is None
 
 
@@ -160,3 +160,18 @@ def test_rows_split_over_threads_give_the_same_lists(ml100k_parts):
     finally:
         torch.set_num_threads(threads)
     assert torch.equal(one[0], two[0]) and torch.equal(one[1], two[1])
+
+
+def test_each_evaluation_pass_reads_the_current_item_factors(ml100k_parts):
+    """The item side is computed once per pass; a weight change between passes is seen."""
+    seen, relevant = ml100k_parts
+    torch.manual_seed(1)
+    model = BPRMF(DatasetInfo(seen.shape[0], seen.shape[1], None, np.zeros(seen.shape[1])), embedding_dim=16).eval()
+    evaluator, target = RankingEvaluator({"ndcg@10": NDCG(10)}, batch_users=200), RankingTarget(relevant, seen)
+    before = evaluator.evaluate(model, target, keep_lists=True)[1]["topk"]
+    with torch.no_grad():
+        model.item_embedding.weight.mul_(-1.0)  # in place, same tensor: every ranking reverses
+    after = evaluator.evaluate(model, target, keep_lists=True)[1]["topk"]
+    fresh = RankingEvaluator({"ndcg@10": NDCG(10)}, batch_users=200).evaluate(model, target, keep_lists=True)[1]
+    np.testing.assert_array_equal(after, fresh["topk"])
+    assert (after != before).any(axis=1).mean() > 0.9
