@@ -99,3 +99,14 @@ def test_dot_scores_match_autograd(k, kernels_on, monkeypatch):
     assert fast.shape == plain.shape == (12, k) and torch.allclose(fast, plain, atol=1e-6)
     assert torch.allclose(grads[0], users_t.weight.grad, atol=1e-6)
     assert torch.allclose(grads[1], items_t.weight.grad, atol=1e-6)
+
+
+@pytest.mark.parametrize("kernels_on", ["1", "0"])
+def test_dot_scores_propagate_nan(kernels_on, monkeypatch):
+    """A NaN weight makes the scores that read it NaN, so the trainer's non-finite-loss check fires."""
+    monkeypatch.setenv("RECFRAME_KERNELS", kernels_on)
+    users_t, items_t = nn.Embedding(5, 4), nn.Embedding(6, 4)
+    with torch.no_grad():
+        users_t.weight[1, 2] = float("nan")
+    scores = dot_scores(users_t, items_t, torch.tensor([1, 2]), torch.tensor([[1, 2], [3, 4]]))
+    assert torch.isnan(scores[0]).all() and torch.isfinite(scores[1]).all()

@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(nogil=True, fastmath=True, cache=True)
+@njit(nogil=True, fastmath={"reassoc", "contract", "nsz"}, cache=True)  # NaN and inf keep their meaning
 def dot_rows(U, V, users, items, out):  # pragma: no cover - compiled
     """``out[b, j] = <U[users[b]], V[items[b, j]]>``; ``out: float32[B, k]``."""
     d = U.shape[1]
@@ -28,7 +28,7 @@ def dot_rows(U, V, users, items, out):  # pragma: no cover - compiled
             out[b, j] = acc
 
 
-@njit(nogil=True, fastmath=True, cache=True)
+@njit(nogil=True, fastmath={"reassoc", "contract", "nsz"}, cache=True)  # NaN and inf keep their meaning
 def dot_rows_backward(U, V, users, items, grad, grad_U, grad_V):  # pragma: no cover - compiled
     """Add the gradient of ``sum(grad * dot_rows(U, V, users, items))`` into ``grad_U``, ``grad_V``.
 
