@@ -138,6 +138,30 @@ def test_score_agrees_with_score_all(name, params):
         assert torch.allclose(model.score(users, items), full[torch.arange(4), items], atol=1e-5)
 
 
+@pytest.mark.parametrize("name, params", [
+    ("bpr", {"embedding_dim": 8}), ("gmf", {"embedding_dim": 8}), ("lightgcn", {"embedding_dim": 8, "n_layers": 2}),
+    ("ials", {"embedding_dim": 4, "iterations": 2}), ("pop", {}), ("neumf", {"embedding_dim": 8})])
+def test_score_factors_are_score_all_up_to_a_constant_per_row(name, params):
+    """The contract full ranking relies on: ``score_all = P @ Q.T + c_b``, or no factors at all."""
+    data = random_interactions(seed=5)
+    torch.manual_seed(0)
+    model = build(name, data, **params)
+    if name == "ials":
+        model.fit(data)
+    elif name == "gmf":
+        torch.nn.init.normal_(model.output.bias)  # a non-zero constant per row
+    users = torch.tensor([0, 3, 3, 7])
+    with torch.no_grad():
+        factors = model.score_factors(users)
+        if name in ("pop", "neumf"):
+            assert factors is None
+            return
+        P, Q = factors
+        gap = model.score_all(users) - P @ Q.T  # float[4, n_items]
+    assert P.shape[0] == 4 and Q.shape[0] == data.n_items
+    assert torch.allclose(gap, gap[:, :1].expand_as(gap), atol=1e-5)
+
+
 def test_non_persistent_caches_are_not_counted_as_parameters():
     data = random_interactions(seed=5)
     model = build("lightgcn", data, embedding_dim=8, n_layers=1)
