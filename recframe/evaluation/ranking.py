@@ -46,6 +46,10 @@ class RankingTarget:
             self.seen = self.seen.tocsr()
         self.users = np.flatnonzero(np.diff(self.relevant.indptr) > 0)
 
+    def n_relevant(self, users: np.ndarray) -> Tensor:
+        """``long[B]``: held-out items of each of ``users``."""
+        return torch.as_tensor(np.diff(self.relevant.indptr)[users])
+
     def flat(self, users: np.ndarray, which: str = "relevant") -> np.ndarray:
         """``int64[nnz]``, sorted: ``b * n_items + item`` for the ``relevant`` (or ``seen``) items of ``users[b]``.
 
@@ -100,12 +104,13 @@ class RankingEvaluator(nn.Module):
         self.batch_users = int(batch_users)
         self.ties = check_ties(ties)
         self.needs_scores = any(getattr(m, "family", "topk") == "score" for m in metrics.values())
+        self._items: tuple[Tensor, ItemSide] | None = None  # this pass's item factors (factor ranking)
 
     def reset(self) -> None:
         """Start an evaluation pass: zero every metric and forget the item factors of the last one."""
         for m in self.metrics.values():
             m.reset()
-        self._items: tuple[Tensor, ItemSide] | None = None
+        self._items = None
 
     @staticmethod
     def device_of(model: nn.Module) -> torch.device:
@@ -142,7 +147,7 @@ class RankingEvaluator(nn.Module):
         if factors is None:
             return None
         user_factors, item_factors = factors
-        cached = getattr(self, "_items", None)
+        cached = self._items
         if cached is None or cached[0] is not item_factors:  # once per pass for a model's own table
             cached = self._items = (item_factors, item_side(item_factors))
         found = top_k_by_factors(user_factors, cached[1], users, target.seen, target.relevant,
@@ -150,8 +155,8 @@ class RankingEvaluator(nn.Module):
         if found is None:
             return None
         top, hits = found
-        n_rel = torch.as_tensor(np.diff(target.relevant.indptr)[users])
-        return RankedBatch(pad_columns(hits, self.max_k, False), n_rel, pad_columns(top, self.max_k, -1))
+        return RankedBatch(pad_columns(hits, self.max_k, False), target.n_relevant(users),
+                           pad_columns(top, self.max_k, -1))
 
     def feed(self, batch: RankedBatch, per_user: dict[str, list[Tensor]] | None = None,
              lists: list[Tensor] | None = None) -> None:
@@ -199,7 +204,7 @@ class RankingEvaluator(nn.Module):
                 keys.view(-1).index_fill_(0, seen_flat, MASKED)
             top = torch.topk(keys, k, dim=1, sorted=True).indices
         hits = self.top_hits(top, rel_flat, n_items, relevant)
-        n_rel = torch.as_tensor(np.diff(target.relevant.indptr)[users], device=device)
+        n_rel = target.n_relevant(users).to(device)
         batch = RankedBatch(pad_columns(hits, self.max_k, False), n_rel, pad_columns(top, self.max_k, -1))
         if self.needs_scores:
             valid = torch.ones_like(relevant)

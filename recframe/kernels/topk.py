@@ -34,18 +34,6 @@ GROUPS_PER_K = 3  # groups of chunks per wanted item: 2 to 4 measured alike, 3 t
 
 @njit(inline="always")
 def _insert(values, ids, k, x, j):  # pragma: no cover - compiled
-    """Insert ``(x, j)`` into ``values`` (sorted descending, length ``k``) if ``x`` beats its last entry."""
-    p = k - 1
-    while p > 0 and values[p - 1] < x:
-        values[p] = values[p - 1]
-        ids[p] = ids[p - 1]
-        p -= 1
-    values[p] = x
-    ids[p] = j
-
-
-@njit(inline="always")
-def _insert_tie(values, ids, k, x, j):  # pragma: no cover - compiled
     """Insert ``(x, j)`` into ``values`` (descending; equal values by ascending id)."""
     p = k - 1
     while p > 0 and (values[p - 1] < x or (values[p - 1] == x and ids[p - 1] > j)):
@@ -57,9 +45,18 @@ def _insert_tie(values, ids, k, x, j):  # pragma: no cover - compiled
 
 
 @njit(nogil=True, fastmath={"nnan", "nsz", "reassoc", "contract"}, cache=True)
-def _rows(bits, U, V, slack, rows_user, seen_ptr, seen_items, rel_ptr, rel_items, k, start, stop, out,
-          hits):  # pragma: no cover - compiled
-    """Rows ``start:stop`` of :func:`top_k_pruned`."""
+def top_k_pruned(bits, U, V, slack, rows_user, seen_ptr, seen_items, rel_ptr, rel_items, k, start, stop, out,
+                 hits):  # pragma: no cover - compiled
+    """``out[b] = ids of the k largest <U[b], V[j]>`` over items ``j`` not seen by user ``rows_user[b]``,
+    for rows ``b`` in ``start:stop``.
+
+    ``bits: uint16[B, n]`` the bfloat16 scores ``bf16(U) @ bf16(V).T`` (read only);
+    ``U: float32[B, d]``, ``V: float32[n, d]``; ``slack: float32[B]`` twice a bound on
+    ``|bits - U @ V.T|`` per row; seen items of user ``x`` are ``seen_items[seen_ptr[x]:seen_ptr[x+1]]``
+    (CSR over all users); ``out: int64[B, k]``, ``-1`` where a row has fewer than ``k`` unseen items;
+    ``hits: bool[B, k]``: is ``out[b, q]`` among the relevant items of the user (CSR ``rel_ptr``,
+    ``rel_items``, like the seen ones).
+    """
     n = bits.shape[1]
     d = U.shape[1]
     nc = (n + CHUNK - 1) // CHUNK
@@ -99,6 +96,7 @@ def _rows(bits, U, V, slack, rows_user, seen_ptr, seen_items, rel_ptr, rel_items
             g = c - (nc - nc % ng)
             group_max[g] = x if x > group_max[g] else group_max[g]
         lower[:] = neg_inf
+        lower_ids[:] = -1
         for g in range(ng):
             m = group_max[g]
             if m > lower[k - 1]:
@@ -123,26 +121,10 @@ def _rows(bits, U, V, slack, rows_user, seen_ptr, seen_items, rel_ptr, rel_items
             for q in range(d):
                 acc += np.float64(u[q]) * np.float64(v[q])
             if best_ids[k - 1] < 0 or acc > best[k - 1] or (acc == best[k - 1] and j < best_ids[k - 1]):
-                _insert_tie(best, best_ids, k, acc, j)
+                _insert(best, best_ids, k, acc, j)
         for q in range(k):
             out[b, q] = best_ids[q]
             hit = False
             for p in range(rel_ptr[user], rel_ptr[user + 1]):
                 hit = hit or rel_items[p] == best_ids[q]
             hits[b, q] = hit
-
-
-@njit(nogil=True, cache=True)
-def top_k_pruned(bits, U, V, slack, rows_user, seen_ptr, seen_items, rel_ptr, rel_items, k, start, stop, out,
-                 hits):  # pragma: no cover - compiled
-    """``out[b] = ids of the k largest <U[b], V[j]>`` over items ``j`` not seen by user ``rows_user[b]``,
-    for rows ``b`` in ``start:stop``.
-
-    ``bits: uint16[B, n]`` the bfloat16 scores ``bf16(U) @ bf16(V).T`` (read only);
-    ``U: float32[B, d]``, ``V: float32[n, d]``; ``slack: float32[B]`` twice a bound on
-    ``|bits - U @ V.T|`` per row; seen items of user ``x`` are ``seen_items[seen_ptr[x]:seen_ptr[x+1]]``
-    (CSR over all users); ``out: int64[B, k]``, ``-1`` where a row has fewer than ``k`` unseen items;
-    ``hits: bool[B, k]``: is ``out[b, q]`` among the relevant items of the user (CSR ``rel_ptr``,
-    ``rel_items``, like the seen ones).
-    """
-    _rows(bits, U, V, slack, rows_user, seen_ptr, seen_items, rel_ptr, rel_items, k, start, stop, out, hits)
