@@ -11,7 +11,8 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 PROTOCOL_KEYS = ("name", "filters", "split", "order", "ranking", "num_candidates", "filter_seen", "ties",
-                 "cutoffs", "valid_metric", "implicit_threshold", "labels", "cold_fallback", "seed")
+                 "cutoffs", "valid_metric", "implicit_threshold", "labels", "cold_fallback", "seed",
+                 "model_selection")
 
 
 def protocol_block(cfg: DictConfig) -> dict[str, Any]:
@@ -19,6 +20,11 @@ def protocol_block(cfg: DictConfig) -> dict[str, Any]:
     block = OmegaConf.to_container(cfg.protocol, resolve=True)
     block["seed"] = int(cfg.seed)
     return block
+
+
+def model_selection(block: dict[str, Any]) -> str:
+    """How the tested model was chosen: the best validation epoch, or (no validation part) the last."""
+    return str(block.get("model_selection") or f"best valid/{block.get('valid_metric')}")
 
 
 def describe(block: dict[str, Any]) -> list[tuple[str, str]]:
@@ -40,7 +46,7 @@ def describe(block: dict[str, Any]) -> list[tuple[str, str]]:
                        f"others dropped" if labels else "the data's 0/1 ratings"),
             ("split", f"{split_name} " + ", ".join(f"{k}={v}" for k, v in split.items())),
             ("evaluation", "labelled valid/test records scored once (no ranking)"),
-            ("model selection", f"best valid/{block.get('valid_metric')}"),
+            ("model selection", model_selection(block)),
             ("seed", str(block.get("seed"))),
         ]
     return [
@@ -50,7 +56,7 @@ def describe(block: dict[str, Any]) -> list[tuple[str, str]]:
         ("order", str(block.get("order"))),
         ("ranking", f"{ranking}, seen items {'filtered' if block.get('filter_seen') else 'kept'}, ties {block.get('ties')}"),
         ("cut-offs", ", ".join(str(k) for k in block.get("cutoffs", []))),
-        ("model selection", f"best valid/{block.get('valid_metric')}"),
+        ("model selection", model_selection(block)),
         ("implicit threshold", str(block.get("implicit_threshold"))),
         ("seed", str(block.get("seed"))),
     ]

@@ -174,11 +174,16 @@ def score_latency_ms_per_1k(model: Recommender, n_users: int, repeats: int = 3, 
     return float(np.median(times) * 1000.0 * 1000.0 / len(users))
 
 
-def environment() -> dict[str, str]:
+def environment(accelerator: str = "cpu") -> dict[str, Any]:
+    """Versions and the device the model was trained on (``trainer.accelerator``), for results.json."""
     import lightning
 
+    device = "cpu"
+    if accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available():
+        device = f"cuda ({torch.cuda.get_device_name(torch.cuda.current_device())})"
     return {"python": platform.python_version(), "torch": torch.__version__, "lightning": lightning.__version__,
-            "numpy": np.__version__, "platform": platform.platform(), "device": "cpu"}
+            "numpy": np.__version__, "platform": platform.platform(), "device": device,
+            "cpu_threads": torch.get_num_threads()}
 
 
 def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
@@ -235,6 +240,8 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         evaluator = RankingEvaluator(metrics, batch_users=int(cfg.trainer.eval_batch_users),
                                      ties=str(protocol.get("ties", "torch.topk")))
         targets = ranking_targets(split, bool(protocol.get("filter_seen", True)))
+    if not len(getattr(targets.get("valid"), "users", ())):
+        protocol["model_selection"] = "none: no validation part, the last model is tested"
     fit_start = time.perf_counter()
     fit_facts: dict[str, Any] = {}
     if source is not None:
@@ -283,7 +290,7 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         "cost": {"params": count_parameters(model), "model_bytes": model_bytes(model),
                  "fit_seconds": round(fit_seconds, 4), "eval_seconds": round(eval_seconds, 4),
                  "score_latency_ms_per_1k_users": round(score_latency_ms_per_1k(model, split.n_users), 4)},
-        "environment": environment(),
+        "environment": environment(str(OmegaConf.select(cfg, "trainer.accelerator", default="cpu"))),
     }
     if source is not None and fit_facts.get("source_fit_seconds") is not None:
         results["cost"]["fit_seconds"] = fit_facts["source_fit_seconds"]

@@ -110,3 +110,53 @@ def test_bitmap_and_sorted_key_membership_agree(ml1m, monkeypatch):
     assert got[:50_000].all() and np.array_equal(got, with_keys.is_positive(users, items))
     assert np.array_equal(with_bits.sample(users[:1000], 5, np.random.default_rng(0)),
                           with_keys.sample(users[:1000], 5, np.random.default_rng(0)))
+
+
+def skewed_interactions() -> Interactions:
+    """Four users with 1, 3, 30 and 300 items (one item each is shared), 400 items."""
+    degrees = [1, 3, 30, 300]
+    user = np.repeat(np.arange(4), degrees)
+    item = np.concatenate([np.arange(d) for d in degrees])
+    return Interactions(user=user, item=item, n_users=5, n_items=400)  # user 4 has no training items
+
+
+def epoch_pairs(data: Interactions, positives: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    from recframe.training.batches import InteractionBatches
+
+    batches = InteractionBatches(data, "pairwise", 64, 1, NegativeSampler(data), seed, positives=positives)
+    drawn = list(batches)
+    return (np.concatenate([b["user"].numpy() for b in drawn]), np.concatenate([b["pos_item"].numpy() for b in drawn]))
+
+
+def test_positives_by_interactions_walk_every_pair_once():
+    data = skewed_interactions()
+    users, items = epoch_pairs(data, "interactions")
+    got = sorted(zip(users.tolist(), items.tolist()))
+    assert got == sorted(zip(data.user.tolist(), data.item.tolist()))
+
+
+def test_positives_by_users_weigh_users_equally_and_items_within_a_user_equally():
+    data = skewed_interactions()
+    counts_u, counts_i = np.zeros(5), np.zeros(400)
+    for seed in range(100):
+        users, items = epoch_pairs(data, "users", seed)
+        assert len(users) == len(data)  # as many draws as training pairs
+        assert positives_hit(data, users, items) == len(users)  # every draw is a training pair
+        counts_u += np.bincount(users, minlength=5)
+        counts_i += np.bincount(items[users == 3], minlength=400)
+    from scipy.stats import chisquare
+
+    assert counts_u[4] == 0  # no training items, never drawn
+    assert chisquare(counts_u[:4]).pvalue > 1e-4  # uniform over users (interactions mode: p ~ 0)
+    assert chisquare(counts_i[:300]).pvalue > 1e-4  # uniform over a user's items, all reached
+    assert chisquare(np.bincount(data.user)[:4]).pvalue < 1e-4  # the test tells the two modes apart
+    a, b = epoch_pairs(data, "users", 1), epoch_pairs(data, "users", 1)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])  # seeded
+
+
+def test_positive_sampling_rejects_unknown_mode():
+    from recframe.training.batches import InteractionBatches
+
+    data = skewed_interactions()
+    with pytest.raises(ValueError, match="positives are drawn per"):
+        InteractionBatches(data, "pairwise", 64, 1, NegativeSampler(data), 0, positives="items")

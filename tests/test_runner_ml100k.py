@@ -90,6 +90,31 @@ def test_without_validation_trains_the_full_budget_and_keeps_the_last_model(ml10
     assert kept["epoch"] == 2  # the model after the last epoch
     shorter = recframe.run([*args, "trainer.max_epochs=2"], run_dir=tmp_path / "b")
     assert shorter["metrics"]["test/ndcg@10"] != results["metrics"]["test/ndcg@10"]
+    assert results["run"]["stopped_by"] == "max_epochs"
+    assert results["protocol"]["model_selection"].startswith("none")  # declared with the protocol
+
+
+def test_max_time_stops_training_and_says_so(ml100k, tmp_path):
+    args = ["data=ml-100k", "model=bpr", "trainer.max_epochs=10000", "trainer.patience=10000", *FAST]
+    results = recframe.run([*args, "trainer.max_time=00:00:00:03"], run_dir=tmp_path)
+    assert results["run"]["stopped_by"] == "max_time"
+    assert results["run"]["epochs"] < 10000 and results["run"]["optimizer_steps"] > 0
+    assert results["cost"]["fit_seconds"] < 60  # stopped early, then tested as usual
+    assert results["metrics"]["test/ndcg@10"] > 0.05
+    assert "model_selection" not in results["protocol"]  # a validation part: the best valid epoch
+
+
+def test_early_stopping_is_reported(bpr_results):
+    results, _ = bpr_results
+    assert results["run"]["stopped_by"] == "early_stopping" and results["run"]["epochs"] < 100
+
+
+@pytest.mark.parametrize("value", ["30", "00:30:00", "0:0:a:0"])
+def test_malformed_max_time_is_a_one_line_config_error(ml100k, tmp_path, value):
+    from recframe.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"trainer.max_time must be 'DD:HH:MM:SS'"):
+        recframe.run(["data=ml-100k", "model=bpr", f"trainer.max_time={value}", *FAST], run_dir=tmp_path)
 
 
 def test_debug_fast_trains_one_batch(tmp_path, ml100k):

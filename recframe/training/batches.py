@@ -52,32 +52,57 @@ class EpochBatches(IterableDataset):
             yield slice(start, start + self.batch_size)
 
 
+POSITIVE_SAMPLING = ("interactions", "users")
+
+
 class InteractionBatches(EpochBatches):
     """Pairwise or pointwise batches over the training interactions.
 
     ``pairwise`` yields ``user: long[B]``, ``pos_item: long[B]``, ``neg_item: long[B, n]``.
     ``pointwise`` yields ``user``, ``item`` (``long[B * (1 + n)]``) and ``label`` (``float``), each
     positive followed by its ``n`` negatives.
+
+    ``positives`` says how an epoch's ``len(train)`` positive pairs are drawn: ``"interactions"``
+    walks every training pair once in a shuffled order (RecBole); ``"users"`` draws a user uniformly
+    among those with training items, then one of their items uniformly, with replacement (the
+    sampler of NGCF and LightGCN's reference code), so light users weigh as much as heavy ones.
     """
 
     def __init__(self, train: Interactions, kind: str, batch_size: int, num_negatives: int,
-                 sampler: NegativeSampler, seed: int) -> None:
+                 sampler: NegativeSampler, seed: int, positives: str = "interactions") -> None:
         super().__init__(batch_size, seed)
         if kind not in {"pairwise", "pointwise"}:
             raise ValueError(f"InteractionBatches builds pairwise or pointwise batches, not '{kind}'")
-        self.train, self.kind = train, kind
+        if positives not in POSITIVE_SAMPLING:
+            raise ValueError(f"positives are drawn per {' or '.join(map(repr, POSITIVE_SAMPLING))}, not {positives!r}")
+        self.train, self.kind, self.positives = train, kind, positives
         self.num_negatives, self.sampler = int(num_negatives), sampler
+        if positives == "users":
+            order = np.argsort(train.user, kind="stable")
+            self.items_by_user = np.asarray(train.item)[order]
+            degree = np.bincount(train.user, minlength=train.n_users)
+            self.row_start = np.concatenate(([0], np.cumsum(degree)[:-1]))
+            self.active_users = np.flatnonzero(degree)
+            self.degree = degree
 
     @property
     def n_rows(self) -> int:
         return len(self.train)
 
+    def draw_positives(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """This epoch's ``(users, items)``, ``int64[len(train)]`` each, as ``positives`` says."""
+        if self.positives == "interactions":
+            order = rng.permutation(len(self.train))
+            return self.train.user[order], self.train.item[order]
+        users = self.active_users[rng.integers(0, len(self.active_users), size=len(self.train))]
+        offsets = (rng.random(len(users)) * self.degree[users]).astype(np.int64)
+        return users, self.items_by_user[self.row_start[users] + offsets]
+
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         rng = self.epoch_rng()
-        order = rng.permutation(len(self.train))
-        users_all, items_all = self.train.user[order], self.train.item[order]
+        users_all, items_all = self.draw_positives(rng)
         negs_all = self.sampler.sample(users_all, self.num_negatives, rng)
-        for sl in self.batch_slices(len(order)):
+        for sl in self.batch_slices(len(users_all)):
             users, pos, neg = users_all[sl], items_all[sl], negs_all[sl]
             if self.kind == "pairwise":
                 yield {"user": torch.from_numpy(users), "pos_item": torch.from_numpy(pos),

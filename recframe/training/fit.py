@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 from recframe.errors import ConfigError
 from recframe.evaluation.ranking import RankingEvaluator, RankingTarget
 from recframe.models import Loss, Recommender
-from recframe.training.batches import InteractionBatches, UserBatches, UserRowBatches
+from recframe.training.batches import POSITIVE_SAMPLING, InteractionBatches, UserBatches, UserRowBatches
 from recframe.training.grouping import BatchGroups
 from recframe.training.module import RecframeModule
 from recframe.training.sampling import NegativeSampler
@@ -54,8 +54,13 @@ def training_batches(model: Recommender, train: Any, t: DictConfig, seed: int) -
             raise ConfigError(f"trainer.listwise_batches must be 'users' or 'interactions', got {per!r}")
         return UserRowBatches(train, t.batch_size, seed, per=per)
     if model.batch_kind in ("pairwise", "pointwise"):
+        positives = str(OmegaConf.select(t, "positive_sampling", default="interactions") or "interactions")
+        if positives not in POSITIVE_SAMPLING:
+            raise ConfigError(f"trainer.positive_sampling must be one of {', '.join(POSITIVE_SAMPLING)}, "
+                              f"got {positives!r}")
         sampler = NegativeSampler(train, distribution=str(t.negative_sampling))
-        return InteractionBatches(train, model.batch_kind, t.batch_size, t.num_negatives, sampler, seed)
+        return InteractionBatches(train, model.batch_kind, t.batch_size, t.num_negatives, sampler, seed,
+                                  positives=positives)
     if model.batch_kind == "sequence":
         max_len = getattr(model, "max_len", None)
         if max_len is None:
@@ -76,6 +81,21 @@ def _strategy(t: DictConfig) -> Any:
         # popen (Lightning's default for ddp) would re-run the recframe command line in each process
         return DDPStrategy(process_group_backend="gloo", start_method="fork")
     return name
+
+
+def max_time(t: DictConfig) -> str | None:
+    """``trainer.max_time``: a wall-clock cap on training, ``"DD:HH:MM:SS"`` as Lightning takes it.
+
+    Training stops at the end of the step in which the time runs out; validation, the best
+    checkpoint and the test evaluation proceed as after ``max_epochs``.
+    """
+    value = OmegaConf.select(t, "max_time", default=None)
+    if value is None:
+        return None
+    parts = str(value).split(":")
+    if len(parts) != 4 or not all(p.strip().isdigit() for p in parts):
+        raise ConfigError(f"trainer.max_time must be 'DD:HH:MM:SS' (e.g. '00:00:30:00' for 30 minutes), got {value!r}")
+    return str(value)
 
 
 def batches_per_step(t: DictConfig) -> int:
@@ -136,7 +156,7 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
     module = RecframeModule(model, loss, {"optimizer": t.optimizer, "lr": t.lr, "weight_decay": t.weight_decay},
                             evaluator, valid_target, batches, batches_per_step=per_step)
     trainer = pl.Trainer(
-        max_epochs=int(t.max_epochs), accelerator=str(t.accelerator), devices=t.devices,
+        max_epochs=int(t.max_epochs), max_time=max_time(t), accelerator=str(t.accelerator), devices=t.devices,
         strategy=_strategy(t),
         precision=t.precision, logger=_logger(cfg, run_dir), callbacks=callbacks,
         enable_progress_bar=bool(t.progress_bar), enable_model_summary=False, num_sanity_val_steps=0,
@@ -166,6 +186,20 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
             saved = torch.load(best, map_location="cpu", weights_only=False).get("callbacks", {})
             best_score = next((v["best_model_score"] for k, v in saved.items()
                                if k.startswith("ModelCheckpoint") and v.get("best_model_score") is not None), None)
-    return {"epochs": epochs, "best_checkpoint": best or None,
-            "best_valid": None if best_score is None else float(best_score),
+    return {"epochs": epochs, "optimizer_steps": int(trainer.global_step), "stopped_by": stopped_by(trainer),
+            "best_checkpoint": best or None, "best_valid": None if best_score is None else float(best_score),
             "resumed_from": resume_from}
+
+
+def stopped_by(trainer: Any) -> str:
+    """Why training ended: ``max_time``, ``early_stopping`` or ``max_epochs`` (or an interruption)."""
+    from lightning.pytorch.callbacks import EarlyStopping, Timer
+
+    if trainer.interrupted:
+        return "interrupted"
+    for callback in trainer.callbacks:
+        if isinstance(callback, Timer) and (callback.time_remaining("train") or 0.0) <= 0.0:
+            return "max_time"
+        if isinstance(callback, EarlyStopping) and callback.stopped_epoch > 0:
+            return "early_stopping"
+    return "max_epochs"
