@@ -105,18 +105,74 @@ def test_ials_conjugate_gradient_reaches_the_exact_least_squares_solution():
 
 
 def test_lightgcn_propagation_gradient_is_exact():
-    from recframe_cf.lightgcn import SymmetricSpMM, normalized_adjacency
+    from recframe_cf.lightgcn import SymmetricAdjacency, SymmetricSpMM, normalized_adjacency
 
     data = random_interactions(seed=3)
     adjacency = normalized_adjacency(data.to_csr()).astype(np.float64)
     assert abs(adjacency - adjacency.T).max() < 1e-12
     x = torch.randn(data.n_users + data.n_items, 3, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda e: SymmetricSpMM.apply(e, adjacency), (x,))
+    assert torch.autograd.gradcheck(lambda e: SymmetricSpMM.apply(e, SymmetricAdjacency(adjacency)), (x,))
     # normalisation: A_hat[u, i] = 1 / sqrt(deg(u) deg(i))
     deg_u = np.bincount(data.user, minlength=data.n_users)
     deg_i = np.bincount(data.item, minlength=data.n_items)
     u, i = data.user[0], data.item[0]
     assert np.isclose(adjacency[u, data.n_users + i], 1 / np.sqrt(deg_u[u] * deg_i[i]))
+
+
+def test_lightgcn_torch_sparse_product_equals_scipy():
+    """The product other devices use (torch sparse CSR) against scipy's, in float32 and float64."""
+    from recframe_cf.lightgcn import SymmetricAdjacency, normalized_adjacency
+
+    data = random_interactions(seed=4)
+    adjacency = SymmetricAdjacency(normalized_adjacency(data.to_csr()))
+    for dtype in (torch.float32, torch.float64):
+        x = torch.randn(data.n_users + data.n_items, 5, dtype=dtype)
+        expected = adjacency.matrix.astype(np.float64) @ x.double().numpy()
+        got = adjacency.torch_csr(x.device, dtype) @ x
+        assert got.dtype == dtype
+        assert np.allclose(got.double().numpy(), expected, atol=1e-6)
+        assert (adjacency @ x).dtype == dtype  # the CPU (scipy) path keeps x's dtype
+    assert adjacency.torch_csr(torch.device("cpu")) is adjacency.torch_csr(torch.device("cpu"))  # made once
+
+
+def test_lightgcn_reuses_propagation_only_while_the_table_is_unchanged():
+    from recframe_cf.lightgcn import LightGCN
+
+    data = random_interactions(seed=6)
+    model = LightGCN(info_for(data), embedding_dim=8, n_layers=2)
+    users = torch.arange(data.n_users)
+
+    def fresh() -> torch.Tensor:
+        return model._propagate()[0].detach()
+
+    with torch.no_grad():
+        first = model.propagate()
+        assert model.propagate()[0] is first[0]  # reused
+    assert model.propagate()[0].requires_grad  # with gradients: always computed anew
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    score = model.score_all(users).sum()
+    score.backward()
+    optimizer.step()  # in place: advances the version counter
+    with torch.no_grad():
+        after_step = model.score_all(users)
+        assert not torch.equal(after_step, first[0] @ first[1].T)
+        assert torch.allclose(model.propagate()[0], fresh())
+    other = LightGCN(info_for(data), embedding_dim=8, n_layers=2)
+    model.load_state_dict(other.state_dict())
+    with torch.no_grad():
+        assert torch.allclose(model.score_all(users), other.score_all(users))
+
+
+def test_lightgcn_normal_init_uses_init_std():
+    from recframe_cf.lightgcn import LightGCN
+
+    data = random_interactions(seed=5)
+    torch.manual_seed(0)
+    model = LightGCN(info_for(data), embedding_dim=64, init="normal", init_std=0.1)
+    assert abs(float(model.embedding.weight.detach().std()) - 0.1) < 0.01
+    assert abs(float(model.embedding.weight.detach().mean())) < 0.01
+    with pytest.raises(ValueError, match="init must be"):
+        LightGCN(info_for(data), init="uniform")
 
 
 @pytest.mark.parametrize("name, params", [

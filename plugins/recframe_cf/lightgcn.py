@@ -8,10 +8,14 @@ final embeddings are the mean of ``E^(0..K)``, ``s(u, i) = <e_u, e_i>``. Trained
 ``reg_weight`` times a norm of the batch's layer-0 embeddings divided by the batch size:
 ``reg_norm: squared`` is the paper's ``1/2 ||E||^2``; ``reg_norm: frobenius`` is RecBole's ``EmbLoss``
 (``require_pow: False``), the sum of the plain Frobenius norms of the user, positive and negative
-blocks, a much weaker penalty once embeddings grow.
+blocks, a much weaker penalty once embeddings grow. ``init: xavier_uniform`` is RecBole's
+initialisation, ``init: normal`` (std ``init_std``) the reference implementation's.
+Propagation runs on the embeddings' device (scipy on the CPU, cuSPARSE on CUDA).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -33,21 +37,49 @@ def normalized_adjacency(train_csr: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix((values, (a.row, a.col)), shape=a.shape)
 
 
-class SymmetricSpMM(torch.autograd.Function):
-    """``y = A x`` for a symmetric scipy CSR ``A`` and ``x: float[n, d]``; the gradient is ``A g``.
+class SymmetricAdjacency:
+    """A symmetric sparse ``A: float[n, n]`` that multiplies dense ``x: float[n, d]`` on x's device.
 
-    scipy's CSR product is about three times faster than ``torch.sparse.mm`` on CPU here, and
-    symmetry makes the backward pass the same product.
+    On the CPU the product is scipy's CSR product, about three times faster than
+    ``torch.sparse.mm`` here; on other devices it is a torch sparse CSR product (cuSPARSE on CUDA),
+    with ``A`` copied to each device once and kept. The copies are a cache, not model state.
     """
 
+    def __init__(self, matrix: sp.csr_matrix) -> None:
+        self.matrix = matrix.tocsr()
+        self._on_device: dict[tuple[torch.device, torch.dtype], Tensor] = {}
+
+    def torch_csr(self, device: torch.device, dtype: torch.dtype = torch.float32) -> Tensor:
+        """``A`` as a torch sparse CSR tensor of ``dtype`` on ``device`` (made once per pair)."""
+        key = (torch.device(device), dtype)
+        if key not in self._on_device:
+            m = self.matrix
+            with warnings.catch_warnings():  # "sparse CSR support is in beta": a product is all we use
+                warnings.filterwarnings("ignore", message=".*Sparse CSR tensor support is in beta.*")
+                self._on_device[key] = torch.sparse_csr_tensor(
+                    torch.from_numpy(m.indptr.astype(np.int64)), torch.from_numpy(m.indices.astype(np.int64)),
+                    torch.from_numpy(m.data).to(dtype), size=m.shape, check_invariants=False).to(device)
+        return self._on_device[key]
+
+    def __matmul__(self, x: Tensor) -> Tensor:
+        """``A @ x`` for ``x: float[n, d]``, on x's device and in x's dtype, without autograd."""
+        x = x.detach()
+        if x.device.type == "cpu":
+            return torch.from_numpy(self.matrix @ x.numpy()).to(x.dtype)
+        return self.torch_csr(x.device, x.dtype) @ x
+
+
+class SymmetricSpMM(torch.autograd.Function):
+    """``y = A x`` for a :class:`SymmetricAdjacency` ``A``; by symmetry the gradient is ``A g``."""
+
     @staticmethod
-    def forward(ctx, x: Tensor, adjacency: sp.csr_matrix) -> Tensor:  # type: ignore[override]
+    def forward(ctx, x: Tensor, adjacency: SymmetricAdjacency) -> Tensor:  # type: ignore[override]
         ctx.adjacency = adjacency
-        return torch.from_numpy(adjacency @ x.detach().cpu().numpy()).to(x.device)
+        return adjacency @ x
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
-        return torch.from_numpy(ctx.adjacency @ grad.detach().cpu().numpy()).to(grad.device), None
+        return ctx.adjacency @ grad, None
 
 
 class LightGCN(Recommender):
@@ -56,21 +88,44 @@ class LightGCN(Recommender):
     batch_kind = "pairwise"
 
     def __init__(self, info: DatasetInfo, embedding_dim: int = 64, n_layers: int = 2,
-                 reg_weight: float = 1e-4, reg_norm: str = "squared") -> None:
+                 reg_weight: float = 1e-4, reg_norm: str = "squared", init: str = "xavier_uniform",
+                 init_std: float = 0.1) -> None:
         super().__init__(info)
         if int(n_layers) < 0:
             raise ValueError(f"n_layers must be >= 0, got {n_layers}")
         if reg_norm not in ("squared", "frobenius"):
             raise ValueError(f"reg_norm must be 'squared' (the paper) or 'frobenius' (RecBole), got {reg_norm!r}")
+        if init not in ("xavier_uniform", "normal"):
+            raise ValueError(f"init must be 'xavier_uniform' (RecBole) or 'normal' (the reference code, "
+                             f"std init_std), got {init!r}")
         self.n_layers, self.reg_weight, self.reg_norm = int(n_layers), float(reg_weight), reg_norm
         self.embedding = nn.Embedding(self.n_users + self.n_items, embedding_dim)
-        with torch.no_grad():  # Xavier-uniform per table (users, items), as two separate embeddings
-            nn.init.xavier_uniform_(self.embedding.weight[: self.n_users])
-            nn.init.xavier_uniform_(self.embedding.weight[self.n_users:])
-        self.adjacency = normalized_adjacency(info.train.to_csr())
+        with torch.no_grad():  # per table (users, items), as two separate embeddings
+            for table in (self.embedding.weight[: self.n_users], self.embedding.weight[self.n_users:]):
+                if init == "normal":
+                    nn.init.normal_(table, std=float(init_std))
+                else:
+                    nn.init.xavier_uniform_(table)
+        self.adjacency = SymmetricAdjacency(normalized_adjacency(info.train.to_csr()))
 
     def propagate(self) -> tuple[Tensor, Tensor]:
-        """Final user ``[U, d]`` and item ``[I, d]`` embeddings."""
+        """Final user ``[U, d]`` and item ``[I, d]`` embeddings.
+
+        Without gradients (evaluation, scoring) the result is kept and reused until the embedding
+        table changes, as a served LightGCN would precompute it: the key is the table's storage and
+        autograd version counter, which every in-place update (optimizer steps, ``load_state_dict``)
+        advances. (Writes through ``weight.data`` bypass that counter and are not seen.)
+        """
+        weight = self.embedding.weight
+        if torch.is_grad_enabled() and weight.requires_grad:
+            return self._propagate()
+        key = (weight.data_ptr(), weight._version, weight.device, weight.dtype)
+        cached = getattr(self, "_propagated", None)
+        if cached is None or cached[0] != key:
+            cached = self._propagated = (key, self._propagate())
+        return cached[1]
+
+    def _propagate(self) -> tuple[Tensor, Tensor]:
         layer = self.embedding.weight
         total = layer
         for _ in range(self.n_layers):
