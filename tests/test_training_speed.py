@@ -55,6 +55,51 @@ def test_grouped_steps_train_to_the_same_weights(tmp_path):
         assert torch.equal(tensor, b["state_dict"][name]), name
 
 
+def test_backward_hooks_run_for_every_mini_batch_when_a_callback_listens(tmp_path, monkeypatch):
+    """Grouped steps skip Lightning's backward hooks only when they are no-ops (backward_is_plain)."""
+    import lightning.pytorch as pl
+    from lightning.pytorch.callbacks import Callback
+
+    class Counting(Callback):
+        calls = 0
+
+        def on_after_backward(self, trainer, module):
+            Counting.calls += 1
+
+    class Trainer(pl.Trainer):
+        def __init__(self, *args, callbacks=None, **kwargs):
+            super().__init__(*args, callbacks=[*(callbacks or []), Counting()], **kwargs)
+
+    monkeypatch.setattr(pl, "Trainer", Trainer)
+    results = recframe.run([*BASE, "trainer.batches_per_step=3"], run_dir=tmp_path)
+    assert Counting.calls == results["run"]["optimizer_steps"] > 0
+
+
+def test_backward_is_plain_only_for_full_precision_single_device_and_no_listeners(tmp_path):
+    import lightning.pytorch as pl
+    from lightning.pytorch.callbacks import Callback
+
+    from recframe.training.module import RecframeModule, backward_is_plain
+
+    class Listening(Callback):
+        def on_before_backward(self, trainer, module, loss):
+            pass
+
+    class Overriding(RecframeModule):
+        def on_after_backward(self):
+            pass
+
+    def trainer(**kwargs):
+        return pl.Trainer(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
+                          default_root_dir=str(tmp_path), **kwargs)
+
+    module = RecframeModule(nn.Linear(2, 1), None, {"lr": 0.1}, None, None, batches_per_step=4)
+    assert backward_is_plain(trainer(), module)
+    assert not backward_is_plain(trainer(precision="bf16-mixed"), module)  # a mixed-precision plugin
+    assert not backward_is_plain(trainer(callbacks=[Listening()]), module)
+    assert not backward_is_plain(trainer(), Overriding(nn.Linear(2, 1), None, {"lr": 0.1}, None, None, batches_per_step=4))
+
+
 def test_grouped_steps_resume_like_an_uninterrupted_run(tmp_path):
     args = [*BASE, "trainer.batches_per_step=4"]
     straight = recframe.run([*args, "trainer.max_epochs=4"], run_dir=tmp_path / "straight")

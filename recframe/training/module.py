@@ -29,6 +29,31 @@ def fused_kwargs(params: list[torch.nn.Parameter]) -> dict[str, bool]:
     return {"fused": True} if ok else {}
 
 
+BACKWARD_HOOKS = ("on_before_backward", "on_after_backward")
+
+
+def backward_is_plain(trainer: Any, module: pl.LightningModule) -> bool:
+    """Whether ``module.manual_backward(loss)`` would do nothing but ``loss.backward()``.
+
+    True when the strategy is Lightning's single-device one, the precision plugin is the plain
+    full-precision one (no loss scaling), and neither a callback nor ``module`` overrides the
+    backward hooks or ``backward``: then the hooks Lightning calls around the backward (a callback
+    loop with profiler sections each) are no-ops, and skipping them saves ~0.2 ms a mini-batch
+    (~30 ms of a ~0.4 s BPR-MF epoch on ML-1M). Mixed precision, DDP, or any callback that listens
+    keeps Lightning's path.
+    """
+    from lightning.pytorch.callbacks import Callback
+    from lightning.pytorch.plugins.precision import Precision
+    from lightning.pytorch.strategies import SingleDeviceStrategy
+
+    strategy = getattr(trainer, "strategy", None)
+    if type(strategy) is not SingleDeviceStrategy or type(strategy.precision_plugin) is not Precision:
+        return False
+    if any(getattr(type(cb), hook) is not getattr(Callback, hook) for cb in trainer.callbacks for hook in BACKWARD_HOOKS):
+        return False
+    return all(getattr(type(module), hook) is getattr(pl.LightningModule, hook) for hook in (*BACKWARD_HOOKS, "backward"))
+
+
 class RecframeModule(pl.LightningModule):
     """Wraps a :class:`Recommender` and a :class:`Loss` for Lightning.
 
@@ -50,6 +75,10 @@ class RecframeModule(pl.LightningModule):
         # and steps the optimizer once per mini-batch itself
         self.batches_per_step = int(batches_per_step)
         self.automatic_optimization = self.batches_per_step == 1
+        self.plain_backward = False  # decided when training starts (backward_is_plain)
+
+    def on_train_start(self) -> None:
+        self.plain_backward = not self.automatic_optimization and backward_is_plain(self.trainer, self)
 
     def on_train_epoch_start(self) -> None:
         if self.train_batches is not None and hasattr(self.train_batches, "set_epoch"):
@@ -103,7 +132,10 @@ class RecframeModule(pl.LightningModule):
         for j, one in enumerate(batch):
             loss, n = self.batch_loss(one, batch_idx * self.batches_per_step + j)
             optimizer.zero_grad()
-            self.manual_backward(loss)
+            if self.plain_backward:
+                loss.backward()
+            else:
+                self.manual_backward(loss)
             optimizer.step()
             total = loss.detach() * n if total is None else total + loss.detach() * n
             rows += n
