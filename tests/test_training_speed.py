@@ -100,6 +100,33 @@ def test_backward_is_plain_only_for_full_precision_single_device_and_no_listener
     assert not backward_is_plain(trainer(), Overriding(nn.Linear(2, 1), None, {"lr": 0.1}, None, None, batches_per_step=4))
 
 
+def test_a_diverging_loss_names_the_same_batch_with_and_without_grouping(tmp_path):
+    from recframe.errors import TrainingError
+
+    messages = []
+    for per_step in (1, 4):
+        with pytest.raises(TrainingError, match=r"loss became (nan|inf|-inf) at epoch 0, batch \d+; lower trainer.lr") as err:
+            recframe.run([*BASE, "trainer.lr=1e30", f"trainer.batches_per_step={per_step}"],
+                         run_dir=tmp_path / str(per_step))
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+
+
+def test_grouped_steps_log_the_same_epoch_loss(tmp_path):
+    import csv
+
+    def losses(per_step):
+        run_dir = tmp_path / str(per_step)
+        recframe.run([*[a for a in BASE if a != "logger=none"], "logger=csv", f"trainer.batches_per_step={per_step}"],
+                     run_dir=run_dir)
+        with open(run_dir / "logs" / "metrics.csv") as fh:
+            return [float(r["train/loss"]) for r in csv.DictReader(fh) if r.get("train/loss")]
+
+    one, grouped = losses(1), losses(3)
+    assert len(one) == len(grouped) == 3
+    assert np.allclose(one, grouped, rtol=1e-6)
+
+
 def test_grouped_steps_resume_like_an_uninterrupted_run(tmp_path):
     args = [*BASE, "trainer.batches_per_step=4"]
     straight = recframe.run([*args, "trainer.max_epochs=4"], run_dir=tmp_path / "straight")

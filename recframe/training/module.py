@@ -76,6 +76,9 @@ class RecframeModule(pl.LightningModule):
         self.batches_per_step = int(batches_per_step)
         self.automatic_optimization = self.batches_per_step == 1
         self.plain_backward = False  # decided when training starts (backward_is_plain)
+        self.needs_all_scores = bool(getattr(loss, "needs_all_scores", False))
+        self.epoch_loss: Tensor | None = None  # grouped steps: sum over mini-batches of loss x rows
+        self.epoch_rows = 0
 
     def on_train_start(self) -> None:
         self.plain_backward = not self.automatic_optimization and backward_is_plain(self.trainer, self)
@@ -83,8 +86,11 @@ class RecframeModule(pl.LightningModule):
     def on_train_epoch_start(self) -> None:
         if self.train_batches is not None and hasattr(self.train_batches, "set_epoch"):
             self.train_batches.set_epoch(self.current_epoch)
+        self.epoch_loss, self.epoch_rows = None, 0
 
     def on_train_epoch_end(self) -> None:
+        if self.epoch_rows:  # grouped steps log the epoch's row-weighted mean once (self.log costs ~2 ms)
+            self.log("train/loss", (self.epoch_loss / self.epoch_rows).float(), prog_bar=True, on_epoch=True)
         # epochs trained, for processes started by DDP (their trainer's state stays in them)
         self.log("epochs_run", float(self.current_epoch + 1), logger=False, on_epoch=True, batch_size=1)
 
@@ -107,28 +113,34 @@ class RecframeModule(pl.LightningModule):
         """The training loss (a scalar) of one mini-batch and its rows, for this process's shard under DDP."""
         batch = self._shard(batch)
         outputs = self.model(batch)
-        if getattr(self.loss, "needs_all_scores", False):
+        if self.needs_all_scores:
             outputs["all_scores"] = self.model.training_all_scores(outputs, batch)
         loss = self.loss(outputs, batch)
         if "regularization" in outputs:  # a model's own penalty (e.g. embedding L2, a VAE's KL term)
             loss = loss + outputs["regularization"]
-        if not torch.isfinite(loss):
-            raise TrainingError(f"loss became {loss.item()} at epoch {self.current_epoch}, batch {batch_idx}; "
-                                f"lower trainer.lr (now {self.optim['lr']}) or add weight decay")
         return loss, len(batch["user"])
+
+    def check_finite(self, losses: list[Tensor], first_batch: int) -> None:
+        """Raise :class:`TrainingError` naming the first non-finite loss of consecutive mini-batches."""
+        for j, loss in enumerate(losses):
+            if not math.isfinite(float(loss)):
+                raise TrainingError(f"loss became {float(loss)} at epoch {self.current_epoch}, batch "
+                                    f"{first_batch + j}; lower trainer.lr (now {self.optim['lr']}) or add weight decay")
 
     def training_step(self, batch: dict[str, Tensor] | list[dict[str, Tensor]], batch_idx: int) -> Tensor | None:
         """One mini-batch (Lightning steps the optimizer), or a list of them (one step each, here).
 
-        With a list the epoch's ``train/loss`` is the same mean over rows as with single batches:
-        each group logs its row-weighted mean loss with ``batch_size`` = its rows.
+        With a list the epoch's ``train/loss`` is the same mean over rows as with single batches,
+        logged once at the epoch's end. A list's losses are checked for NaN/inf together after its
+        last step (one check instead of one per mini-batch); the error names the first bad batch.
         """
         if self.automatic_optimization:
             loss, n = self.batch_loss(batch, batch_idx)
+            self.check_finite([loss.detach()], batch_idx)
             self.log("train/loss", loss, prog_bar=True, on_step=False, on_epoch=True, batch_size=n)
             return loss
         optimizer = self.optimizers()
-        total, rows = None, 0
+        losses, rows = [], []
         for j, one in enumerate(batch):
             loss, n = self.batch_loss(one, batch_idx * self.batches_per_step + j)
             optimizer.zero_grad()
@@ -137,10 +149,14 @@ class RecframeModule(pl.LightningModule):
             else:
                 self.manual_backward(loss)
             optimizer.step()
-            total = loss.detach() * n if total is None else total + loss.detach() * n
-            rows += n
-        if rows:
-            self.log("train/loss", total / rows, prog_bar=True, on_step=False, on_epoch=True, batch_size=rows)
+            losses.append(loss.detach())
+            rows.append(n)
+        if losses:
+            total = torch.stack(losses).double() @ torch.tensor(rows, dtype=torch.float64, device=losses[0].device)
+            if not math.isfinite(float(total)):
+                self.check_finite(losses, batch_idx * self.batches_per_step)
+            self.epoch_loss = total if self.epoch_loss is None else self.epoch_loss + total
+            self.epoch_rows += sum(rows)
         return None
 
     def on_validation_epoch_start(self) -> None:
