@@ -55,16 +55,14 @@ def test_grouped_steps_train_to_the_same_weights(tmp_path):
         assert torch.equal(tensor, b["state_dict"][name]), name
 
 
-def test_backward_hooks_run_for_every_mini_batch_when_a_callback_listens(tmp_path, monkeypatch):
-    """Grouped steps skip Lightning's backward hooks only when they are no-ops (backward_is_plain)."""
+@pytest.mark.parametrize("hook", ["on_after_backward", "on_before_optimizer_step"])
+def test_step_hooks_run_for_every_mini_batch_when_a_callback_listens(tmp_path, monkeypatch, hook):
+    """Grouped steps skip Lightning's step hooks only when they are no-ops (step_hooks_are_noops)."""
     import lightning.pytorch as pl
     from lightning.pytorch.callbacks import Callback
 
-    class Counting(Callback):
-        calls = 0
-
-        def on_after_backward(self, trainer, module):
-            Counting.calls += 1
+    calls = []
+    Counting = type("Counting", (Callback,), {hook: lambda self, *args: calls.append(1)})
 
     class Trainer(pl.Trainer):
         def __init__(self, *args, callbacks=None, **kwargs):
@@ -72,17 +70,21 @@ def test_backward_hooks_run_for_every_mini_batch_when_a_callback_listens(tmp_pat
 
     monkeypatch.setattr(pl, "Trainer", Trainer)
     results = recframe.run([*BASE, "trainer.batches_per_step=3"], run_dir=tmp_path)
-    assert Counting.calls == results["run"]["optimizer_steps"] > 0
+    assert len(calls) == results["run"]["optimizer_steps"] > 0
 
 
-def test_backward_is_plain_only_for_full_precision_single_device_and_no_listeners(tmp_path):
+def test_step_hooks_are_noops_only_for_full_precision_single_device_and_no_listeners(tmp_path):
     import lightning.pytorch as pl
     from lightning.pytorch.callbacks import Callback
 
-    from recframe.training.module import RecframeModule, backward_is_plain
+    from recframe.training.module import RecframeModule, step_hooks_are_noops
 
-    class Listening(Callback):
+    class ListeningBackward(Callback):
         def on_before_backward(self, trainer, module, loss):
+            pass
+
+    class ListeningStep(Callback):
+        def on_before_optimizer_step(self, trainer, module, optimizer):
             pass
 
     class Overriding(RecframeModule):
@@ -93,11 +95,15 @@ def test_backward_is_plain_only_for_full_precision_single_device_and_no_listener
         return pl.Trainer(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
                           default_root_dir=str(tmp_path), **kwargs)
 
-    module = RecframeModule(nn.Linear(2, 1), None, {"lr": 0.1}, None, None, batches_per_step=4)
-    assert backward_is_plain(trainer(), module)
-    assert not backward_is_plain(trainer(precision="bf16-mixed"), module)  # a mixed-precision plugin
-    assert not backward_is_plain(trainer(callbacks=[Listening()]), module)
-    assert not backward_is_plain(trainer(), Overriding(nn.Linear(2, 1), None, {"lr": 0.1}, None, None, batches_per_step=4))
+    def module(cls=RecframeModule):
+        return cls(nn.Linear(2, 1), None, {"lr": 0.1}, None, None, batches_per_step=4)
+
+    assert step_hooks_are_noops(trainer(), module())
+    assert not step_hooks_are_noops(trainer(precision="bf16-mixed"), module())  # a mixed-precision plugin
+    assert not step_hooks_are_noops(trainer(gradient_clip_val=1.0), module())
+    assert not step_hooks_are_noops(trainer(callbacks=[ListeningBackward()]), module())
+    assert not step_hooks_are_noops(trainer(callbacks=[ListeningStep()]), module())
+    assert not step_hooks_are_noops(trainer(), module(Overriding))
 
 
 def test_a_diverging_loss_names_the_same_batch_with_and_without_grouping(tmp_path):
