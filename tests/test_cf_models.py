@@ -141,24 +141,25 @@ def test_lightgcn_reuses_propagation_only_while_the_table_is_unchanged():
     data = random_interactions(seed=6)
     model = LightGCN(info_for(data), embedding_dim=8, n_layers=2)
     users = torch.arange(data.n_users)
-
-    def fresh() -> torch.Tensor:
-        return model._propagate()[0].detach()
-
+    model.eval()
     with torch.no_grad():
         first = model.propagate()
-        assert model.propagate()[0] is first[0]  # reused
+        assert model.propagate()[0] is first[0]  # reused in eval mode
     assert model.propagate()[0].requires_grad  # with gradients: always computed anew
-    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
-    score = model.score_all(users).sum()
-    score.backward()
-    optimizer.step()  # in place: advances the version counter
+    # a fused Adam step does not advance the version counter: the mode change must drop the copy
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.1, fused=True)
+    model.train()
+    with torch.no_grad():
+        assert model.propagate()[0] is not model.propagate()[0]  # nothing kept in train mode
+    model.score_all(users).sum().backward()
+    optimizer.step()
+    model.eval()
     with torch.no_grad():
         after_step = model.score_all(users)
-        assert not torch.equal(after_step, first[0] @ first[1].T)
-        assert torch.allclose(model.propagate()[0], fresh())
-    other = LightGCN(info_for(data), embedding_dim=8, n_layers=2)
-    model.load_state_dict(other.state_dict())
+        assert not torch.allclose(after_step, first[0] @ first[1].T)
+        assert torch.allclose(model.propagate()[0], model._propagate()[0])
+    other = LightGCN(info_for(data), embedding_dim=8, n_layers=2).eval()
+    model.load_state_dict(other.state_dict())  # still in eval mode: loading drops the copy
     with torch.no_grad():
         assert torch.allclose(model.score_all(users), other.score_all(users))
 

@@ -107,23 +107,36 @@ class LightGCN(Recommender):
                 else:
                     nn.init.xavier_uniform_(table)
         self.adjacency = SymmetricAdjacency(normalized_adjacency(info.train.to_csr()))
+        self._propagated: tuple | None = None  # (key, (users, items)): see propagate()
 
     def propagate(self) -> tuple[Tensor, Tensor]:
         """Final user ``[U, d]`` and item ``[I, d]`` embeddings.
 
-        Without gradients (evaluation, scoring) the result is kept and reused until the embedding
-        table changes, as a served LightGCN would precompute it: the key is the table's storage and
-        autograd version counter, which every in-place update (optimizer steps, ``load_state_dict``)
-        advances. (Writes through ``weight.data`` bypass that counter and are not seen.)
+        In eval mode without gradients (evaluation, scoring) the result is kept and reused, as a
+        served LightGCN would precompute it. The copy is dropped whenever the model's mode is set
+        (``train()``/``eval()``, which Lightning calls around every validation) and when a state
+        dict is loaded, and it is keyed on the table's storage and autograd version counter as a
+        further guard. (A fused optimizer's step does not advance that counter, which is why the
+        mode changes are what really bound the copy's life: weights changed while the model stays
+        in eval mode, e.g. by a hand-written loop that steps a fused Adam without calling
+        ``train()``, are not seen until the mode is set again.)
         """
         weight = self.embedding.weight
-        if torch.is_grad_enabled() and weight.requires_grad:
+        if self.training or (torch.is_grad_enabled() and weight.requires_grad):
             return self._propagate()
         key = (weight.data_ptr(), weight._version, weight.device, weight.dtype)
-        cached = getattr(self, "_propagated", None)
+        cached = self._propagated
         if cached is None or cached[0] != key:
             cached = self._propagated = (key, self._propagate())
         return cached[1]
+
+    def train(self, mode: bool = True) -> "LightGCN":
+        self._propagated = None
+        return super().train(mode)
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        self._propagated = None
+        super()._load_from_state_dict(*args, **kwargs)
 
     def _propagate(self) -> tuple[Tensor, Tensor]:
         layer = self.embedding.weight
