@@ -54,11 +54,13 @@ class SymmetricAdjacency:
         key = (torch.device(device), dtype)
         if key not in self._on_device:
             m = self.matrix
-            with warnings.catch_warnings():  # "sparse CSR support is in beta": a product is all we use
+            with warnings.catch_warnings():  # beta-state and invariant-check notices: a product is all we use
                 warnings.filterwarnings("ignore", message=".*Sparse CSR tensor support is in beta.*")
+                warnings.filterwarnings("ignore", message=".*Sparse invariant checks are implicitly disabled.*")
                 self._on_device[key] = torch.sparse_csr_tensor(
-                    torch.from_numpy(m.indptr.astype(np.int64)), torch.from_numpy(m.indices.astype(np.int64)),
-                    torch.from_numpy(m.data).to(dtype), size=m.shape, check_invariants=False).to(device)
+                    torch.from_numpy(m.indptr.astype(np.int64)).to(device),
+                    torch.from_numpy(m.indices.astype(np.int64)).to(device),
+                    torch.from_numpy(m.data).to(device=device, dtype=dtype), size=m.shape, check_invariants=False)
         return self._on_device[key]
 
     def __matmul__(self, x: Tensor) -> Tensor:
