@@ -174,13 +174,13 @@ def score_latency_ms_per_1k(model: Recommender, n_users: int, repeats: int = 3, 
     return float(np.median(times) * 1000.0 * 1000.0 / len(users))
 
 
-def environment(accelerator: str = "cpu") -> dict[str, Any]:
-    """Versions and the device the model was trained on (``trainer.accelerator``), for results.json."""
+def environment(train_device: str = "cpu") -> dict[str, Any]:
+    """Versions and the device the model was trained on (``cpu`` for models fitted in closed form), for results.json."""
     import lightning
 
-    device = "cpu"
-    if accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available():
-        device = f"cuda ({torch.cuda.get_device_name(torch.cuda.current_device())})"
+    device = str(train_device)
+    if device.startswith("cuda") and torch.cuda.is_available():
+        device = f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
     return {"python": platform.python_version(), "torch": torch.__version__, "lightning": lightning.__version__,
             "numpy": np.__version__, "platform": platform.platform(), "device": device,
             "cpu_threads": torch.get_num_threads()}
@@ -290,7 +290,7 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         "cost": {"params": count_parameters(model), "model_bytes": model_bytes(model),
                  "fit_seconds": round(fit_seconds, 4), "eval_seconds": round(eval_seconds, 4),
                  "score_latency_ms_per_1k_users": round(score_latency_ms_per_1k(model, split.n_users), 4)},
-        "environment": environment(str(OmegaConf.select(cfg, "trainer.accelerator", default="cpu"))),
+        "environment": environment(str(fit_facts.get("train_device") or "cpu")),
     }
     if source is not None and fit_facts.get("source_fit_seconds") is not None:
         results["cost"]["fit_seconds"] = fit_facts["source_fit_seconds"]

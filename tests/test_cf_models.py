@@ -133,6 +133,41 @@ def test_lightgcn_torch_sparse_product_equals_scipy():
         assert np.allclose(got.double().numpy(), expected, atol=1e-6)
         assert (adjacency @ x).dtype == dtype  # the CPU (scipy) path keeps x's dtype
     assert adjacency.torch_csr(torch.device("cpu")) is adjacency.torch_csr(torch.device("cpu"))  # made once
+    import copy
+    import pickle
+
+    for twin in (copy.deepcopy(adjacency), pickle.loads(pickle.dumps(adjacency))):  # torch cannot copy sparse CSR
+        assert twin._on_device == {} and (twin.matrix != adjacency.matrix).nnz == 0
+
+
+def test_lightgcn_trains_and_scores_through_pruned_and_compressed_tables():
+    import copy
+
+    from torch.nn.utils import prune
+
+    from recframe_cf.lightgcn import LightGCN
+    from recframe_distill.lowrank import LowRankEmbedding
+
+    data = random_interactions(seed=7)
+    model = LightGCN(info_for(data), embedding_dim=8, n_layers=2)
+    model.adjacency.torch_csr(torch.device("cpu"))
+    copy.deepcopy(model)  # a model whose adjacency was used on a device still copies (compression starts so)
+    prune.l1_unstructured(model.embedding, "weight", amount=0.5)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    batch = {"user": torch.tensor([0, 1, 2]), "pos_item": torch.tensor([0, 1, 2]), "neg_item": torch.tensor([[3], [4], [5]])}
+    for _ in range(2):  # the mask hook recomputes the table each step (a second backward used to fail)
+        optimizer.zero_grad()
+        out = model(batch)
+        (out["neg_score"].sum() - out["pos_score"].sum() + out["regularization"]).backward()
+        optimizer.step()
+    assert float((model.table() == 0).float().mean()) >= 0.5  # pruned entries stay zero
+    model.embedding = LowRankEmbedding(model.table().detach(), rank=2)
+    model.eval()
+    users = torch.arange(data.n_users)
+    with torch.no_grad():
+        before = model.score_all(users)
+        model.embedding.left.mul_(2.0)  # a compressed table is never served from the cache
+        assert torch.allclose(model.score_all(users), 4.0 * before, atol=1e-5)
 
 
 def test_lightgcn_reuses_propagation_only_while_the_table_is_unchanged():

@@ -36,6 +36,9 @@ def test_two_process_ddp_matches_one_process(tmp_path, monkeypatch):
     for key, value in one["metrics"].items():
         assert two["metrics"][key] == pytest.approx(value, rel=1e-5, abs=1e-7), key
     assert (two["run"]["epochs"], two["run"]["best_valid"]) == (one["run"]["epochs"], one["run"]["best_valid"])
+    # what only the worker processes know comes back too
+    assert two["run"]["optimizer_steps"] == one["run"]["optimizer_steps"] > 0
+    assert two["run"]["stopped_by"] == one["run"]["stopped_by"]
     a = torch.load(tmp_path / "one" / "checkpoints" / "best.ckpt", weights_only=False)
     b = torch.load(tmp_path / "two" / "checkpoints" / "best.ckpt", weights_only=False)
     assert a["global_step"] == b["global_step"] > 8  # trained past the first epoch

@@ -92,6 +92,7 @@ def test_without_validation_trains_the_full_budget_and_keeps_the_last_model(ml10
     assert shorter["metrics"]["test/ndcg@10"] != results["metrics"]["test/ndcg@10"]
     assert results["run"]["stopped_by"] == "max_epochs"
     assert results["protocol"]["model_selection"].startswith("none")  # declared with the protocol
+    assert results["run"]["train_device"] == "cpu" and results["environment"]["device"] == "cpu"
 
 
 def test_max_time_stops_training_and_says_so(ml100k, tmp_path):
@@ -113,8 +114,10 @@ def test_early_stopping_is_reported(bpr_results):
 def test_malformed_max_time_is_a_one_line_config_error(ml100k, tmp_path, value):
     from recframe.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=r"trainer.max_time must be 'DD:HH:MM:SS'"):
+    with pytest.raises(ConfigError, match=r"trainer.max_time must be 'DD:HH:MM:SS'") as err:
         recframe.run(["data=ml-100k", "model=bpr", f"trainer.max_time={value}", *FAST], run_dir=tmp_path)
+    if value.isdigit():  # what unquoted 1:00:00:00 in a YAML file becomes: say how to write it
+        assert "quote it" in str(err.value)
 
 
 def test_debug_fast_trains_one_batch(tmp_path, ml100k):

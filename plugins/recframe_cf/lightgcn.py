@@ -15,6 +15,7 @@ Propagation runs on the embeddings' device (scipy on the CPU, cuSPARSE on CUDA).
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import numpy as np
@@ -62,6 +63,13 @@ class SymmetricAdjacency:
                     torch.from_numpy(m.indices.astype(np.int64)).to(device),
                     torch.from_numpy(m.data).to(device=device, dtype=dtype), size=m.shape, check_invariants=False)
         return self._on_device[key]
+
+    def __getstate__(self) -> dict:
+        """Copies and pickles carry the scipy matrix only (torch cannot deep-copy sparse CSR tensors)."""
+        return {"matrix": self.matrix}
+
+    def __setstate__(self, state: dict) -> None:
+        self.matrix, self._on_device = state["matrix"], {}
 
     def __matmul__(self, x: Tensor) -> Tensor:
         """``A @ x`` for ``x: float[n, d]``, on x's device and in x's dtype, without autograd."""
@@ -114,18 +122,18 @@ class LightGCN(Recommender):
     def propagate(self) -> tuple[Tensor, Tensor]:
         """Final user ``[U, d]`` and item ``[I, d]`` embeddings.
 
-        In eval mode without gradients (evaluation, scoring) the result is kept and reused, as a
-        served LightGCN would precompute it. The copy is dropped whenever the model's mode is set
-        (``train()``/``eval()``, which Lightning calls around every validation) and when a state
-        dict is loaded, and it is keyed on the table's storage and autograd version counter as a
-        further guard. (A fused optimizer's step does not advance that counter, which is why the
-        mode changes are what really bound the copy's life: weights changed while the model stays
-        in eval mode, e.g. by a hand-written loop that steps a fused Adam without calling
-        ``train()``, are not seen until the mode is set again.)
+        In eval mode without gradients (evaluation, scoring), for a plain ``nn.Embedding`` table, the
+        result is kept and reused, as a served LightGCN would precompute it. The copy is dropped
+        whenever the model's mode is set (``train()``/``eval()``, which Lightning calls around every
+        validation) and when a state dict is loaded; its key (the table's storage and autograd
+        version counter) is only a further guard, since a fused optimizer's step does not advance
+        that counter and writes through ``weight.data`` bypass it: weights changed while the model
+        stays in eval mode are not seen until the mode is set again. Compressed or pruned tables
+        are propagated anew on every call.
         """
-        weight = self.embedding.weight
-        if self.training or (torch.is_grad_enabled() and weight.requires_grad):
+        if self.training or not self._plain_table() or (torch.is_grad_enabled() and self.embedding.weight.requires_grad):
             return self._propagate()
+        weight = self.embedding.weight
         key = (weight.data_ptr(), weight._version, weight.device, weight.dtype)
         cached = self._propagated
         if cached is None or cached[0] != key:
@@ -140,8 +148,22 @@ class LightGCN(Recommender):
         self._propagated = None
         super()._load_from_state_dict(*args, **kwargs)
 
+    def _plain_table(self) -> bool:
+        """Whether the table is a plain ``nn.Embedding`` read as is (no hooks recompute it)."""
+        e = self.embedding
+        return type(e) is nn.Embedding and not e._forward_pre_hooks and not e._forward_hooks
+
+    def table(self) -> Tensor:
+        """The layer-0 embeddings ``float[U + I, d]``. A compressed or pruned table is read through
+        its module (pruning's mask hook recomputes ``weight`` only when the module is called)."""
+        if self._plain_table():
+            return self.embedding.weight
+        e = self.embedding
+        device = next(itertools.chain(e.parameters(), e.buffers())).device
+        return e(torch.arange(self.n_users + self.n_items, device=device))
+
     def _propagate(self) -> tuple[Tensor, Tensor]:
-        layer = self.embedding.weight
+        layer = self.table()
         total = layer
         for _ in range(self.n_layers):
             layer = SymmetricSpMM.apply(layer, self.adjacency)
@@ -155,7 +177,7 @@ class LightGCN(Recommender):
         u = user_emb[users]
         pos_score = (u * item_emb[pos]).sum(-1)
         neg_score = torch.einsum("bd,bnd->bn", u, item_emb[neg])
-        base = self.embedding.weight
+        base = self.table()
         blocks = (base[users], base[self.n_users + pos], base[self.n_users + neg])
         if self.reg_norm == "squared":
             reg = sum(b.pow(2).sum() for b in blocks) / (2 * len(users))

@@ -22,7 +22,7 @@ from recframe.evaluation.ranking import RankingEvaluator, RankingTarget
 from recframe.models import Loss, Recommender
 from recframe.training.batches import POSITIVE_SAMPLING, InteractionBatches, UserBatches, UserRowBatches
 from recframe.training.grouping import BatchGroups
-from recframe.training.module import RecframeModule
+from recframe.training.module import STOP_REASONS, RecframeModule, stop_reason
 from recframe.training.sampling import NegativeSampler
 from recframe.training.sequences import SequenceBatches
 
@@ -92,6 +92,9 @@ def max_time(t: DictConfig) -> str | None:
     value = OmegaConf.select(t, "max_time", default=None)
     if value is None:
         return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ConfigError(f"trainer.max_time must be 'DD:HH:MM:SS' as a string, got the number {value}; in a YAML "
+                          f"file quote it (max_time: '01:00:00:00'): unquoted, YAML reads 1:00:00:00 as base 60")
     parts = str(value).split(":")
     if len(parts) != 4 or not all(p.strip().isdigit() for p in parts):
         raise ConfigError(f"trainer.max_time must be 'DD:HH:MM:SS' (e.g. '00:00:30:00' for 30 minutes), got {value!r}")
@@ -186,20 +189,12 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
             saved = torch.load(best, map_location="cpu", weights_only=False).get("callbacks", {})
             best_score = next((v["best_model_score"] for k, v in saved.items()
                                if k.startswith("ModelCheckpoint") and v.get("best_model_score") is not None), None)
-    return {"epochs": epochs, "optimizer_steps": int(trainer.global_step), "stopped_by": stopped_by(trainer),
+    steps, reason = int(trainer.global_step), stop_reason(trainer)
+    if trainer.world_size > 1:  # the workers trained: their step count and stop reason came back as metrics
+        metrics = trainer.callback_metrics
+        steps = int(metrics.get("optimizer_steps", steps))
+        reason = STOP_REASONS[int(metrics["stop_reason"])] if "stop_reason" in metrics else reason
+    return {"epochs": epochs, "optimizer_steps": steps, "stopped_by": reason,
+            "train_device": str(trainer.strategy.root_device),
             "best_checkpoint": best or None, "best_valid": None if best_score is None else float(best_score),
             "resumed_from": resume_from}
-
-
-def stopped_by(trainer: Any) -> str:
-    """Why training ended: ``max_time``, ``early_stopping`` or ``max_epochs`` (or an interruption)."""
-    from lightning.pytorch.callbacks import EarlyStopping, Timer
-
-    if trainer.interrupted:
-        return "interrupted"
-    for callback in trainer.callbacks:
-        if isinstance(callback, Timer) and (callback.time_remaining("train") or 0.0) <= 0.0:
-            return "max_time"
-        if isinstance(callback, EarlyStopping) and callback.stopped_epoch > 0:
-            return "early_stopping"
-    return "max_epochs"

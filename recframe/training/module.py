@@ -57,6 +57,28 @@ def step_hooks_are_noops(trainer: Any, module: pl.LightningModule) -> bool:
     return all(getattr(type(module), hook) is getattr(pl.LightningModule, hook) for hook in (*STEP_HOOKS, "backward"))
 
 
+STOP_REASONS = ("max_epochs", "early_stopping", "max_time", "interrupted")
+
+
+def stop_reason(trainer: Any) -> str:
+    """Why training ended: one of :data:`STOP_REASONS`.
+
+    Early stopping when it triggered; the epoch budget when every epoch ran (even if the clock ran
+    out during the last validation); ``max_time`` when the clock ended it earlier.
+    """
+    from lightning.pytorch.callbacks import EarlyStopping, Timer
+
+    if trainer.interrupted:
+        return "interrupted"
+    if any(isinstance(cb, EarlyStopping) and cb.stopped_epoch > 0 for cb in trainer.callbacks):
+        return "early_stopping"
+    if trainer.max_epochs is not None and trainer.current_epoch >= trainer.max_epochs:
+        return "max_epochs"
+    if any(isinstance(cb, Timer) and (cb.time_remaining("train") or 0.0) <= 0.0 for cb in trainer.callbacks):
+        return "max_time"
+    return "max_epochs"
+
+
 class RecframeModule(pl.LightningModule):
     """Wraps a :class:`Recommender` and a :class:`Loss` for Lightning.
 
@@ -82,6 +104,13 @@ class RecframeModule(pl.LightningModule):
         self.needs_all_scores = bool(getattr(loss, "needs_all_scores", False))
         self.epoch_loss: Tensor | None = None  # grouped steps: sum over mini-batches of loss x rows
         self.epoch_rows = 0
+
+    def on_train_end(self) -> None:
+        """Leave the stop reason and the optimizer steps in ``callback_metrics``, the one thing a DDP
+        worker hands back to the launching process (``fit_torch_model`` reads them there)."""
+        metrics = self.trainer.callback_metrics
+        metrics["stop_reason"] = torch.tensor(float(STOP_REASONS.index(stop_reason(self.trainer))))
+        metrics["optimizer_steps"] = torch.tensor(float(self.trainer.global_step))
 
     def on_train_start(self) -> None:
         self.plain_steps = not self.automatic_optimization and step_hooks_are_noops(self.trainer, self)
@@ -156,7 +185,8 @@ class RecframeModule(pl.LightningModule):
             losses.append(loss.detach())
             rows.append(n)
         if losses:
-            total = torch.stack(losses).double() @ torch.tensor(rows, dtype=torch.float64, device=losses[0].device)
+            # summed on the CPU in float64 (MPS has no float64; float() below syncs anyway)
+            total = torch.stack(losses).cpu().double() @ torch.tensor(rows, dtype=torch.float64)
             if not math.isfinite(float(total)):
                 self.check_finite(losses, batch_idx * self.batches_per_step)
             self.epoch_loss = total if self.epoch_loss is None else self.epoch_loss + total
