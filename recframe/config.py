@@ -125,9 +125,29 @@ def _number(cfg: DictConfig, key: str, *, minimum: float | None = None, exclusiv
         raise ConfigError(f"{key} must be {bound}, got {value}")
 
 
+def _trainer_choices(cfg: DictConfig) -> None:
+    """``trainer.max_time`` (Lightning's ``DD:HH:MM:SS``) and ``trainer.positive_sampling``: checked
+    before any data is read, so a typo costs no loading time."""
+    from recframe.training.batches import POSITIVE_SAMPLING
+
+    value = OmegaConf.select(cfg, "trainer.max_time", default=None)
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ConfigError(f"trainer.max_time must be 'DD:HH:MM:SS' as a string, got the number {value}; in a YAML "
+                          f"file quote it (max_time: '01:00:00:00'): unquoted, YAML reads 1:00:00:00 as base 60")
+    if value is not None:
+        parts = str(value).split(":")
+        if len(parts) != 4 or not all(p.strip().isdigit() for p in parts):
+            raise ConfigError(f"trainer.max_time must be 'DD:HH:MM:SS' (e.g. '00:00:30:00' for 30 minutes), "
+                              f"got {value!r}")
+    positives = OmegaConf.select(cfg, "trainer.positive_sampling", default=None)
+    if positives is not None and positives not in POSITIVE_SAMPLING:
+        raise ConfigError(f"trainer.positive_sampling must be one of {', '.join(POSITIVE_SAMPLING)}, got {positives!r}")
+
+
 def validate(cfg: DictConfig) -> None:
     """Check the core keys' types and ranges; raise one-line :class:`ConfigError` s."""
     _number(cfg, "seed", minimum=0, integer=True)
+    _trainer_choices(cfg)
     for key, minimum, exclusive, integer in [
         ("trainer.lr", 0, True, False), ("trainer.weight_decay", 0, False, False),
         ("trainer.batch_size", 1, False, True), ("trainer.max_epochs", 1, False, True),

@@ -34,6 +34,9 @@ def one_line_error(capsys, *args: str) -> str:
     (["metrics.names=[ndcg,ndgc]", "protocol.valid_metric=ndcg@10", "debug=fast"], "unknown metric 'ndgc'"),
     (["+model.embeding_dim=8", "debug=fast"], "model.embeding_dim is not a parameter of model 'bpr'"),
     (["-m", "model=bpr,bprr"], "unknown model 'bprr'"),
+    (["trainer.max_time=00:30:00"], "trainer.max_time must be 'DD:HH:MM:SS' (e.g. '00:00:30:00' for 30 minutes)"),
+    (["trainer.max_time=3600"], "in a YAML file quote it"),
+    (["trainer.positive_sampling=items"], "trainer.positive_sampling must be one of interactions, users, got 'items'"),
 ])
 def test_config_mistakes_are_one_line(capsys, args, expected):
     assert expected in one_line_error(capsys, *args)
@@ -43,6 +46,12 @@ def test_missing_dataset_says_where_it_looked_and_how_to_get_it(capsys, tmp_path
     monkeypatch.setenv("RECFRAME_DATA_DIR", str(tmp_path))
     err = one_line_error(capsys, "data=ml-100k", "debug=fast", f"paths.output_dir={tmp_path}")
     assert f"{tmp_path}/ml-100k/u.data" in err and "RECFRAME_DATA_DIR" in err and "recframe download ml-100k" in err
+
+
+def test_trainer_mistakes_stop_before_any_data_is_read(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("RECFRAME_DATA_DIR", str(tmp_path))  # no dataset here: reading one would fail differently
+    err = one_line_error(capsys, "data=ml-100k", "trainer.max_time=1h", f"paths.output_dir={tmp_path}")
+    assert "trainer.max_time must be 'DD:HH:MM:SS'" in err
 
 
 class NaNModel(Recommender):

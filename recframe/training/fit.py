@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 from recframe.errors import ConfigError
 from recframe.evaluation.ranking import RankingEvaluator, RankingTarget
 from recframe.models import Loss, Recommender
-from recframe.training.batches import POSITIVE_SAMPLING, InteractionBatches, UserBatches, UserRowBatches
+from recframe.training.batches import InteractionBatches, UserBatches, UserRowBatches
 from recframe.training.grouping import BatchGroups
 from recframe.training.module import STOP_REASONS, RecframeModule, stop_reason
 from recframe.training.sampling import NegativeSampler
@@ -55,9 +55,6 @@ def training_batches(model: Recommender, train: Any, t: DictConfig, seed: int) -
         return UserRowBatches(train, t.batch_size, seed, per=per)
     if model.batch_kind in ("pairwise", "pointwise"):
         positives = str(OmegaConf.select(t, "positive_sampling", default="interactions") or "interactions")
-        if positives not in POSITIVE_SAMPLING:
-            raise ConfigError(f"trainer.positive_sampling must be one of {', '.join(POSITIVE_SAMPLING)}, "
-                              f"got {positives!r}")
         sampler = NegativeSampler(train, distribution=str(t.negative_sampling))
         return InteractionBatches(train, model.batch_kind, t.batch_size, t.num_negatives, sampler, seed,
                                   positives=positives)
@@ -81,24 +78,6 @@ def _strategy(t: DictConfig) -> Any:
         # popen (Lightning's default for ddp) would re-run the recframe command line in each process
         return DDPStrategy(process_group_backend="gloo", start_method="fork")
     return name
-
-
-def max_time(t: DictConfig) -> str | None:
-    """``trainer.max_time``: a wall-clock cap on training, ``"DD:HH:MM:SS"`` as Lightning takes it.
-
-    Training stops at the end of the step in which the time runs out; validation, the best
-    checkpoint and the test evaluation proceed as after ``max_epochs``.
-    """
-    value = OmegaConf.select(t, "max_time", default=None)
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        raise ConfigError(f"trainer.max_time must be 'DD:HH:MM:SS' as a string, got the number {value}; in a YAML "
-                          f"file quote it (max_time: '01:00:00:00'): unquoted, YAML reads 1:00:00:00 as base 60")
-    parts = str(value).split(":")
-    if len(parts) != 4 or not all(p.strip().isdigit() for p in parts):
-        raise ConfigError(f"trainer.max_time must be 'DD:HH:MM:SS' (e.g. '00:00:30:00' for 30 minutes), got {value!r}")
-    return str(value)
 
 
 def batches_per_step(t: DictConfig) -> int:
@@ -159,7 +138,7 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
     module = RecframeModule(model, loss, {"optimizer": t.optimizer, "lr": t.lr, "weight_decay": t.weight_decay},
                             evaluator, valid_target, batches, batches_per_step=per_step)
     trainer = pl.Trainer(
-        max_epochs=int(t.max_epochs), max_time=max_time(t), accelerator=str(t.accelerator), devices=t.devices,
+        max_epochs=int(t.max_epochs), max_time=OmegaConf.select(t, "max_time", default=None), accelerator=str(t.accelerator), devices=t.devices,
         strategy=_strategy(t),
         precision=t.precision, logger=_logger(cfg, run_dir), callbacks=callbacks,
         enable_progress_bar=bool(t.progress_bar), enable_model_summary=False, num_sanity_val_steps=0,
