@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recframe import hookimpl
+from recframe.api import hookimpl
 from recframe_cf import bpr, ease, gmf, ials, itemknn, lightgcn, multvae, ncf_mlp, neumf, pop
 
 

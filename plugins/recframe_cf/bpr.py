@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from recframe.models import DatasetInfo, Recommender
-from recframe.training.dot_scores import dot_scores
+from recframe.api import DatasetInfo, Recommender
+from recframe.api import dot_scores
 
 
 class BPRMF(Recommender):

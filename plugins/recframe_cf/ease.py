@@ -13,8 +13,8 @@ import scipy.linalg
 import torch
 from torch import Tensor
 
-from recframe.data.interactions import Interactions
-from recframe.models import ClosedFormRecommender, DatasetInfo
+from recframe.api import Interactions
+from recframe.api import ClosedFormRecommender, DatasetInfo
 
 
 def spd_inverse(a: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from recframe.models import DatasetInfo, Recommender
+from recframe.api import DatasetInfo, Recommender
 
 
 class GMF(Recommender):

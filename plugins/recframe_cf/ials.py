@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from recframe.data.interactions import Interactions
-from recframe.models import ClosedFormRecommender, DatasetInfo
+from recframe.api import Interactions
+from recframe.api import ClosedFormRecommender, DatasetInfo
 
 
 def cg_side(rows: Tensor, cols: Tensor, current: Tensor, other: Tensor, alpha: float, reg: float,

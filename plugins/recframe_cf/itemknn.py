@@ -16,8 +16,8 @@ import scipy.sparse as sp
 import torch
 from torch import Tensor
 
-from recframe.data.interactions import Interactions
-from recframe.models import ClosedFormRecommender, DatasetInfo
+from recframe.api import Interactions
+from recframe.api import ClosedFormRecommender, DatasetInfo
 
 
 def topk_cosine(x: sp.csr_matrix, k: int, shrink: float, block: int = 1024) -> sp.csc_matrix:

@@ -23,7 +23,7 @@ import scipy.sparse as sp
 import torch
 from torch import Tensor, nn
 
-from recframe.models import DatasetInfo, Recommender
+from recframe.api import DatasetInfo, Recommender
 
 
 def normalized_adjacency(train_csr: sp.csr_matrix) -> sp.csr_matrix:

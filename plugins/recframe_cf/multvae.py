@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from recframe.models import DatasetInfo, Recommender
+from recframe.api import DatasetInfo, Recommender
 
 
 def tanh_mlp(sizes: Sequence[int]) -> nn.Sequential:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from recframe.models import DatasetInfo, Recommender
+from recframe.api import DatasetInfo, Recommender
 
 
 def mlp(sizes: Sequence[int], dropout: float) -> nn.Sequential:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from recframe.models import DatasetInfo, Recommender
+from recframe.api import DatasetInfo, Recommender
 from recframe_cf.ncf_mlp import first_layer, is_float_linear, mlp, score_every_pair, tower_on_all_pairs
 
 

@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from recframe.data.interactions import Interactions
-from recframe.models import ClosedFormRecommender, DatasetInfo
-from recframe.training.sampling import NegativeSampler
+from recframe.api import Interactions
+from recframe.api import ClosedFormRecommender, DatasetInfo
+from recframe.api import NegativeSampler
 
 COUNTINGS = ("exact", "recbole_batches")
 

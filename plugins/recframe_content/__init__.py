@@ -6,7 +6,7 @@ Item representations (attributes, TF-IDF text, MiniLM sentence embeddings) live 
 
 from __future__ import annotations
 
-from recframe import hookimpl
+from recframe.api import hookimpl
 from recframe_content import hybrid, knn, linear
 
 

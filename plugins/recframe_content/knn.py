@@ -17,8 +17,8 @@ import scipy.sparse as sp
 import torch
 from torch import Tensor
 
-from recframe.data.interactions import Interactions
-from recframe.models import ClosedFormRecommender, DatasetInfo
+from recframe.api import Interactions
+from recframe.api import ClosedFormRecommender, DatasetInfo
 from recframe_content.representations import item_representation, l2_normalise
 
 

@@ -29,9 +29,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from recframe.atomic import atomic_path
-from recframe.errors import ConfigError
-from recframe.paths import cache_dir
+from recframe.api import atomic_path
+from recframe.api import ConfigError
+from recframe.api import cache_dir
 
 log = logging.getLogger(__name__)
 

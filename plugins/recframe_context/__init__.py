@@ -7,7 +7,7 @@ general protocol.
 
 from __future__ import annotations
 
-from recframe import hookimpl
+from recframe.api import hookimpl
 from recframe_context import dcnv2, deepfm, fm, widedeep
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from recframe.models import DatasetInfo
+from recframe.api import DatasetInfo
 from recframe_context.fields import ContextRecommender, mlp
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from recframe.models import DatasetInfo
+from recframe.api import DatasetInfo
 from recframe_context.fields import ContextRecommender, FirstOrder, mlp
 from recframe_context.fm import pairwise_interactions
 

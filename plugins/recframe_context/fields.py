@@ -25,9 +25,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from recframe.data.features import FeatureTables, build_features
-from recframe.errors import ConfigError
-from recframe.models import DatasetInfo, Recommender
+from recframe.api import FeatureTables, build_features
+from recframe.api import ConfigError
+from recframe.api import DatasetInfo, Recommender
 
 
 def init_weights(module: nn.Module) -> None:

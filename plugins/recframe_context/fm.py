@@ -16,7 +16,7 @@ from typing import Any
 
 from torch import Tensor
 
-from recframe.models import DatasetInfo
+from recframe.api import DatasetInfo
 from recframe_context.fields import ContextRecommender, FirstOrder
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recframe import hookimpl
+from recframe.api import hookimpl
 from recframe_datasets import generic, lightgcn, movielens, ncf, recbole, sequences, splitters, synthetic
 
 

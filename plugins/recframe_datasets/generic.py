@@ -27,12 +27,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recframe.data.filters import dedup
-from recframe.data.interactions import Interactions
-from recframe.data.readers import check_encoding, numeric_column, parser_error_message
-from recframe.data.source import DataSource
-from recframe.errors import ConfigError, DataError
-from recframe.training.sampling import sorted_unique
+from recframe.api import dedup
+from recframe.api import Interactions
+from recframe.api import check_encoding, numeric_column, parser_error_message
+from recframe.api import DataSource
+from recframe.api import ConfigError, DataError
+from recframe.api import sorted_unique
 
 log = logging.getLogger(__name__)
 ROLES = ("user", "item", "rating", "timestamp")

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from recframe.data.interactions import TEST, TRAIN, Interactions
-from recframe.data.readers import read_delimited, read_user_lists
-from recframe.data.source import DataSource
-from recframe.errors import DataError
+from recframe.api import TEST, TRAIN, Interactions
+from recframe.api import read_delimited, read_user_lists
+from recframe.api import DataSource
+from recframe.api import DataError
 
 
 def labelled(parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray | None]], source: str,

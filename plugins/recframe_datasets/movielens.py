@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recframe.data.interactions import TEST, TRAIN, Interactions
-from recframe.data.readers import numeric_column, read_delimited, read_split_lines
-from recframe.data.source import DataSource, Download
-from recframe.errors import ConfigError, DataError
+from recframe.api import TEST, TRAIN, Interactions
+from recframe.api import numeric_column, read_delimited, read_split_lines
+from recframe.api import DataSource, Download
+from recframe.api import ConfigError, DataError
 
 ML100K_GENRES = ["unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
                  "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recframe.data.interactions import TEST, TRAIN, VALID, Interactions
-from recframe.data.source import DataSource
-from recframe.data.split import Split
-from recframe.errors import ConfigError, DataError
+from recframe.api import TEST, TRAIN, VALID, Interactions
+from recframe.api import DataSource
+from recframe.api import Split
+from recframe.api import ConfigError, DataError
 from recframe_datasets.movielens import read_table
 
 VALID_RULES = ("latest", "none")

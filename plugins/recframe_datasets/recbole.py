@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recframe.data.interactions import Interactions
-from recframe.data.readers import check_encoding, parser_error_message
-from recframe.data.source import DataSource
-from recframe.errors import ConfigError, DataError
+from recframe.api import Interactions
+from recframe.api import check_encoding, parser_error_message
+from recframe.api import DataSource
+from recframe.api import ConfigError, DataError
 from recframe_datasets.generic import DUPLICATES, frame_to_interactions
 
 TYPES = ("token", "float", "token_seq", "float_seq")

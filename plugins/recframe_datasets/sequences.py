@@ -24,10 +24,10 @@ import json
 import numpy as np
 import pandas as pd
 
-from recframe.data.interactions import Interactions
-from recframe.data.readers import read_user_lists
-from recframe.data.source import DataSource
-from recframe.errors import ConfigError, DataError
+from recframe.api import Interactions
+from recframe.api import read_user_lists
+from recframe.api import DataSource
+from recframe.api import ConfigError, DataError
 
 
 def read_item_attributes(path, item_ids: np.ndarray) -> pd.DataFrame:

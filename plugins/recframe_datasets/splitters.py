@@ -18,9 +18,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from recframe.data.interactions import Interactions
-from recframe.data.split import Split
-from recframe.errors import ConfigError
+from recframe.api import Interactions
+from recframe.api import Split
+from recframe.api import ConfigError
 
 
 def ratio_counts(totals: np.ndarray, ratios: Sequence[float]) -> np.ndarray:

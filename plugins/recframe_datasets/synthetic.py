@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from recframe.data.interactions import Interactions
-from recframe.data.source import DataSource
+from recframe.api import Interactions
+from recframe.api import DataSource
 
 
 class SyntheticSource(DataSource):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recframe import hookimpl
+from recframe.api import hookimpl
 from recframe_distill import distill, lowrank, prune, quantize
 
 

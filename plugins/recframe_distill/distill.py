@@ -34,8 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from recframe.compression import CompressionContext, Compressor, Measured, evaluate, storage, teacher_topk, unwrap
-from recframe.models import Loss, Recommender
+from recframe.api import CompressionContext, Compressor, Measured, evaluate, storage, teacher_topk, unwrap
+from recframe.api import Loss, Recommender
 
 
 def rank_weights(k: int, lam: float) -> Tensor:

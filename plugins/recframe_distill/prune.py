@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from torch import nn
 from torch.nn.utils import prune
 
-from recframe.compression import CompressionContext, Compressor, Measured, unwrap
-from recframe.models import Recommender
+from recframe.api import CompressionContext, Compressor, Measured, unwrap
+from recframe.api import Recommender
 
 TARGETS = {"embedding": nn.Embedding, "linear": nn.Linear}
 

@@ -18,8 +18,8 @@ import warnings
 import torch
 from torch import Tensor, nn
 
-from recframe.compression import CompressionContext, Compressor, Measured, replace_module, unwrap
-from recframe.models import Recommender
+from recframe.api import CompressionContext, Compressor, Measured, replace_module, unwrap
+from recframe.api import Recommender
 
 
 class Int8Embedding(nn.Module):

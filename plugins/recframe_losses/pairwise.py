@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor
 
-from recframe.models import Loss
+from recframe.api import Loss
 
 
 class BPRLoss(Loss):

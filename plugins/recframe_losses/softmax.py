@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from recframe.models import Loss
+from recframe.api import Loss
 
 
 class SoftmaxLoss(Loss):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recframe import hookimpl
+from recframe.api import hookimpl
 from recframe.evaluation import pointwise
 from recframe_metrics import auc, beyond, ranking
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from recframe.evaluation.metrics import ScoreMetric
+from recframe.api import ScoreMetric
 
 
 def user_auc(scores: Tensor, relevant: Tensor, valid: Tensor) -> Tensor:

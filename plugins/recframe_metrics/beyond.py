@@ -19,7 +19,7 @@ import math
 import torch
 from torch import Tensor
 
-from recframe.evaluation.metrics import ListMetric
+from recframe.api import ListMetric
 
 HEAD_SHARE = 0.2
 

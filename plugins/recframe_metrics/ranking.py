@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from recframe.evaluation.metrics import TopKMetric
+from recframe.api import TopKMetric
 
 
 def _discounts(k: int, device: torch.device) -> Tensor:

@@ -20,10 +20,10 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from recframe.data.interactions import Interactions
-from recframe.data.sequences import PAD, last_items
-from recframe.errors import TrainingError
-from recframe.models import DatasetInfo, Recommender
+from recframe.api import Interactions
+from recframe.api import PAD, last_items
+from recframe.api import TrainingError
+from recframe.api import DatasetInfo, Recommender
 
 
 def positive_int(name: str, value: int) -> int:

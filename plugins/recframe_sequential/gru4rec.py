@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from recframe.models import DatasetInfo
+from recframe.api import DatasetInfo
 from recframe_sequential.base import SequentialRecommender, positive_int, probability
 
 

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from recframe.models import DatasetInfo
+from recframe.api import DatasetInfo
 from recframe_sequential.base import SequentialRecommender, dropout, positive_int, probability
 
 

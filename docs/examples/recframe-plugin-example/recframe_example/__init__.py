@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recframe import hookimpl
+from recframe.api import hookimpl
 
 __version__ = "0.2.0"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from recframe.evaluation.metrics import TopKMetric
+from recframe.api import TopKMetric
 
 
 class ARHR(TopKMetric):
