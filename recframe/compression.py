@@ -36,9 +36,12 @@ import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from torch import Tensor, nn
 
+from recframe.cost import score_latency_ms_per_1k
 from recframe.errors import ConfigError
+from recframe.factory import build
 from recframe.evaluation.ranking import RankingEvaluator, RankingTarget
 from recframe.models import DatasetInfo, Loss, Recommender
+from recframe.sizes import array_size, own_arrays, tensor_size
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +50,14 @@ class Compressor:
     """Base class of compressors: ``compress(model, context) -> model``."""
 
     name: str = "compressor"
+    #: Facts reported with the stage's row (sparsity, rank, epochs...); set by ``compress``.
+    facts: dict[str, Any]
+    #: The stage's own fit time in seconds when it differs from the wall time of ``compress`` (a
+    #: distilled student's training, without the baselines around it); ``None``: the wall time.
+    fit_seconds: float | None = None
 
     def __init__(self) -> None:
-        self.facts: dict[str, Any] = {}
+        self.facts = {}
 
     def compress(self, model: Recommender, context: CompressionContext) -> Recommender:  # pragma: no cover
         raise NotImplementedError
@@ -73,7 +81,6 @@ class CompressionContext:
     def build_model(self, spec: dict[str, Any]) -> Recommender:
         """A fresh model from a model config node (``{name: bpr, embedding_dim: 16}``)."""
         from recframe.plugins import registries
-        from recframe.runner import build
 
         params = dict(spec)
         name = str(params.pop("name"))
@@ -84,7 +91,6 @@ class CompressionContext:
     def build_loss(self, spec: dict[str, Any] | None = None) -> Loss:
         """The run's loss (``cfg.loss``), or one from ``spec``."""
         from recframe.plugins import registries
-        from recframe.runner import build
 
         params = dict(spec) if spec else OmegaConf.to_container(self.cfg.loss, resolve=True)
         name = str(params.pop("name"))
@@ -205,7 +211,6 @@ def run_chain(specs: list[dict[str, Any]], model: Recommender, context: Compress
     With ``chain=False`` every stage compresses ``model`` itself instead of the previous stage's output.
     """
     from recframe.plugins import registries
-    from recframe.runner import build
 
     regs = registries()
     rows = []
@@ -224,9 +229,7 @@ def run_chain(specs: list[dict[str, Any]], model: Recommender, context: Compress
         compressed.eval()
         metrics, eval_seconds = evaluate(compressed, context.evaluator, context.targets)
         params_n, nbytes = storage(compressed)
-        from recframe.runner import score_latency_ms_per_1k
-
-        fit_seconds = getattr(compressor, "fit_seconds", None)  # e.g. the student's fit, without baselines
+        fit_seconds = getattr(compressor, "fit_seconds", None)  # declared on Compressor; duck-typed stages may lack it
         cost = {"params": params_n, "model_bytes": nbytes,
                 "fit_seconds": round(float(fit_seconds if fit_seconds is not None else seconds), 4),
                 "stage_seconds": round(seconds, 4),
@@ -319,18 +322,19 @@ def tensor_storage(t: Tensor, sparse: bool = False) -> tuple[int, int]:
 def storage(model: nn.Module) -> tuple[int, int]:
     """``(stored numbers, bytes)`` of a possibly compressed model.
 
-    A module with a ``storage()`` method reports itself (int8 tables, low-rank factors); dynamically
+    A module whose ``storage()`` returns a size reports itself (int8 tables, low-rank factors); dynamically
     quantized linear layers count int8 weights, float biases and one scale/zero-point; tensors of a
     module marked ``_recframe_sparse`` (pruned) count as :func:`tensor_storage` with ``sparse=True``;
-    everything else is its ``state_dict`` tensors, as for an uncompressed model.
+    everything else is its ``state_dict`` tensors and stored numpy/scipy attributes, as for an
+    uncompressed model (:mod:`recframe.sizes`).
     """
     numbers = nbytes = 0
 
     def visit(module: nn.Module) -> None:
         nonlocal numbers, nbytes
-        if module is not model and hasattr(module, "storage") and callable(module.storage):
-            n, b = module.storage()
-            numbers, nbytes = numbers + int(n), nbytes + int(b)
+        reported = module.storage() if module is not model and callable(getattr(module, "storage", None)) else None
+        if reported is not None:
+            numbers, nbytes = numbers + int(reported[0]), nbytes + int(reported[1])
             return
         if _is_dynamic_quantized_linear(module):
             w, b = module.weight(), module.bias()
@@ -339,7 +343,10 @@ def storage(model: nn.Module) -> tuple[int, int]:
             return
         sparse = bool(getattr(module, "_recframe_sparse", False))
         for t in _own_state(module):
-            n, b = tensor_storage(t, sparse)
+            n, b = tensor_storage(t, sparse) if t.layout == torch.strided else tensor_size(t)
+            numbers, nbytes = numbers + n, nbytes + b
+        for value in own_arrays(module):
+            n, b = array_size(value)
             numbers, nbytes = numbers + n, nbytes + b
         for child in module.children():
             visit(child)

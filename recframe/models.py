@@ -27,6 +27,7 @@ from torch import Tensor, nn
 
 from recframe.data.interactions import Interactions
 from recframe.errors import ConfigError
+from recframe.sizes import model_size
 
 BATCH_KINDS = ("pointwise", "pairwise", "listwise", "sequence", "none")
 
@@ -53,6 +54,15 @@ class Recommender(nn.Module):
     scores_unseen_items: ClassVar[bool] = False
     #: True if ``score_all``/``score`` read the user's history, given by ``set_history`` (sequential models).
     uses_history: ClassVar[bool] = False
+    #: The longest input sequence a ``sequence``-batch model reads (sequence batches are left-padded
+    #: to it); ``None`` for models that read no sequences. Sequential models set it per instance.
+    max_len: int | None = None
+    #: Attributes holding numpy/scipy data that is not part of the stored model (the training matrix
+    #: kept to score users), left out of the parameter and byte counts (:mod:`recframe.sizes`).
+    unstored: ClassVar[tuple[str, ...]] = ("history",)
+    #: ``long[n]``: items the evaluators rank below every other item (set by the runner's
+    #: ``protocol.cold_fallback=popularity``); ``None``: none.
+    unseen_items: Tensor | None = None
 
     def __init__(self, info: DatasetInfo) -> None:
         super().__init__()
@@ -80,6 +90,12 @@ class Recommender(nn.Module):
         ``score_all(users)[b] = P[b] @ Q.T`` plus at most a constant per row. ``None`` (the default)
         otherwise. Full ranking then finds the top items without scoring every item in float32
         (:mod:`recframe.evaluation.factor_ranking`); the lists are the same."""
+        return None
+
+    def storage(self) -> tuple[int, int] | None:
+        """``(stored numbers, bytes)`` when the model reports its own size; ``None`` (the default)
+        lets recframe count it: ``state_dict`` tensors (dense or torch sparse) plus numpy arrays and
+        scipy sparse matrices held as module attributes (:func:`recframe.sizes.model_size`)."""
         return None
 
     def set_history(self, history: Interactions) -> None:
@@ -153,30 +169,21 @@ class ClosedFormRecommender(Recommender):
 class Loss(nn.Module):
     """Base class of losses: ``loss(outputs, batch) -> scalar``."""
 
+    #: The model batch kinds (``Recommender.batch_kind``) this loss reads.
     batch_kinds: ClassVar[tuple[str, ...]] = ("pairwise",)
+    #: True if the loss reads scores over every item (``outputs["all_scores"]: float[B, n_items]``,
+    #: from ``Recommender.training_all_scores``): softmax and sequence losses.
+    needs_all_scores: ClassVar[bool] = False
 
     def forward(self, outputs: dict[str, Tensor], batch: dict[str, Tensor]) -> Tensor:  # pragma: no cover
         raise NotImplementedError
 
 
-def _stored(model: nn.Module) -> list[Tensor]:
-    """What a saved model holds: its ``state_dict`` tensors (parameters and persistent buffers).
-
-    Non-persistent buffers (caches such as a graph's adjacency, rebuilt from the data) are not part
-    of the model's size.
-    """
-    return [t for t in model.state_dict().values() if isinstance(t, Tensor)]
-
-
 def count_parameters(model: nn.Module) -> int:
-    """Stored numbers (see :func:`_stored`), or what ``model.storage()`` reports (sparse models)."""
-    if hasattr(model, "storage"):
-        return int(model.storage()[0])
-    return int(sum(t.numel() for t in _stored(model)))
+    """Stored numbers: ``model.storage()[0]``, or counted by :func:`recframe.sizes.model_size`."""
+    return model_size(model)[0]
 
 
 def model_bytes(model: nn.Module) -> int:
-    """Bytes of the stored tensors, or ``model.storage()[1]``."""
-    if hasattr(model, "storage"):
-        return int(model.storage()[1])
-    return int(sum(t.numel() * t.element_size() for t in _stored(model)))
+    """Bytes of what the model stores: ``model.storage()[1]``, or counted (:mod:`recframe.sizes`)."""
+    return model_size(model)[1]

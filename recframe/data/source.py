@@ -8,7 +8,6 @@ files and options.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from dataclasses import dataclass
@@ -18,7 +17,8 @@ from typing import Any, ClassVar
 from recframe import paths
 from recframe.data import cache
 from recframe.data.interactions import Interactions
-from recframe.errors import ConfigError, DataError, did_you_mean
+from recframe.errors import ConfigError, DataError
+from recframe.factory import build, check_params
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,9 @@ class DataSource:
     files: ClassVar[tuple[str, ...]] = ()
     download: ClassVar[Download | None] = None
     homepage: ClassVar[str] = ""
+    #: Part of the parsed-data cache key: raise it when ``load`` changes what it returns, so entries
+    #: written by the older parser are never served.
+    cache_version: ClassVar[int] = 0
 
     def __init__(self, path: str | Path, **options: Any) -> None:
         self.path = Path(path).expanduser()
@@ -59,17 +62,10 @@ def build_source(cls: type[DataSource], name: str, data_cfg: dict[str, Any]) -> 
     """Instantiate a data source from its config, checking the keys against its constructor."""
     # data.features declares model inputs (recframe/data/features.py), not a source option
     options = {k: v for k, v in data_cfg.items() if k not in {"name", "path", "features"}}
-    sig = inspect.signature(cls.__init__)
-    accepts_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
-    known = [p for p in sig.parameters if p not in {"self", "path"}]
-    if not accepts_any:
-        for key in options:
-            if key not in known:
-                raise ConfigError(f"data.{key} is not an option of data source '{name}' (options: "
-                                  f"{', '.join(known) or 'none'}){did_you_mean(key, known)}")
+    check_params(cls, "data", name, options, 1, owner=f"data source '{name}'", noun="option")
     if not data_cfg.get("path"):
         raise ConfigError(f"data.path is empty for data source '{name}'; set RECFRAME_DATA_DIR or data.path=...")
-    return cls(data_cfg["path"], **options)
+    return build(cls, "data", name, options, data_cfg["path"], owner=f"data source '{name}'", noun="option")
 
 
 def missing_files_message(name: str, source: DataSource, missing: list[Path]) -> str:
@@ -95,7 +91,7 @@ def load_dataset(name: str, source: DataSource, *, use_cache: bool = True) -> In
     # The class (and its optional ``cache_version``) is part of the key: a changed parser never
     # serves an entry written by an older one.
     identity = {"class": f"{type(source).__module__}.{type(source).__qualname__}",
-                "version": getattr(source, "cache_version", 0), "options": source.options}
+                "version": source.cache_version, "options": source.options}
     key = cache.cache_key(name, identity, files)
     entry = paths.cache_dir() / "datasets" / f"{name}-{key}"
     if use_cache:

@@ -112,10 +112,3 @@ def labeled_evaluation(split, metrics: dict[str, nn.Module], features=None
                                              else features.context(split.part(part)))
                for part in ("valid", "test")}
     return LabeledEvaluator(metrics), targets
-
-
-def labeled_batches(train: Interactions, features, batch_size: int, seed: int):
-    """The training stream of ``protocol.ranking: none``: the labelled training records."""
-    from recframe.training.batches import LabeledBatches
-
-    return LabeledBatches(train, batch_size, seed, None if features is None else features.context(train))

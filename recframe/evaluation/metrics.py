@@ -17,6 +17,12 @@ from torch import Tensor
 
 
 FAMILIES = ("topk", "list", "score", "pointwise")
+#: Families built once per cut-off, as ``cls(k=k, ...)``; the others are built once, without ``k``.
+CUTOFF_FAMILIES = ("topk", "list")
+#: What a metric may ask to be given at construction, by naming it in its ``requires`` class
+#: attribute: the training interactions (``train``: :class:`~recframe.data.interactions.Interactions`),
+#: ``item_popularity`` (``int64[n_items]``, training interactions per item), ``n_users``, ``n_items``.
+METRIC_INPUTS = ("train", "item_popularity", "n_users", "n_items")
 
 
 class TopKMetric(torchmetrics.Metric):
@@ -31,10 +37,18 @@ class TopKMetric(torchmetrics.Metric):
     :mod:`recframe.evaluation.pointwise`).
     """
 
+    #: What the evaluator feeds the metric: ``topk``, ``list``, ``score`` or ``pointwise`` (above).
     family: ClassVar[str] = "topk"
     full_state_update: ClassVar[bool] = False
     higher_is_better: ClassVar[bool] = True
-    name: ClassVar[str] = ""
+    #: The result key's stem (``ndcg`` in ``test/ndcg@10``). recframe sets it on each instance to
+    #: the name the metric was registered under, so a class need not set it.
+    name: str = ""
+    #: True: the metric is a mean of per-user values, saved in ``per_user.npz``.
+    per_user_mean: ClassVar[bool] = True
+    #: Inputs (from :data:`METRIC_INPUTS`) passed to the constructor as keyword arguments.
+    requires: ClassVar[tuple[str, ...]] = ()
+    k: int  #: the cut-off, set by the constructor
 
     def __init__(self, k: int, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -80,8 +94,10 @@ class ListMetric(torchmetrics.Metric):
     family: ClassVar[str] = "list"
     full_state_update: ClassVar[bool] = False
     higher_is_better: ClassVar[bool] = True
-    name: ClassVar[str] = ""
+    name: str = ""
     per_user_mean: ClassVar[bool] = True  # False: computed from the per-item counts
+    requires: ClassVar[tuple[str, ...]] = ("item_popularity", "n_users")
+    k: int  #: the cut-off, set by the constructor
 
     def __init__(self, k: int, item_popularity, n_users: int | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -146,8 +162,9 @@ class ScoreMetric(torchmetrics.Metric):
     family: ClassVar[str] = "score"
     full_state_update: ClassVar[bool] = False
     higher_is_better: ClassVar[bool] = True
-    name: ClassVar[str] = ""
+    name: str = ""
     per_user_mean: ClassVar[bool] = True  # False: a weighted mean, so per-user values are not saved
+    requires: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)

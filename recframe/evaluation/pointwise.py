@@ -28,7 +28,8 @@ class PointwiseMetric(torchmetrics.Metric):
     full_state_update: ClassVar[bool] = False
     higher_is_better: ClassVar[bool] = False
     needs_ratings: ClassVar[bool] = True  # False: 0/1 labels
-    name: ClassVar[str] = ""
+    name: str = ""  # set on each instance to the registered name
+    requires: ClassVar[tuple[str, ...]] = ()  # see recframe.evaluation.metrics.METRIC_INPUTS
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -99,7 +100,7 @@ class PointwiseAUC(torchmetrics.Metric):
     full_state_update: ClassVar[bool] = False
     higher_is_better: ClassVar[bool] = True
     needs_ratings: ClassVar[bool] = False
-    name: ClassVar[str] = "pointwise_auc"
+    name: str = "pointwise_auc"
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)

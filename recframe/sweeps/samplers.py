@@ -9,11 +9,11 @@ A pruner is ``null`` (none), ``median``, ``percentile``, ``hyperband``, ``succes
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from typing import Any
 
 from recframe.errors import ConfigError, did_you_mean
+from recframe.factory import build, parameter_names
 
 SAMPLERS = {"tpe": "TPESampler", "random": "RandomSampler", "cmaes": "CmaEsSampler",
             "nsgaii": "NSGAIISampler", "nsga2": "NSGAIISampler", "grid": "GridSampler", "qmc": "QMCSampler"}
@@ -45,15 +45,7 @@ def _split(spec: Any, kind: str, table: dict[str, str]) -> tuple[str, dict[str, 
 
 
 def _construct(cls: Any, kwargs: dict[str, Any], kind: str, name: str) -> Any:
-    accepted = [p for p in inspect.signature(cls).parameters if p not in ("self", "args", "kwargs")]
-    for k in kwargs:
-        if k not in accepted:
-            raise ConfigError(f"hydra.sweeper.{kind}.{k} is not an argument of {cls.__name__} "
-                              f"({', '.join(accepted)}){did_you_mean(k, accepted)}")
-    try:
-        return cls(**kwargs)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{kind} '{name}' rejected its arguments: {exc}") from None
+    return build(cls, f"hydra.sweeper.{kind}", name, kwargs, owner=cls.__name__, noun="argument")
 
 
 def sampler_name(spec: Any) -> str:
@@ -67,7 +59,7 @@ def make_sampler(spec: Any, seed: int | None, grid: dict[str, list[Any]] | None 
 
     name, kwargs = _split(spec if spec is not None else "tpe", "sampler", SAMPLERS)
     cls = getattr(optuna.samplers, SAMPLERS[name])
-    if seed is not None and "seed" in inspect.signature(cls).parameters:
+    if seed is not None and "seed" in (parameter_names(cls) or ()):
         kwargs.setdefault("seed", int(seed))
     if name == "grid":  # the sweeper walks the grid itself (enqueue_trial); see optuna_sweeper.py
         if grid is None:

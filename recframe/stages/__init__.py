@@ -1,0 +1,47 @@
+"""The run as a linear sequence of named stages over one :class:`~recframe.stages.context.RunContext`.
+
+::
+
+    compression.source -> plan -> data -> split -> model -> start -> evaluation -> fit -> results
+        -> compression -> write
+
+Each stage is a small function ``stage(ctx) -> None`` in its own module; :func:`recframe.runner.execute`
+runs :data:`STAGES` in order inside every guard of :data:`GUARDS`. Adding a stage is one line here:
+
+* a run-state guard (status file, lock, overwrite policy) goes into :data:`GUARDS`: a context
+  manager factory ``guard(ctx)`` entered before the first stage and exited after the last (or on an
+  error);
+* a ``save`` stage (the loadable model) goes after ``results``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+from recframe.stages import compression, data, evaluation, fit, model, plan, results, split
+from recframe.stages.context import Run, RunContext
+
+Stage = Callable[[RunContext], None]
+
+#: ``(name, stage)`` in run order.
+STAGES: list[tuple[str, Stage]] = [
+    ("compression.source", compression.source),  # compressor.from_run: the saved run's config and weights
+    ("plan", plan.plan),  # every name and parameter checked; nothing read from disk before this
+    ("data", data.data),
+    ("split", split.split),
+    ("model", model.model),
+    ("start", model.start),  # on_run_start
+    ("evaluation", evaluation.evaluation),
+    ("fit", fit.fit),
+    ("results", results.results),
+    # ("save", ...): the loadable model, after the results
+    ("compression", compression.compress),
+    ("write", results.write),  # results.json, per_user.npz; on_run_end
+]
+
+#: Context managers wrapped around the whole run, outermost first: ``guard(ctx)``.
+GUARDS: list[Callable[[RunContext], AbstractContextManager[Any]]] = []
+
+__all__ = ["GUARDS", "STAGES", "Run", "RunContext", "Stage"]

@@ -1,0 +1,37 @@
+"""Stage ``fit``: train the model (Lightning) or fit it in closed form, timed.
+
+A stage placed before this one may replace the fitter (``ctx.fitter``): ``compressor.from_run``
+loads a saved run's weights instead of training.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from recframe.factory import build
+from recframe.stages.context import RunContext
+
+
+def train_with_lightning(ctx: RunContext) -> dict[str, Any]:
+    """Gradient training with validation by the run's evaluator; the best checkpoint is loaded back."""
+    from recframe.training.fit import fit_torch_model
+
+    planned = ctx.require("plan").loss
+    loss = build(planned.factory, "loss", planned.name, dict(planned.params))
+    return fit_torch_model(ctx.cfg, ctx.run_dir, ctx.model, loss, ctx.split, ctx.evaluator, ctx.targets["valid"],
+                           ctx.require("seeds").sampler, ctx.train_batches)
+
+
+def fit_closed_form(ctx: RunContext) -> dict[str, Any]:
+    """``model.fit(train)`` for models without an optimiser."""
+    ctx.require("model").fit(ctx.require("split").train)
+    return {}
+
+
+def fit(ctx: RunContext) -> None:
+    """Fill ``ctx.fit_facts`` and ``ctx.fit_seconds``."""
+    fitter = ctx.fitter or (train_with_lightning if ctx.require("model").trainable else fit_closed_form)
+    start = time.perf_counter()
+    ctx.fit_facts = fitter(ctx)
+    ctx.fit_seconds = time.perf_counter() - start
