@@ -153,7 +153,7 @@ def precheck(overrides: Sequence[str]) -> None:
         raise rconfig.explain_hydra_error(exc, config_overrides) from None
     fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
     sweeps = [o for o in parsed if o.is_sweep_override()]
-    from recframe.sweeps.settings import check_overrides
+    from recframe.sweeps.precheck import check_overrides
 
     optuna_variants = check_overrides(fixed, [o.input_line for o in sweeps], overrides)
     variants = [fixed]

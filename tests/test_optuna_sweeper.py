@@ -277,7 +277,8 @@ def test_too_many_failures_stop_the_sweep_in_one_line(tmp_path, capsys):
 @pytest.mark.parametrize("search, n_objectives, sampler", [("bpr_ml100k", 1, "tpe"), ("bpr_ml100k_pareto", 2, "nsgaii")])
 def test_shipped_searches_compose_and_check(search, n_objectives, sampler):
     from recframe import config as rconfig
-    from recframe.sweeps.settings import check_config, check_overrides
+    from recframe.sweeps.precheck import check_overrides
+    from recframe.sweeps.settings import check_config
 
     cfg = rconfig.compose([f"hparams_search={search}"])
     settings = check_config(cfg, [])
