@@ -50,6 +50,11 @@ _EXPORTS: dict[str, str] = {
     "ListMetric": "recframe.evaluation.metrics",
     "ScoreMetric": "recframe.evaluation.metrics",
     "PointwiseMetric": "recframe.evaluation.pointwise",
+    "RMSE": "recframe.evaluation.pointwise",
+    "MAE": "recframe.evaluation.pointwise",
+    "LogLoss": "recframe.evaluation.pointwise",
+    "PointwiseAUC": "recframe.evaluation.pointwise",
+    "METRIC_INPUTS": "recframe.evaluation.metrics",
     # compression
     "Compressor": "recframe.compression",
     "CompressionContext": "recframe.compression",
@@ -72,6 +77,9 @@ _EXPORTS: dict[str, str] = {
     # files and folders
     "atomic_path": "recframe.atomic",
     "cache_dir": "recframe.paths",
+    # runs and cost
+    "Run": "recframe.stages.context",
+    "model_size": "recframe.sizes",
 }
 
 __all__ = ["hookimpl", *sorted(_EXPORTS)]
@@ -103,9 +111,11 @@ if TYPE_CHECKING:  # static checkers see the real names
     from recframe.data.source import DataSource, Download
     from recframe.data.split import Split
     from recframe.errors import ConfigError, DataError, PluginError, RecframeError, TrainingError
-    from recframe.evaluation.metrics import ListMetric, ScoreMetric, TopKMetric
-    from recframe.evaluation.pointwise import PointwiseMetric
+    from recframe.evaluation.metrics import METRIC_INPUTS, ListMetric, ScoreMetric, TopKMetric
+    from recframe.evaluation.pointwise import MAE, RMSE, LogLoss, PointwiseAUC, PointwiseMetric
     from recframe.models import ClosedFormRecommender, DatasetInfo, Loss, Recommender
     from recframe.paths import cache_dir
+    from recframe.sizes import model_size
+    from recframe.stages.context import Run
     from recframe.training.dot_scores import dot_scores
     from recframe.training.sampling import NegativeSampler, sorted_unique

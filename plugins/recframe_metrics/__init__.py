@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from recframe.api import hookimpl
-from recframe.evaluation import pointwise
+from recframe.api import MAE, RMSE, LogLoss, PointwiseAUC, hookimpl
 from recframe_metrics import auc, beyond, ranking
 
 
@@ -23,7 +22,7 @@ def register_metrics(register):
     register("avgpop", beyond.AveragePopularity, aliases=["average_popularity"])
     register("novelty", beyond.Novelty)
     register("tail", beyond.TailShare, aliases=["tail_share"])
-    register("rmse", pointwise.RMSE)
-    register("mae", pointwise.MAE)
-    register("logloss", pointwise.LogLoss)
-    register("pointwise_auc", pointwise.PointwiseAUC)
+    register("rmse", RMSE)
+    register("mae", MAE)
+    register("logloss", LogLoss)
+    register("pointwise_auc", PointwiseAUC)
