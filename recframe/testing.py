@@ -44,9 +44,9 @@ def recframe_plugin() -> Iterator[Callable[..., str]]:
 @pytest.fixture
 def tiny_interactions():
     """60 users x 40 items, 10 interactions each, from the built-in ``synthetic`` source."""
-    from recframe_datasets.synthetic import SyntheticSource
+    from recframe.plugins import registries  # through the registry: the core never imports a plugin
 
-    return SyntheticSource().load()
+    return registries().data_source.get("synthetic")().load()
 
 
 @pytest.fixture
