@@ -38,10 +38,22 @@ def parameter_names(factory: Callable[..., Any], n_leading: int = 0) -> list[str
     The first ``n_leading`` positional parameters are given by recframe (a model's ``DatasetInfo``,
     a splitter's data, a data source's ``path``), not by the config.
     """
+    if _inherits_a_closed_constructor(factory):
+        return []
     sig = _signature(factory)
     if sig is None or any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
         return None
     return [p.name for p in sig.parameters.values() if p.kind in _TAKES][n_leading:]
+
+
+def _inherits_a_closed_constructor(factory: Callable[..., Any]) -> bool:
+    """A class without its own ``__init__`` whose inherited one takes no config: ``object``'s, or
+    ``torch.nn.Module``'s (whose ``**kwargs`` only rejects what it is given), e.g. a loss without options."""
+    if not isinstance(factory, type):
+        return False
+    init = factory.__init__
+    return init is object.__init__ or (getattr(init, "__qualname__", "") == "Module.__init__"
+                                       and str(getattr(init, "__module__", "")).startswith("torch.nn"))
 
 
 def check_params(factory: Callable[..., Any], kind: str, name: str, params: dict[str, Any],

@@ -135,8 +135,8 @@ def probed_attributes() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for path in python_files(ROOT / "recframe"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("getattr", "hasattr")
-                    and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in ("getattr", "hasattr") and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)
                     and isinstance(node.args[1].value, str)):
                 found.setdefault(node.args[1].value, []).append(f"{path.relative_to(ROOT)}:{node.lineno}")
     return found
