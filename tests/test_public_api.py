@@ -170,3 +170,10 @@ def test_the_hooks_reference_documents_every_probed_attribute():
     section = text[text.index("## Attributes recframe reads from plugin objects"):]
     rows = set(re.findall(r"^\| `([a-z_]+)(?:\(\))?` \|", section, flags=re.M))
     assert set(DECLARED) | MARKERS <= rows, sorted(set(DECLARED) | MARKERS - rows)
+
+
+def test_the_architecture_page_lists_every_public_name():
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    table = text[text.index("## The public plugin API"):text.index("## Config tree")]
+    listed = set(re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)`", table))
+    assert set(api.__all__) <= listed, sorted(set(api.__all__) - listed)
