@@ -31,7 +31,7 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=6)
     args = parser.parse_args()
 
-    import recframe.runner as runner
+    import recframe.stages.results as runner  # the write stage calls save_per_user after the evaluation
     from recframe import hookimpl
     from recframe.plugins import register_plugin
     from recframe.sweeps import optuna_sweeper
