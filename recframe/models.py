@@ -46,7 +46,9 @@ class DatasetInfo:
 class Recommender(nn.Module):
     """Base class of every recframe model."""
 
+    #: The training batches the model reads (one of ``BATCH_KINDS``; see the module docstring).
     batch_kind: ClassVar[str] = "pairwise"
+    #: True: trained by Lightning with the run's loss; False: ``fit(train)`` (closed form).
     trainable: ClassVar[bool] = True
     #: True if the model gives items absent from training a meaningful score (from content, or by
     #: definition as Pop's zero count). When False and valid/test hold such items, the runner applies
