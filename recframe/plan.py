@@ -1,7 +1,7 @@
 """The plan check: every name and every parameter set of a run, resolved before any file is read.
 
 :func:`make_plan` looks up the data source, filters, splitter, model, loss, metrics and compressor
-stages in their registries and checks each parameter set against its constructor's signature with
+stages in their registries (and checks the negative sampler's distribution) and checks each parameter set against its constructor's signature with
 :func:`recframe.factory.check_params`, the same check :func:`recframe.factory.build` applies when the
 object is built later. A typo in ``model.embeding_dim`` is therefore reported in one line before the
 dataset is parsed, even when the dataset folder does not exist.
@@ -79,6 +79,7 @@ def make_plan(cfg: DictConfig) -> Plan:
 
     loss = None
     if getattr(model_entry.obj, "trainable", True):
+        check_negative_sampling(cfg)
         loss_name, loss_params = group_params(cfg.loss)
         loss_cls = regs.loss.get(loss_name, config_key="loss.name")
         check_params(loss_cls, "loss", loss_name, loss_params)
@@ -86,6 +87,15 @@ def make_plan(cfg: DictConfig) -> Plan:
 
     return Plan(source, Planned(split_name, splitter, spec), Planned(model_entry.name, model_entry.obj, model_params),
                 loss, tuple(plan_metrics(cfg)), tuple(plan_compressors(cfg)))
+
+
+def check_negative_sampling(cfg: DictConfig) -> None:
+    """``trainer.negative_sampling`` names a distribution the negative sampler has."""
+    from recframe.training.sampling import DISTRIBUTIONS
+
+    value = OmegaConf.select(cfg, "trainer.negative_sampling", default="uniform")
+    if value not in DISTRIBUTIONS:
+        raise ConfigError(f"trainer.negative_sampling must be one of {', '.join(DISTRIBUTIONS)}, got {value!r}")
 
 
 def check_filters(filters: list[Any]) -> None:
@@ -141,5 +151,5 @@ def plan_compressors(cfg: DictConfig) -> list[Planned]:
     return planned
 
 
-__all__ = ["Plan", "Planned", "check_filters", "group_params", "make_plan", "plan_compressors", "plan_metrics",
+__all__ = ["Plan", "Planned", "check_filters", "check_negative_sampling", "group_params", "make_plan", "plan_compressors", "plan_metrics",
            "source_options"]

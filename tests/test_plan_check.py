@@ -33,6 +33,7 @@ def test_missing_dataset_alone_is_the_data_error(tmp_path):
     (["compressor=quantize", "+compressor.bits=4"], "compressor.bits is not a parameter of compressor 'quantize'"),
     (["+data.sepp=x"], "data.sepp is not an option of data source 'ml-100k'"),
     (["protocol.filters=[{name: kcore, kk: 5}]"], "protocol.filters[0].kk is not an option of filter 'kcore'"),
+    (["trainer.negative_sampling=popularty"], "trainer.negative_sampling must be one of uniform, popularity"),
 ])
 def test_a_config_mistake_is_reported_before_the_data_is_read(tmp_path, overrides, message):
     with pytest.raises((ConfigError, PluginError)) as err:

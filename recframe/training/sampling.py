@@ -22,6 +22,10 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
 BITMAP_MAX_CELLS = 1 << 27
 
 
+#: Negative-sampling distributions (``trainer.negative_sampling``).
+DISTRIBUTIONS = ("uniform", "popularity")
+
+
 class NegativeSampler:
     """Draws items a user has not interacted with, uniformly or by popularity.
 
@@ -32,7 +36,7 @@ class NegativeSampler:
     """
 
     def __init__(self, train: Interactions, distribution: str = "uniform", alpha: float = 1.0) -> None:
-        if distribution not in {"uniform", "popularity"}:
+        if distribution not in DISTRIBUTIONS:
             raise ValueError(f"unknown negative distribution '{distribution}' (uniform, popularity)")
         self.n_items = train.n_items
         self.keys = sorted_unique(train.user * self.n_items + train.item)
