@@ -7,11 +7,10 @@ Item representations (attributes, TF-IDF text, MiniLM sentence embeddings) live 
 from __future__ import annotations
 
 from recframe.api import hookimpl
-from recframe_content import hybrid, knn, linear
 
 
 @hookimpl
 def register_models(register):
-    register("content_knn", knn.ContentKNN, aliases=["cbknn"])
-    register("content_linear", linear.ContentLinear, aliases=["content_bpr"])
-    register("hybrid", hybrid.HybridMF, aliases=["hybrid_mf"])
+    register("content_knn", "recframe_content.knn:ContentKNN", aliases=["cbknn"])
+    register("content_linear", "recframe_content.linear:ContentLinear", aliases=["content_bpr"])
+    register("hybrid", "recframe_content.hybrid:HybridMF", aliases=["hybrid_mf"])

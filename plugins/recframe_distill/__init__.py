@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from recframe.api import hookimpl
-from recframe_distill import distill, lowrank, prune, quantize
 
 
 @hookimpl
 def register_compressors(register):
-    register("distill", distill.Distill, aliases=["kd"])
-    register("prune", prune.Prune)
-    register("quantize", quantize.Quantize, aliases=["int8"])
-    register("lowrank", lowrank.LowRank, aliases=["svd"])
+    register("distill", "recframe_distill.distill:Distill", aliases=["kd"])
+    register("prune", "recframe_distill.prune:Prune")
+    register("quantize", "recframe_distill.quantize:Quantize", aliases=["int8"])
+    register("lowrank", "recframe_distill.lowrank:LowRank", aliases=["svd"])

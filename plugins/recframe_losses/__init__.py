@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from recframe.api import hookimpl
-from recframe_losses import pairwise, sequence, softmax
 
 
 @hookimpl
 def register_losses(register):
-    register("bpr", pairwise.BPRLoss)
-    register("bce", pairwise.BCELoss)
-    register("softmax", softmax.SoftmaxLoss)
-    register("sampled_softmax", softmax.SampledSoftmaxLoss)
-    register("multinomial", softmax.MultinomialLoss)
-    register("sequence_bce", sequence.SequenceBCELoss)
-    register("sequence_ce", sequence.SequenceCELoss)
+    register("bpr", "recframe_losses.pairwise:BPRLoss")
+    register("bce", "recframe_losses.pairwise:BCELoss")
+    register("softmax", "recframe_losses.softmax:SoftmaxLoss")
+    register("sampled_softmax", "recframe_losses.softmax:SampledSoftmaxLoss")
+    register("multinomial", "recframe_losses.softmax:MultinomialLoss")
+    register("sequence_bce", "recframe_losses.sequence:SequenceBCELoss")
+    register("sequence_ce", "recframe_losses.sequence:SequenceCELoss")

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from recframe.api import hookimpl
-from recframe_sequential import gru4rec, sasrec
 
 
 @hookimpl
 def register_models(register):
-    register("sasrec", sasrec.SASRec)
-    register("gru4rec", gru4rec.GRU4Rec)
+    register("sasrec", "recframe_sequential.sasrec:SASRec")
+    register("gru4rec", "recframe_sequential.gru4rec:GRU4Rec")
