@@ -128,7 +128,7 @@ def _number(cfg: DictConfig, key: str, *, minimum: float | None = None, exclusiv
 def _trainer_choices(cfg: DictConfig) -> None:
     """``trainer.max_time`` (Lightning's ``DD:HH:MM:SS``) and ``trainer.positive_sampling``: checked
     before any data is read, so a typo costs no loading time."""
-    from recframe.training.batches import POSITIVE_SAMPLING
+    from recframe.training.options import POSITIVE_SAMPLING
 
     value = OmegaConf.select(cfg, "trainer.max_time", default=None)
     if isinstance(value, int) and not isinstance(value, bool):
