@@ -30,6 +30,13 @@ def register_data_sources(register):
 
 
 @hookimpl
+def register_filters(register):
+    register("min_rating", "recframe_datasets.filters:min_rating")
+    register("dedup", "recframe_datasets.filters:dedup")
+    register("kcore", "recframe_datasets.filters:kcore")
+
+
+@hookimpl
 def register_splitters(register):
     register("random_ratio", "recframe_datasets.splitters:random_ratio")
     register("temporal_ratio", "recframe_datasets.splitters:temporal_ratio")
