@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from recframe.api import hookimpl
+from pathlib import Path
+
+from recframe.api import Register, RegisterDir, hookimpl
 
 
 @hookimpl
-def register_models(register):
+def register_models(register: Register) -> None:
     register("pop", "recframe_cf.pop:Pop", aliases=["most_popular"])
     register("bpr", "recframe_cf.bpr:BPRMF", aliases=["mf", "bprmf"])
     register("itemknn", "recframe_cf.itemknn:ItemKNN")
@@ -17,3 +19,8 @@ def register_models(register):
     register("neumf", "recframe_cf.neumf:NeuMF")
     register("lightgcn", "recframe_cf.lightgcn:LightGCN")
     register("multvae", "recframe_cf.multvae:MultVAE", aliases=["multivae"])
+
+
+@hookimpl
+def register_config_dirs(register: RegisterDir) -> None:
+    register(Path(__file__).parent / "conf")  # this plugin's config groups (model/, data/, ...)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from recframe.api import hookimpl
+from pathlib import Path
+
+from recframe.api import Register, RegisterDir, hookimpl
 
 
 @hookimpl
-def register_data_sources(register):
+def register_data_sources(register: Register) -> None:
     register("ml-100k", "recframe_datasets.movielens:MovieLens100K", aliases=["movielens-100k"])
     register("ml-1m", "recframe_datasets.movielens:MovieLens1M", aliases=["movielens-1m"])
     register("ml-10m", "recframe_datasets.movielens:MovieLens10M", aliases=["movielens-10m"])
@@ -30,14 +32,14 @@ def register_data_sources(register):
 
 
 @hookimpl
-def register_filters(register):
+def register_filters(register: Register) -> None:
     register("min_rating", "recframe_datasets.filters:min_rating")
     register("dedup", "recframe_datasets.filters:dedup")
     register("kcore", "recframe_datasets.filters:kcore")
 
 
 @hookimpl
-def register_splitters(register):
+def register_splitters(register: Register) -> None:
     register("random_ratio", "recframe_datasets.splitters:random_ratio")
     register("temporal_ratio", "recframe_datasets.splitters:temporal_ratio")
     register("leave_one_out", "recframe_datasets.splitters:leave_one_out", aliases=["loo"])
@@ -45,3 +47,8 @@ def register_splitters(register):
     register("predefined", "recframe_datasets.splitters:predefined")
     register("cold_items", "recframe_datasets.splitters:cold_items")
     register("ncf_loo", "recframe_datasets.ncf:ncf_loo")
+
+
+@hookimpl
+def register_config_dirs(register: RegisterDir) -> None:
+    register(Path(__file__).parent / "conf")  # this plugin's config groups (model/, data/, ...)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from recframe.api import hookimpl
+from pathlib import Path
+
+from recframe.api import Register, RegisterDir, hookimpl
 
 
 @hookimpl
-def register_metrics(register):
+def register_metrics(register: Register) -> None:
     register("hr", "recframe_metrics.ranking:HitRate", aliases=["hit"])
     register("recall", "recframe_metrics.ranking:Recall")
     register("precision", "recframe_metrics.ranking:Precision")
@@ -25,3 +27,8 @@ def register_metrics(register):
     register("mae", "recframe_metrics.pointwise:MAE")
     register("logloss", "recframe_metrics.pointwise:LogLoss")
     register("pointwise_auc", "recframe_metrics.pointwise:PointwiseAUC")
+
+
+@hookimpl
+def register_config_dirs(register: RegisterDir) -> None:
+    register(Path(__file__).parent / "conf")  # this plugin's config groups (model/, data/, ...)
