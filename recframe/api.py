@@ -72,6 +72,10 @@ _EXPORTS: dict[str, str] = {
     # files and folders
     "atomic_path": "recframe.atomic",
     "cache_dir": "recframe.paths",
+    # hook argument types
+    "Register": "recframe.hookspecs",
+    "RegisterDir": "recframe.hookspecs",
+    "Run": "recframe.hookspecs",
 }
 
 __all__ = ["hookimpl", *sorted(_EXPORTS)]
@@ -105,6 +109,7 @@ if TYPE_CHECKING:  # static checkers see the real names
     from recframe.errors import ConfigError, DataError, PluginError, RecframeError, TrainingError
     from recframe.evaluation.metrics import ListMetric, ScoreMetric, TopKMetric
     from recframe.evaluation.pointwise import PointwiseMetric
+    from recframe.hookspecs import Register, RegisterDir, Run
     from recframe.models import ClosedFormRecommender, DatasetInfo, Loss, Recommender
     from recframe.paths import cache_dir
     from recframe.training.dot_scores import dot_scores
