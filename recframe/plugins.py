@@ -228,6 +228,12 @@ def _collect(pm: pluggy.PluginManager) -> Registries:
     return Registries(by_kind, config_dirs, infos)
 
 
+def registry_descriptions(regs: Registries, registered: dict[str, list[str]]) -> dict[str, dict[str, str]]:
+    """``{kind: {name: description}}`` for the names one plugin registered (no plugin code imported)."""
+    return {kind: {name: regs.by_kind[kind].entry(name).description for name in names}
+            for kind, names in registered.items() if kind in regs.by_kind}
+
+
 def _call(impl: Any, hook_name: str, **kwargs: Any) -> None:
     """Call one contribution hook implementation with the arguments it asks for (a subset is fine)."""
     try:
