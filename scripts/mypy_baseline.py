@@ -4,6 +4,7 @@ Usage::
 
     python scripts/mypy_baseline.py            # run mypy; fail on any error not in the baseline
     python scripts/mypy_baseline.py --update   # after fixing errors: rewrite the baseline (never grows)
+    python scripts/mypy_baseline.py --record   # record the baseline from scratch (when checks start)
 
 Errors are compared as ``path: error-code: message`` without line numbers (edits above an old error
 move it, they do not make it new), counted with multiplicity. A new error fails with its full mypy
@@ -43,11 +44,16 @@ def run_mypy(extra: list[str]) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--update", action="store_true", help="rewrite the baseline (only if nothing is new)")
+    parser.add_argument("--record", action="store_true", help="write the baseline from the current errors")
     parser.add_argument("--mypy-output", type=Path, help="read mypy's output from this file instead of running it")
     args, extra = parser.parse_known_args()
     lines = args.mypy_output.read_text().splitlines() if args.mypy_output else run_mypy(extra)
     current = Counter(e for e in map(normalise, lines) if e)
     recorded = Counter(e for e in BASELINE.read_text().splitlines() if e.strip()) if BASELINE.exists() else Counter()
+    if args.record:
+        BASELINE.write_text("".join(f"{e}\n" for e in sorted(current.elements())))
+        print(f"mypy: baseline recorded with {sum(current.values())} error(s)")
+        return 0
     new = current - recorded
     fixed = recorded - current
     if new:
