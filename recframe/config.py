@@ -37,6 +37,7 @@ def install_hydra_plugins() -> None:
 
     install()
     from hydra.core.plugins import Plugins
+
     from hydra_plugins.recframe_optuna_sweeper import RecframeOptunaSweeper
 
     Plugins.instance().register(RecframeOptunaSweeper)
@@ -177,8 +178,9 @@ def validate(cfg: DictConfig) -> None:
             raise ConfigError("metrics.names is empty; protocol.ranking=none needs pointwise metrics, e.g. metrics=ctr")
         vm = str(OmegaConf.select(cfg, "protocol.valid_metric", default=""))
         if vm not in list(names):
-            raise ConfigError(f"protocol.valid_metric '{vm}' is not in metrics.names {list(names)}; protocol.ranking=none "
-                              f"scores labelled records with pointwise metrics: add metrics=ctr (pointwise_auc, logloss)")
+            raise ConfigError(f"protocol.valid_metric '{vm}' is not in metrics.names {list(names)}; "
+                              f"protocol.ranking=none scores labelled records with pointwise metrics: add metrics=ctr "
+                              f"(pointwise_auc, logloss)")
         return
     cutoffs = OmegaConf.select(cfg, "protocol.cutoffs")
     if not isinstance(cutoffs, (ListConfig, list)) or not cutoffs:

@@ -40,7 +40,8 @@ def test_normalise_drops_line_numbers_and_keeps_code_and_message(script):
     spec = util.spec_from_file_location("mb", SCRIPT)
     mb = util.module_from_spec(spec)
     spec.loader.exec_module(mb)
-    assert mb.normalise(OLD) == 'recframe/a.py: return-value: Incompatible return value type (got "int", expected "str")'
+    expected = 'recframe/a.py: return-value: Incompatible return value type (got "int", expected "str")'
+    assert mb.normalise(OLD) == expected
     assert mb.normalise("recframe/a.py:10: note: See https://...") is None
 
 

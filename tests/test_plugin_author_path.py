@@ -5,7 +5,6 @@ constructor."""
 from __future__ import annotations
 
 import types
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -62,7 +62,8 @@ def apply_filters(data: Interactions, filters: list[dict[str, Any]]) -> Interact
         spec = dict(spec)
         name = spec.pop("name", None)
         if not isinstance(name, str) or name not in registry:
-            raise ConfigError(f"protocol.filters[{n}].name '{name}' is unknown (available: {', '.join(registry.names())})"
+            available = ", ".join(registry.names())
+            raise ConfigError(f"protocol.filters[{n}].name '{name}' is unknown (available: {available})"
                               f"{did_you_mean(str(name), registry.names())}")
         before = len(data)
         try:
