@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Datasets: one folder per dataset (ml-100k/, ml-1m/, ...). Defaults to ../shared/data beside a checkout.
 export RECFRAME_DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: setup run test test-all clean
+.PHONY: setup run test test-all lint clean
 
 $(VENV)/.installed: pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ test: setup
 # Everything, slow tests included (what CI runs).
 test-all: setup
 	$(BIN)/python -m pytest -m "slow or not slow" --durations=15 $(PYTEST_ARGS)
+
+# Lint (ruff: rules E,F,W,I,B; formatting) and types (mypy against .ci/mypy-baseline.txt, which only shrinks).
+LINTED := recframe plugins hydra_plugins benchmarks tests scripts docs/examples
+lint: setup
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/python scripts/mypy_baseline.py
 
 clean:
 	rm -rf $(VENV) outputs multirun .pytest_cache

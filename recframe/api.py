@@ -50,10 +50,6 @@ _EXPORTS: dict[str, str] = {
     "ListMetric": "recframe.evaluation.metrics",
     "ScoreMetric": "recframe.evaluation.metrics",
     "PointwiseMetric": "recframe.evaluation.pointwise",
-    "RMSE": "recframe.evaluation.pointwise",
-    "MAE": "recframe.evaluation.pointwise",
-    "LogLoss": "recframe.evaluation.pointwise",
-    "PointwiseAUC": "recframe.evaluation.pointwise",
     "METRIC_INPUTS": "recframe.evaluation.metrics",
     # compression
     "Compressor": "recframe.compression",
@@ -80,6 +76,9 @@ _EXPORTS: dict[str, str] = {
     # runs and cost
     "Run": "recframe.stages.context",
     "model_size": "recframe.sizes",
+    # hook argument types
+    "Register": "recframe.hookspecs",
+    "RegisterDir": "recframe.hookspecs",
 }
 
 __all__ = ["hookimpl", *sorted(_EXPORTS)]
@@ -112,7 +111,8 @@ if TYPE_CHECKING:  # static checkers see the real names
     from recframe.data.split import Split
     from recframe.errors import ConfigError, DataError, PluginError, RecframeError, TrainingError
     from recframe.evaluation.metrics import METRIC_INPUTS, ListMetric, ScoreMetric, TopKMetric
-    from recframe.evaluation.pointwise import MAE, RMSE, LogLoss, PointwiseAUC, PointwiseMetric
+    from recframe.evaluation.pointwise import PointwiseMetric
+    from recframe.hookspecs import Register, RegisterDir
     from recframe.models import ClosedFormRecommender, DatasetInfo, Loss, Recommender
     from recframe.paths import cache_dir
     from recframe.sizes import model_size

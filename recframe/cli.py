@@ -33,17 +33,21 @@ def fail(message: str) -> int:
 
 @subcommand("plugins")
 def plugins_command(argv: list[str]) -> int:
-    """recframe plugins [--json]: every plugin, its version, hooks and registered names."""
+    """recframe plugins [--json] [--descriptions]: every plugin, its version, hooks and registered names."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="recframe plugins", description=plugins_command.__doc__)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--descriptions", action="store_true", help="show each registered name's description")
     args = parser.parse_args(argv)
-    from recframe.plugins import registries
+    from recframe.plugins import registries, registry_descriptions
 
     regs = registries()
     rows = [{"name": p.name, "version": p.version, "distribution": p.distribution, "builtin": p.builtin,
              "hooks": p.hooks, "registered": p.registered} for p in regs.plugins.values()]
+    if args.descriptions:
+        for row in rows:
+            row["descriptions"] = registry_descriptions(regs, row["registered"])
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -54,7 +58,11 @@ def plugins_command(argv: list[str]) -> int:
     for col in ("plugin", "version", "hooks", "registered"):
         table.add_column(col)
     for r in rows:
-        registered = "\n".join(f"{kind}: {', '.join(names)}" for kind, names in sorted(r["registered"].items()))
+        if args.descriptions:
+            registered = "\n".join(f"{kind} {name}: {r['descriptions'].get(kind, {}).get(name, '')}".rstrip(": ")
+                                   for kind, names in sorted(r["registered"].items()) for name in names)
+        else:
+            registered = "\n".join(f"{kind}: {', '.join(names)}" for kind, names in sorted(r["registered"].items()))
         table.add_row(r["name"] + ("" if r["builtin"] else f"\n({r['distribution']})"), r["version"],
                       "\n".join(r["hooks"]), registered)
     Console().print(table)

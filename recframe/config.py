@@ -37,6 +37,7 @@ def install_hydra_plugins() -> None:
 
     install()
     from hydra.core.plugins import Plugins
+
     from hydra_plugins.recframe_optuna_sweeper import RecframeOptunaSweeper
 
     Plugins.instance().register(RecframeOptunaSweeper)
@@ -80,15 +81,19 @@ def explain_hydra_error(exc: Exception, overrides: Sequence[str] = ()) -> Config
     not_struct = re.search(r"Could not override '([^']+)'", msg) or re.search(r"full_key: (\S+)", msg)
     if "not in struct" in msg and not_struct:
         key = not_struct.group(1)
-        return ConfigError(f"unknown config key '{key}'{_sibling_hint(key)}; to add a new key write +{key}=...")
+        return ConfigError(f"unknown config key '{key}'{_sibling_hint(key, overrides)}; to add a new key write "
+                           f"+{key}=...")
     first = next((line.strip() for line in msg.splitlines() if line.strip()), type(exc).__name__)
     return ConfigError(f"config error: {first}")
 
 
-def _sibling_hint(key: str) -> str:
+def _sibling_hint(key: str, overrides: Sequence[str] = ()) -> str:
+    """A did-you-mean among the keys next to ``key``, in the config the other overrides compose (so a
+    typo in ``model.*`` is matched against the chosen model's keys)."""
     parent, _, leaf = key.rpartition(".")
+    others = [o for o in overrides if o.lstrip("+~").split("=", 1)[0] != key]
     try:
-        base = compose_plain()
+        base = compose_plain(others)
         node = OmegaConf.select(base, parent) if parent else base
     except Exception:
         return ""
@@ -99,15 +104,15 @@ def _sibling_hint(key: str) -> str:
     return ""
 
 
-def compose_plain() -> DictConfig:
-    """The default config with no overrides (used for hints)."""
+def compose_plain(overrides: Sequence[str] = ()) -> DictConfig:
+    """The default config with ``overrides`` (used for hints)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
     GlobalHydra.instance().clear()
     with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
-        return hydra_compose(config_name=CONFIG_NAME)
+        return hydra_compose(config_name=CONFIG_NAME, overrides=list(overrides))
 
 
 def _number(cfg: DictConfig, key: str, *, minimum: float | None = None, exclusive: bool = False,
@@ -128,7 +133,7 @@ def _number(cfg: DictConfig, key: str, *, minimum: float | None = None, exclusiv
 def _trainer_choices(cfg: DictConfig) -> None:
     """``trainer.max_time`` (Lightning's ``DD:HH:MM:SS``) and ``trainer.positive_sampling``: checked
     before any data is read, so a typo costs no loading time."""
-    from recframe.training.batches import POSITIVE_SAMPLING
+    from recframe.training.options import POSITIVE_SAMPLING
 
     value = OmegaConf.select(cfg, "trainer.max_time", default=None)
     if isinstance(value, int) and not isinstance(value, bool):
@@ -144,8 +149,20 @@ def _trainer_choices(cfg: DictConfig) -> None:
         raise ConfigError(f"trainer.positive_sampling must be one of {', '.join(POSITIVE_SAMPLING)}, got {positives!r}")
 
 
+def _named_groups(cfg: DictConfig) -> None:
+    """Every selected model, loss and data file names what it builds (``name:``)."""
+    for group in ("model", "loss", "data"):
+        node = OmegaConf.select(cfg, group, default=None)
+        if isinstance(node, DictConfig) and not node.get("name"):
+            choice = OmegaConf.select(cfg, f"hydra.runtime.choices.{group}", default=None)
+            where = f"config file {group}/{choice}.yaml" if choice else f"config group '{group}'"
+            raise ConfigError(f"{where} has no 'name:' key; add the registered {group} it builds, e.g. "
+                              f"name: {choice or '<name>'} (or set {group}.name=...)")
+
+
 def validate(cfg: DictConfig) -> None:
     """Check the core keys' types and ranges; raise one-line :class:`ConfigError` s."""
+    _named_groups(cfg)
     _number(cfg, "seed", minimum=0, integer=True)
     _trainer_choices(cfg)
     for key, minimum, exclusive, integer in [
@@ -161,8 +178,9 @@ def validate(cfg: DictConfig) -> None:
             raise ConfigError("metrics.names is empty; protocol.ranking=none needs pointwise metrics, e.g. metrics=ctr")
         vm = str(OmegaConf.select(cfg, "protocol.valid_metric", default=""))
         if vm not in list(names):
-            raise ConfigError(f"protocol.valid_metric '{vm}' is not in metrics.names {list(names)}; protocol.ranking=none "
-                              f"scores labelled records with pointwise metrics: add metrics=ctr (pointwise_auc, logloss)")
+            raise ConfigError(f"protocol.valid_metric '{vm}' is not in metrics.names {list(names)}; "
+                              f"protocol.ranking=none scores labelled records with pointwise metrics: add metrics=ctr "
+                              f"(pointwise_auc, logloss)")
         return
     cutoffs = OmegaConf.select(cfg, "protocol.cutoffs")
     if not isinstance(cutoffs, (ListConfig, list)) or not cutoffs:

@@ -18,6 +18,8 @@ validation, train and validation for test; see :meth:`recframe.data.split.Split.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -65,6 +67,11 @@ class Recommender(nn.Module):
     #: ``long[n]``: items the evaluators rank below every other item (set by the runner's
     #: ``protocol.cold_fallback=popularity``); ``None``: none.
     unseen_items: Tensor | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "score_all" in cls.__dict__:
+            cls.score_all = _tensor_scores(cls.__dict__["score_all"])  # type: ignore[method-assign]
 
     def __init__(self, info: DatasetInfo) -> None:
         super().__init__()
@@ -124,6 +131,23 @@ class Recommender(nn.Module):
             neg_score = self.score_many(users, neg.view(len(neg), -1)).view(neg.shape)
             return {"pos_score": pos_score, "neg_score": neg_score}
         return {"score": self.score(batch["user"], batch["item"])}
+
+
+def _tensor_scores(score_all: Callable[..., Any]) -> Callable[..., Tensor]:
+    """Wrap a model's ``score_all`` so a numpy array it returns becomes a tensor on the users' device (a
+    model written against numpy, e.g. a closed-form one, needs no conversion of its own)."""
+    if getattr(score_all, "_returns_tensor", False):
+        return score_all
+
+    @functools.wraps(score_all)
+    def wrapped(self: Any, users: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        scores = score_all(self, users, *args, **kwargs)
+        if isinstance(scores, np.ndarray):
+            return torch.as_tensor(scores, device=users.device if isinstance(users, Tensor) else None)
+        return scores
+
+    wrapped._returns_tensor = True  # type: ignore[attr-defined]
+    return wrapped
 
 
 def apply_history(model: nn.Module, history: Interactions | None) -> None:

@@ -5,6 +5,12 @@ party plugins load from the same entry-point group, ``recframe``, unless
 ``RECFRAME_DISABLE_PLUGIN_AUTOLOAD=1``; ``RECFRAME_LOAD_PLUGINS=a,b`` loads only the named ones
 (by entry-point or distribution name). Plugin objects registered at run time (tests, notebooks) go
 through :func:`register_plugin` / :func:`unregister_plugin`.
+
+Contribution hooks (``register_*``) are called one implementation at a time, each with a ``register``
+callback bound to its plugin, so every name is attributed; they cannot be wrappers. Lifecycle hooks
+(``on_run_start``, ``on_run_end``) go through pluggy's own call (``pm.hook.<name>``), so ``tryfirst``,
+``trylast`` and wrappers behave as pluggy documents. A hook implementation may take any subset of its
+spec's arguments. An implementation whose name is no hook spec is an error naming it.
 """
 
 from __future__ import annotations
@@ -18,13 +24,14 @@ from typing import Any
 import pluggy
 
 from recframe import hookspecs
-from recframe.errors import PluginError
+from recframe.errors import PluginError, did_you_mean
 from recframe.registry import KINDS, Registry
 
 ENTRY_POINT_GROUP = "recframe"
 BUILTIN_DISTRIBUTION = "recframe"
 _HOOK_FOR_KIND = {
     "data_source": "register_data_sources",
+    "filter": "register_filters",
     "splitter": "register_splitters",
     "model": "register_models",
     "loss": "register_losses",
@@ -108,19 +115,55 @@ def _build_manager() -> pluggy.PluginManager:
                               f"{type(exc).__name__}: {exc}") from exc
         if pm.is_registered(module):
             continue
-        pm.register(module, name=ep.name)
+        _register_checked(pm, module, ep.name)
         _plugin_meta[ep.name] = PluginInfo(ep.name, ep.dist.version if ep.dist else "?", dist_name, builtin)
     return pm
 
 
+def _register_checked(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
+    """Register ``plugin``; an implementation that matches no hook spec, or a ``register_*`` wrapper, is
+    a one-line :class:`PluginError` naming the plugin and the function (the plugin is not kept)."""
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin '{name}': {exc}") from None
+    try:
+        for caller in pm.get_hookcallers(plugin) or []:
+            if caller.spec is None:
+                known = [n for n in dir(hookspecs) if n.startswith(("register_", "on_"))]
+                raise PluginError(f"plugin '{name}' implements '{caller.name}', which is no recframe hook"
+                                  f"{did_you_mean(caller.name, known)}; hooks: {', '.join(sorted(known))}")
+            if caller.name.startswith("register_"):
+                for impl in caller.get_hookimpls():
+                    if impl.plugin is plugin and (impl.hookwrapper or impl.wrapper):
+                        raise PluginError(f"plugin '{name}': {caller.name} is marked as a wrapper; contribution "
+                                          f"hooks are called once per plugin, so drop wrapper=True/hookwrapper=True")
+    except PluginError:
+        pm.unregister(plugin, name=name)
+        raise
+
+
 def register_plugin(plugin: Any, name: str | None = None) -> str:
-    """Register a plugin object (module or instance with hookimpls) in this process."""
+    """Register a plugin object (module or instance with hookimpls) in this process and return its name.
+
+    A plugin that is already registered (an installed plugin loaded from its entry point) keeps its
+    registration, and its existing name is returned.
+    """
     pm = plugin_manager()
+    if pm.is_registered(plugin):
+        existing = pm.get_name(plugin)
+        if existing is not None:
+            return existing
     name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
-    pm.register(plugin, name=name)
+    _register_checked(pm, plugin, name)
     _plugin_meta[name] = PluginInfo(name, str(getattr(plugin, "__version__", "-")), "(registered at run time)", False)
     _invalidate()
     return name
+
+
+def is_registered(plugin: Any) -> bool:
+    """Whether ``plugin`` (the object) is registered with the plugin manager."""
+    return plugin_manager().is_registered(plugin)
 
 
 def unregister_plugin(name: str) -> None:
@@ -185,9 +228,16 @@ def _collect(pm: pluggy.PluginManager) -> Registries:
     return Registries(by_kind, config_dirs, infos)
 
 
+def registry_descriptions(regs: Registries, registered: dict[str, list[str]]) -> dict[str, dict[str, str]]:
+    """``{kind: {name: description}}`` for the names one plugin registered (no plugin code imported)."""
+    return {kind: {name: regs.by_kind[kind].entry(name).description for name in names}
+            for kind, names in registered.items() if kind in regs.by_kind}
+
+
 def _call(impl: Any, hook_name: str, **kwargs: Any) -> None:
+    """Call one contribution hook implementation with the arguments it asks for (a subset is fine)."""
     try:
-        impl.function(**kwargs)
+        impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
     except PluginError:
         raise
     except Exception as exc:
@@ -196,6 +246,25 @@ def _call(impl: Any, hook_name: str, **kwargs: Any) -> None:
 
 
 def call_lifecycle(hook_name: str, **kwargs: Any) -> None:
-    """Call a lifecycle hook on every plugin; a failure names the plugin."""
-    for impl in getattr(plugin_manager().hook, hook_name).get_hookimpls():
-        _call(impl, hook_name, **kwargs)
+    """Call a lifecycle hook through pluggy (its order, wrappers and argument subsets); a failure names
+    the plugin whose implementation raised it."""
+    caller = getattr(plugin_manager().hook, hook_name)
+    try:
+        caller(**kwargs)
+    except PluginError:
+        raise
+    except Exception as exc:
+        raise PluginError(f"plugin '{_raising_plugin(caller, exc)}' failed in hook {hook_name}: "
+                          f"{type(exc).__name__}: {exc}") from exc
+
+
+def _raising_plugin(caller: Any, exc: BaseException) -> str:
+    """The plugin whose implementation raised ``exc``: the innermost traceback frame of one of them."""
+    code_owner = {impl.function.__code__: impl.plugin_name for impl in caller.get_hookimpls()
+                  if hasattr(impl.function, "__code__")}
+    found = "?"
+    tb = exc.__traceback__
+    while tb is not None:
+        found = code_owner.get(tb.tb_frame.f_code, found)
+        tb = tb.tb_next
+    return found

@@ -24,12 +24,15 @@ import pytest
 
 @pytest.fixture
 def recframe_plugin() -> Iterator[Callable[..., str]]:
-    """``register(plugin, name=None) -> name``: the plugin is active until the test ends."""
+    """``register(plugin, name=None) -> name``: the plugin is active until the test ends. A plugin that
+    is already registered (an installed plugin, loaded from its entry point) stays as it is."""
     from recframe import plugins
 
     names: list[str] = []
 
     def register(plugin: Any, name: str | None = None) -> str:
+        if plugins.is_registered(plugin):
+            return plugins.register_plugin(plugin, name)
         registered = plugins.register_plugin(plugin, name)
         names.append(registered)
         return registered

@@ -120,7 +120,7 @@ def test_each_model_beats_a_constant_predictor_on_real_records(cls, ml100k_ctr):
     chance (a constant predictor's AUC is 0.5) and beats the best constant log loss."""
     from recframe.evaluation.labeled import labeled_evaluation
     from recframe.training.batches import LabeledBatches
-    from recframe.evaluation import pointwise
+    from recframe_metrics import pointwise
 
     split, features = ml100k_ctr
     assert len(split.train) + len(split.valid) + len(split.test) == 100_000 - 27_145  # rating-3 records dropped

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from recframe import config as rconfig
-from recframe.data.filters import apply_filters, dedup, kcore
+from recframe.data.filters import apply_filters, dedup
+from recframe_datasets.filters import kcore
 from recframe.data.interactions import TEST, TRAIN, VALID, Interactions
 from recframe.errors import ConfigError
 from recframe.runner import load_data, make_split

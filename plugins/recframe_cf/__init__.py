@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from recframe.api import hookimpl
-from recframe_cf import bpr, ease, gmf, ials, itemknn, lightgcn, multvae, ncf_mlp, neumf, pop
+from pathlib import Path
+
+from recframe.api import Register, RegisterDir, hookimpl
 
 
 @hookimpl
-def register_models(register):
-    register("pop", pop.Pop, aliases=["most_popular"])
-    register("bpr", bpr.BPRMF, aliases=["mf", "bprmf"])
-    register("itemknn", itemknn.ItemKNN)
-    register("ease", ease.EASE)
-    register("ials", ials.IALS, aliases=["wmf"])
-    register("gmf", gmf.GMF)
-    register("ncf_mlp", ncf_mlp.NCFMLP)
-    register("neumf", neumf.NeuMF)
-    register("lightgcn", lightgcn.LightGCN)
-    register("multvae", multvae.MultVAE, aliases=["multivae"])
+def register_models(register: Register) -> None:
+    register("pop", "recframe_cf.pop:Pop", aliases=["most_popular"])
+    register("bpr", "recframe_cf.bpr:BPRMF", aliases=["mf", "bprmf"])
+    register("itemknn", "recframe_cf.itemknn:ItemKNN")
+    register("ease", "recframe_cf.ease:EASE")
+    register("ials", "recframe_cf.ials:IALS", aliases=["wmf"])
+    register("gmf", "recframe_cf.gmf:GMF")
+    register("ncf_mlp", "recframe_cf.ncf_mlp:NCFMLP")
+    register("neumf", "recframe_cf.neumf:NeuMF")
+    register("lightgcn", "recframe_cf.lightgcn:LightGCN")
+    register("multvae", "recframe_cf.multvae:MultVAE", aliases=["multivae"])
+
+
+@hookimpl
+def register_config_dirs(register: RegisterDir) -> None:
+    register(Path(__file__).parent / "conf")  # this plugin's config groups (model/, data/, ...)

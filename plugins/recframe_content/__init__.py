@@ -6,12 +6,18 @@ Item representations (attributes, TF-IDF text, MiniLM sentence embeddings) live 
 
 from __future__ import annotations
 
-from recframe.api import hookimpl
-from recframe_content import hybrid, knn, linear
+from pathlib import Path
+
+from recframe.api import Register, RegisterDir, hookimpl
 
 
 @hookimpl
-def register_models(register):
-    register("content_knn", knn.ContentKNN, aliases=["cbknn"])
-    register("content_linear", linear.ContentLinear, aliases=["content_bpr"])
-    register("hybrid", hybrid.HybridMF, aliases=["hybrid_mf"])
+def register_models(register: Register) -> None:
+    register("content_knn", "recframe_content.knn:ContentKNN", aliases=["cbknn"])
+    register("content_linear", "recframe_content.linear:ContentLinear", aliases=["content_bpr"])
+    register("hybrid", "recframe_content.hybrid:HybridMF", aliases=["hybrid_mf"])
+
+
+@hookimpl
+def register_config_dirs(register: RegisterDir) -> None:
+    register(Path(__file__).parent / "conf")  # this plugin's config groups (model/, data/, ...)

@@ -7,13 +7,19 @@ general protocol.
 
 from __future__ import annotations
 
-from recframe.api import hookimpl
-from recframe_context import dcnv2, deepfm, fm, widedeep
+from pathlib import Path
+
+from recframe.api import Register, RegisterDir, hookimpl
 
 
 @hookimpl
-def register_models(register):
-    register("fm", fm.FM)
-    register("deepfm", deepfm.DeepFM)
-    register("widedeep", widedeep.WideDeep, aliases=["wide_deep"])
-    register("dcnv2", dcnv2.DCNv2, aliases=["dcn_v2"])
+def register_models(register: Register) -> None:
+    register("fm", "recframe_context.fm:FM")
+    register("deepfm", "recframe_context.deepfm:DeepFM")
+    register("widedeep", "recframe_context.widedeep:WideDeep", aliases=["wide_deep"])
+    register("dcnv2", "recframe_context.dcnv2:DCNv2", aliases=["dcn_v2"])
+
+
+@hookimpl
+def register_config_dirs(register: RegisterDir) -> None:
+    register(Path(__file__).parent / "conf")  # this plugin's config groups (model/, data/, ...)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from recframe.api import hookimpl
-from recframe_sequential import gru4rec, sasrec
+from pathlib import Path
+
+from recframe.api import Register, RegisterDir, hookimpl
 
 
 @hookimpl
-def register_models(register):
-    register("sasrec", sasrec.SASRec)
-    register("gru4rec", gru4rec.GRU4Rec)
+def register_models(register: Register) -> None:
+    register("sasrec", "recframe_sequential.sasrec:SASRec")
+    register("gru4rec", "recframe_sequential.gru4rec:GRU4Rec")
+
+
+@hookimpl
+def register_config_dirs(register: RegisterDir) -> None:
+    register(Path(__file__).parent / "conf")  # this plugin's config groups (model/, data/, ...)

@@ -1,6 +1,9 @@
 """Filters applied to a dataset before splitting, in the order the protocol declares them.
 
-Each filter is ``{"name": ..., **options}`` in ``protocol.filters``:
+Each filter is ``{"name": ..., **options}`` in ``protocol.filters``; the name resolves through the
+``filter`` registry, which plugins fill with ``register_filters`` (a filter is a function
+``f(data: Interactions, **options) -> Interactions``). The built-in filters are the datasets plugin's
+(``recframe_datasets.filters``); ``dedup`` stays here too, as a helper data sources use:
 
 * ``min_rating`` (``threshold``): keep interactions with ``rating >= threshold`` (a NaN rating
   never passes).
@@ -22,25 +25,9 @@ from typing import Any
 import numpy as np
 
 from recframe.data.interactions import Interactions
-from recframe.errors import ConfigError, DataError
+from recframe.errors import ConfigError, DataError, did_you_mean
 
 log = logging.getLogger(__name__)
-
-
-def _number(name: str, value: Any, *, integer: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise ConfigError(f"protocol.filters: {name} must be a number, got {value!r}")
-    if integer and (float(value) != int(value) or value < 0):
-        raise ConfigError(f"protocol.filters: {name} must be an integer >= 0, got {value!r}")
-    return float(value)
-
-
-def min_rating(data: Interactions, threshold: float) -> Interactions:
-    """Rows with ``rating >= threshold``."""
-    threshold = _number("min_rating threshold", threshold)
-    if data.rating is None:
-        raise ConfigError("protocol.filters: min_rating needs ratings, but this dataset has none; remove the filter")
-    return data.subset(data.rating >= float(threshold))
 
 
 def dedup(data: Interactions, keep: str = "first") -> Interactions:
@@ -62,38 +49,25 @@ def dedup(data: Interactions, keep: str = "first") -> Interactions:
     return data.subset(np.sort(order[first]))
 
 
-def kcore(data: Interactions, k: int | None = None, user: int | None = None, item: int | None = None) -> Interactions:
-    """Rows left once every user has ``>= user`` and every item ``>= item`` rows (iterated to a fixed point)."""
-    min_u = int(_number("kcore user", user if user is not None else (k or 0), integer=True))
-    min_i = int(_number("kcore item", item if item is not None else (k or 0), integer=True))
-    keep = np.ones(len(data), dtype=bool)
-    while True:
-        u_deg = np.bincount(data.user[keep], minlength=data.n_users)
-        i_deg = np.bincount(data.item[keep], minlength=data.n_items)
-        ok = keep & (u_deg[data.user] >= min_u) & (i_deg[data.item] >= min_i)
-        if ok.sum() == keep.sum():
-            break
-        keep = ok
-    return data.subset(keep)
-
-
-FILTERS = {"min_rating": min_rating, "dedup": dedup, "kcore": kcore}
-
-
 def apply_filters(data: Interactions, filters: list[dict[str, Any]]) -> Interactions:
     """Apply ``filters`` in order and compact the ids."""
     if not filters:
         return data
+    from recframe.plugins import registries
+
+    registry = registries().filter
     for n, spec in enumerate(filters):
         if not isinstance(spec, dict):
             raise ConfigError(f"protocol.filters[{n}] must be a mapping like {{name: kcore, k: 10}}, got {spec!r}")
         spec = dict(spec)
         name = spec.pop("name", None)
-        if name not in FILTERS:
-            raise ConfigError(f"protocol.filters[{n}].name '{name}' is unknown (available: {', '.join(FILTERS)})")
+        if not isinstance(name, str) or name not in registry:
+            available = ", ".join(registry.names())
+            raise ConfigError(f"protocol.filters[{n}].name '{name}' is unknown (available: {available})"
+                              f"{did_you_mean(str(name), registry.names())}")
         before = len(data)
         try:
-            data = FILTERS[name](data, **spec)
+            data = registry.get(name)(data, **spec)
         except TypeError as exc:
             raise ConfigError(f"protocol.filters[{n}] ({name}): {exc}") from None
         except ConfigError as exc:  # say which filter of the list is at fault

@@ -1,10 +1,10 @@
 """Pointwise evaluation: metrics of scores for labelled ``(user, item, label)`` triples.
 
-Used for explicit ratings (RMSE, MAE: the label is the rating, the score a predicted rating) and
-click labels (LogLoss, AUC: the label is 0/1, the score a logit). Every metric is a
-``torchmetrics.Metric`` with ``update(scores: float[N], labels: float[N])``; RMSE, MAE and LogLoss
-keep sums, so batched and DDP evaluation equal one pass; the global AUC keeps the scores (``cat``
-state) because it is not a sum over pairs of batches.
+Used for explicit ratings (the label is the rating, the score a predicted rating) and click labels
+(the label is 0/1, the score a logit). Every pointwise metric is a ``torchmetrics.Metric`` with
+``update(scores: float[N], labels: float[N])``. The core holds the base class and the evaluation loop;
+the metrics themselves (RMSE, MAE, LogLoss, the global AUC) are the metrics plugin's
+(``recframe_metrics.pointwise``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import ClassVar
 import numpy as np
 import torch
 import torchmetrics
-from scipy.stats import rankdata
 from torch import Tensor, nn
 
 from recframe.data.interactions import Interactions
@@ -28,8 +27,7 @@ class PointwiseMetric(torchmetrics.Metric):
     full_state_update: ClassVar[bool] = False
     higher_is_better: ClassVar[bool] = False
     needs_ratings: ClassVar[bool] = True  # False: 0/1 labels
-    name: str = ""  # set on each instance to the registered name
-    requires: ClassVar[tuple[str, ...]] = ()  # see recframe.evaluation.metrics.METRIC_INPUTS
+    name: ClassVar[str] = ""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -50,79 +48,6 @@ class PointwiseMetric(torchmetrics.Metric):
 
     def compute(self) -> Tensor:
         return self.total / self.count.clamp_min(1.0)
-
-
-class RMSE(PointwiseMetric):
-    """Root mean squared error of predicted ratings."""
-
-    name = "rmse"
-
-    def loss(self, scores: Tensor, labels: Tensor) -> Tensor:
-        return (scores - labels) ** 2
-
-    def compute(self) -> Tensor:
-        return torch.sqrt(super().compute())
-
-
-class MAE(PointwiseMetric):
-    """Mean absolute error of predicted ratings."""
-
-    name = "mae"
-
-    def loss(self, scores: Tensor, labels: Tensor) -> Tensor:
-        return (scores - labels).abs()
-
-
-class LogLoss(PointwiseMetric):
-    """Binary cross-entropy of 0/1 labels given logits (``from_logits``) or probabilities."""
-
-    name = "logloss"
-    needs_ratings = False
-
-    def __init__(self, from_logits: bool = True, eps: float = 1e-7, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.from_logits = from_logits
-        self.eps = eps
-
-    def loss(self, scores: Tensor, labels: Tensor) -> Tensor:
-        if ((labels != 0) & (labels != 1)).any():
-            raise ValueError("logloss needs labels in {0, 1}")
-        if self.from_logits:
-            return torch.nn.functional.binary_cross_entropy_with_logits(scores, labels, reduction="none")
-        p = scores.clamp(self.eps, 1 - self.eps)
-        return -(labels * torch.log(p) + (1 - labels) * torch.log1p(-p))
-
-
-class PointwiseAUC(torchmetrics.Metric):
-    """Global AUC over all labelled triples (ties count 1/2): the Mann-Whitney statistic."""
-
-    family: ClassVar[str] = "pointwise"
-    full_state_update: ClassVar[bool] = False
-    higher_is_better: ClassVar[bool] = True
-    needs_ratings: ClassVar[bool] = False
-    name: str = "pointwise_auc"
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.add_state("scores", default=[], dist_reduce_fx="cat")
-        self.add_state("labels", default=[], dist_reduce_fx="cat")
-
-    @property
-    def key(self) -> str:
-        return self.name
-
-    def update(self, scores: Tensor, labels: Tensor) -> None:  # type: ignore[override]
-        self.scores.append(scores.detach().double().reshape(-1))
-        self.labels.append(labels.detach().double().reshape(-1))
-
-    def compute(self) -> Tensor:
-        s = torchmetrics.utilities.dim_zero_cat(self.scores).cpu().numpy()
-        y = torchmetrics.utilities.dim_zero_cat(self.labels).cpu().numpy() > 0.5
-        n_pos, n_neg = int(y.sum()), int((~y).sum())
-        if n_pos == 0 or n_neg == 0:
-            return torch.tensor(float("nan"), dtype=torch.float64)
-        ranks = rankdata(s)  # average ranks for ties
-        return torch.tensor((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg), dtype=torch.float64)
 
 
 def check_pointwise(metrics: dict[str, torchmetrics.Metric], data: Interactions) -> None:

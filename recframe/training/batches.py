@@ -15,6 +15,7 @@ import torch
 from torch.utils.data import IterableDataset
 
 from recframe.data.interactions import Interactions
+from recframe.training.options import POSITIVE_SAMPLING
 from recframe.training.sampling import NegativeSampler
 
 
@@ -50,9 +51,6 @@ class EpochBatches(IterableDataset):
         """Consecutive slices of ``batch_size`` over ``n`` drawn rows (the last one may be shorter)."""
         for start in range(0, n, self.batch_size):
             yield slice(start, start + self.batch_size)
-
-
-POSITIVE_SAMPLING = ("interactions", "users")
 
 
 class InteractionBatches(EpochBatches):

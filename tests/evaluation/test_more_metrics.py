@@ -12,7 +12,8 @@ from torchmetrics.functional.classification import binary_auroc
 
 from recframe.data.interactions import Interactions
 from recframe.errors import ConfigError
-from recframe.evaluation.pointwise import MAE, RMSE, LogLoss, PointwiseAUC, check_pointwise
+from recframe.evaluation.pointwise import check_pointwise
+from recframe_metrics.pointwise import MAE, RMSE, LogLoss, PointwiseAUC
 from recframe.evaluation.ranking import RankingEvaluator, RankingTarget
 from recframe_metrics.auc import AUC, GAUC
 from recframe_metrics.beyond import AveragePopularity, Coverage, Entropy, Gini, Novelty, TailShare

@@ -94,7 +94,8 @@ def test_rmse_on_implicit_data_fails_in_one_line(tmp_path):
     dataset_dir("ncf-ml-1m")
     # the NCF files carry ratings; an implicit ranking dataset is simulated by the synthetic check
     from recframe.data.interactions import Interactions
-    from recframe.evaluation.pointwise import RMSE, check_pointwise
+    from recframe.evaluation.pointwise import check_pointwise
+    from recframe_metrics.pointwise import RMSE
 
     with pytest.raises(ConfigError, match="implicit"):
         check_pointwise({"rmse": RMSE()}, Interactions(user=np.zeros(1), item=np.zeros(1), n_users=1, n_items=1))

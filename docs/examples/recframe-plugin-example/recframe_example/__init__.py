@@ -4,25 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recframe.api import hookimpl
+from recframe.api import Register, RegisterDir, hookimpl
 
 __version__ = "0.2.0"
 
 
 @hookimpl
-def register_models(register):
-    from recframe_example.item_bias import ItemBias
-
-    register("item_bias", ItemBias)
+def register_models(register: Register) -> None:
+    register("item_bias", "recframe_example.item_bias:ItemBias")  # imported when a run builds it
 
 
 @hookimpl
-def register_metrics(register):
-    from recframe_example.arhr import ARHR
-
-    register("arhr", ARHR)
+def register_metrics(register: Register) -> None:
+    register("arhr", "recframe_example.arhr:ARHR")
 
 
 @hookimpl
-def register_config_dirs(register):
+def register_config_dirs(register: RegisterDir) -> None:
     register(Path(__file__).parent / "conf")
