@@ -187,7 +187,17 @@ def environment(train_device: str = "cpu") -> dict[str, Any]:
 
 
 def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
-    """Run one experiment in ``run_dir`` and return the contents of its ``results.json``."""
+    """Run one experiment in ``run_dir`` and return the contents of its ``results.json``.
+
+    The folder is held for the run (lock, ``status.json``, previous outputs set aside): ``recframe/run_state.py``.
+    """
+    from recframe.run_state import guarded
+
+    with guarded(run_dir, resume=bool(OmegaConf.select(cfg, "resume", default=False))):
+        return _execute(cfg, run_dir)
+
+
+def _execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     from recframe import compression
