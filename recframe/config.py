@@ -28,7 +28,9 @@ def register_resolvers() -> None:
     if not OmegaConf.has_resolver("recframe_data_dir"):
         OmegaConf.register_new_resolver("recframe_data_dir", lambda: str(paths.data_dir()))
     if not OmegaConf.has_resolver("recframe_dirname"):
-        OmegaConf.register_new_resolver("recframe_dirname", lambda s: s if s else "default")
+        from recframe.folder_names import folder_name
+
+        OmegaConf.register_new_resolver("recframe_dirname", folder_name)
 
 
 def install_hydra_plugins() -> None:
