@@ -72,6 +72,8 @@ _EXPORTS: dict[str, str] = {
     # files and folders
     "atomic_path": "recframe.atomic",
     "cache_dir": "recframe.paths",
+    "load_checkpoint": "recframe.checkpoints",
+    "load_model_state": "recframe.checkpoints",
 }
 
 __all__ = ["hookimpl", *sorted(_EXPORTS)]
@@ -92,6 +94,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # static checkers see the real names
     from recframe.atomic import atomic_path
+    from recframe.checkpoints import load_checkpoint, load_model_state
     from recframe.compression import (CompressionContext, Compressor, Measured, evaluate, replace_module, storage,
                                       teacher_topk, unwrap)
     from recframe.data.features import FeatureTables, build_features
