@@ -150,6 +150,10 @@ def validate(cfg: DictConfig) -> None:
     """Check the core keys' types and ranges; raise one-line :class:`ConfigError` s."""
     _number(cfg, "seed", minimum=0, integer=True)
     _trainer_choices(cfg)
+    from recframe.value_checks import check_protocol, check_trainer
+
+    check_trainer(cfg)
+    check_protocol(cfg)
     for key, minimum, exclusive, integer in [
         ("trainer.lr", 0, True, False), ("trainer.weight_decay", 0, False, False),
         ("trainer.batch_size", 1, False, True), ("trainer.max_epochs", 1, False, True),
