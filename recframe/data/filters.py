@@ -64,6 +64,8 @@ def dedup(data: Interactions, keep: str = "first") -> Interactions:
 
 def kcore(data: Interactions, k: int | None = None, user: int | None = None, item: int | None = None) -> Interactions:
     """Rows left once every user has ``>= user`` and every item ``>= item`` rows (iterated to a fixed point)."""
+    if k is None and user is None and item is None:  # would keep every row while recorded as applied
+        raise ConfigError("protocol.filters: kcore needs k (or user and/or item), e.g. {name: kcore, k: 10}")
     min_u = int(_number("kcore user", user if user is not None else (k or 0), integer=True))
     min_i = int(_number("kcore item", item if item is not None else (k or 0), integer=True))
     keep = np.ones(len(data), dtype=bool)
@@ -75,6 +77,12 @@ def kcore(data: Interactions, k: int | None = None, user: int | None = None, ite
             break
         keep = ok
     return data.subset(keep)
+
+
+def require_rows(data: Interactions, what: str) -> None:
+    """Raise a one-line :class:`DataError` when ``what`` (a protocol setting) left no interaction."""
+    if len(data) == 0:
+        raise DataError(f"{what} removed every interaction; loosen it")
 
 
 FILTERS = {"min_rating": min_rating, "dedup": dedup, "kcore": kcore}

@@ -87,10 +87,25 @@ def batches_per_step(t: DictConfig) -> int:
     1 (Lightning's automatic optimisation, one step per mini-batch) whenever
     ``trainer.limit_train_batches`` is set, so that its count keeps meaning mini-batches.
     """
-    k = int(OmegaConf.select(t, "batches_per_step", default=1) or 1)
-    if k < 1:
+    value = OmegaConf.select(t, "batches_per_step", default=None)
+    k = 1 if value is None else value
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ConfigError(f"trainer.batches_per_step must be >= 1, got {k}")
     return 1 if t.limit_train_batches is not None else k
+
+
+def lightning_trainer(**kwargs: Any) -> Any:
+    """``lightning.pytorch.Trainer(**kwargs)``; settings Lightning rejects (an accelerator or device list this
+    machine lacks, an unknown strategy) become one :class:`ConfigError` line naming the trainer keys."""
+    import lightning.pytorch as pl
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    try:
+        return pl.Trainer(**kwargs)
+    except (MisconfigurationException, ValueError, RuntimeError, TypeError, ImportError) as exc:
+        first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        keys = ", ".join(f"trainer.{k}={kwargs.get(k)!r}" for k in ("accelerator", "devices", "strategy", "precision"))
+        raise ConfigError(f"Lightning rejected the trainer settings ({keys}): {first}") from None
 
 
 def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Loss, split: Any,
@@ -101,7 +116,6 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
     ``batches`` is the training batch stream when the protocol fixes it (labelled records under
     ``protocol.ranking: none``); by default the stream the model's ``batch_kind`` asks for.
     """
-    import lightning.pytorch as pl
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
     t = cfg.trainer
@@ -140,7 +154,7 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
     per_step = batches_per_step(t)
     module = RecframeModule(model, loss, {"optimizer": t.optimizer, "lr": t.lr, "weight_decay": t.weight_decay},
                             evaluator, valid_target, batches, batches_per_step=per_step)
-    trainer = pl.Trainer(
+    trainer = lightning_trainer(
         max_epochs=int(t.max_epochs), max_time=OmegaConf.select(t, "max_time", default=None), accelerator=str(t.accelerator), devices=t.devices,
         strategy=_strategy(t),
         precision=t.precision, logger=_logger(cfg, run_dir), callbacks=callbacks,
