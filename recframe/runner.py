@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 import recframe
 from recframe import config as rconfig
 from recframe.atomic import atomic_path, write_json
-from recframe.data.filters import apply_filters
+from recframe.data.filters import apply_filters, require_rows
 from recframe.data.interactions import Interactions
 from recframe.data.source import build_source, load_dataset
 from recframe.data.split import Split
@@ -90,15 +90,19 @@ def make_split(cfg: DictConfig, data: Interactions, seed: int) -> Split:
         if data.rating is None:
             raise ConfigError("protocol.implicit_threshold is set but the dataset has no ratings; set it to null")
         data = data.subset(data.rating >= float(threshold)).compact()
+        require_rows(data, f"protocol.implicit_threshold={threshold} (ratings >= {threshold} are kept)")
     labels = protocol.get("labels")
     if labels:  # CTR: ratings become 0/1 labels, the ratings in between are dropped
         from recframe.data.features import labels_from_ratings
 
         data = labels_from_ratings(data, float(labels["positive_min"]), float(labels["negative_max"])).compact()
+        require_rows(data, "protocol.labels")
     spec = dict(protocol["split"])
     name = spec.pop("name")
     splitter = registries().splitter.get(name, config_key="protocol.split.name")
-    return build(splitter, "protocol.split", name, {**spec, "seed": seed}, data)
+    split = build(splitter, "protocol.split", name, {**spec, "seed": seed}, data)
+    require_rows(split.train, f"protocol.split ({name}) left no training interactions: it")
+    return split
 
 
 def cold_fallback(protocol: dict[str, Any], model: Recommender, model_name: str, split: Split,
@@ -235,7 +239,7 @@ def _execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     if pointwise:
         from recframe.evaluation.pointwise import check_pointwise
 
-        check_pointwise(pointwise, split.train)
+        check_pointwise(pointwise, split.train, model, model_name)
     if ranking == "none":  # labelled records only (CTR): pointwise metrics, no top-K lists
         from recframe.evaluation.labeled import labeled_evaluation
 
