@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from recframe.atomic import write_json
-from recframe.errors import ConfigError, DataError, RecframeError
+from recframe.errors import ConfigError, DataError, RecframeError, TrainingError
 
 STATUS_FILE = "status.json"
 LOCK_FILE = ".run.lock"
@@ -181,18 +181,6 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
-def _restore_previous(run_dir: Path, status: dict[str, Any] | None) -> bool:
-    """Put ``.previous/`` back in place with its status (only when this run wrote no outputs)."""
-    previous = run_dir / PREVIOUS
-    if status is None or status.get("state") != "complete" or not previous.is_dir():
-        return False
-    for entry in sorted(previous.iterdir()):
-        os.replace(entry, run_dir / entry.name)
-    previous.rmdir()
-    write_json(run_dir / STATUS_FILE, status)
-    return True
-
-
 # --- one run ---------------------------------------------------------------------------------------
 
 def _worker_of_a_launched_run() -> bool:
@@ -201,6 +189,16 @@ def _worker_of_a_launched_run() -> bool:
         return int(os.environ.get("LOCAL_RANK", "0")) > 0 or int(os.environ.get("NODE_RANK", "0")) > 0
     except ValueError:
         return False
+
+
+def disk_full_error(exc: OSError) -> TrainingError | None:
+    """One line for a full, over-quota or read-only disk met anywhere in a run (else ``None``)."""
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        return None
+    where = f" writing {exc.filename}" if exc.filename else ""
+    what = "read-only file system" if exc.errno == errno.EROFS else "no space left on the device"
+    return TrainingError(f"{what}{where} ({exc.strerror}); free some space or set paths.output_dir to another "
+                         f"disk, then rerun (resume=true continues from the last checkpoint)")
 
 
 def reason_of(exc: BaseException) -> str:
@@ -222,18 +220,24 @@ def guarded(run_dir: str | os.PathLike, resume: bool = False) -> Iterator[None]:
     run_dir.mkdir(parents=True, exist_ok=True)
     lock = acquire_lock(run_dir)
     try:
-        before = read_status(run_dir)
         if not resume:
             set_aside_previous(run_dir)
         started = _now()
         write_status(run_dir, "running", pid=os.getpid(), host=socket.gethostname(), started=started)
         try:
-            yield
+            try:
+                yield
+            except OSError as exc:
+                disk = disk_full_error(exc)
+                if disk is None:
+                    raise
+                raise disk from None
         except BaseException as exc:
-            if not resume and not run_outputs(run_dir) and _restore_previous(run_dir, before):
-                raise  # stopped before writing anything (e.g. a config mistake): the folder is as it was
-            write_status(run_dir, "failed", reason=reason_of(exc), pid=os.getpid(), host=socket.gethostname(),
-                         started=started, finished=_now())
+            try:
+                write_status(run_dir, "failed", reason=reason_of(exc), pid=os.getpid(), host=socket.gethostname(),
+                             started=started, finished=_now())
+            except OSError:  # the disk is still full: the running status with a dead pid reads as stale
+                pass
             raise
         write_status(run_dir, "complete", pid=os.getpid(), host=socket.gethostname(), started=started,
                      finished=_now())

@@ -61,8 +61,9 @@ def check_trainer(cfg: DictConfig) -> None:
         raise ConfigError(f"trainer.negative_sampling must be one of {', '.join(NEGATIVE_SAMPLING)}, got {sampling!r}")
     for key in ("deterministic", "progress_bar"):  # bool("no") is True: a typo would silently mean yes
         value = t.get(key)
-        if value is not None and not isinstance(value, bool):
-            raise ConfigError(f"trainer.{key} must be true or false, got {value!r}")
+        if value is not None and not isinstance(value, bool) and not (key == "deterministic" and value == "warn"):
+            allowed = "true, false or warn" if key == "deterministic" else "true or false"
+            raise ConfigError(f"trainer.{key} must be {allowed}, got {value!r}")
     precision = t.get("precision")
     if precision is not None and precision not in PRECISIONS:
         raise ConfigError(f"trainer.precision {precision!r} is not one of "
