@@ -162,16 +162,19 @@ def test_rerun_that_completes_replaces_previous_outputs(run_copy):
     assert not (run_copy / ".previous").exists() and (run_copy / "checkpoints" / "best.ckpt").is_file()
 
 
-def test_a_config_mistake_leaves_a_complete_folder_as_it_was(run_copy):
+def test_a_rerun_that_fails_early_is_reported_failed_with_the_old_run_kept_aside(run_copy):
+    """A rerun that stops at once (here a config mistake reaching ``execute``) must not leave the old
+    results looking like this run's: the folder says failed, the old run is in .previous/."""
     from recframe import config as rconfig
+    from recframe.run_state import run_health
     from recframe.runner import execute
 
-    before = sorted(p.name for p in run_copy.iterdir())
+    old_results = (run_copy / "results.json").read_text()
     cfg = rconfig.compose([*FAST, "trainer.lr=-1"])
     with pytest.raises(ConfigError, match="trainer.lr must be > 0"):
         execute(cfg, run_copy)
-    assert sorted(p.name for p in run_copy.iterdir()) == before
-    assert json.loads((run_copy / "status.json").read_text())["state"] == "complete"
+    assert run_health(run_copy) == ("failed", "trainer.lr must be > 0, got -1")
+    assert (run_copy / ".previous" / "results.json").read_text() == old_results
 
 
 def test_failing_on_run_end_marks_the_run_failed(recframe_plugin, run_copy, capsys):
@@ -306,3 +309,42 @@ def test_a_full_disk_while_saving_a_checkpoint_is_one_line_and_leaves_no_partial
     assert target.read_bytes() == b"previous checkpoint" and sorted(os.listdir(tmp_path)) == ["last.ckpt"]
 
 
+
+
+def test_report_counts_only_complete_jobs_and_names_the_others(trained, tmp_path):
+    from recframe.run_state import write_status
+    from recframe.sweeps.report import build_report, header_lines
+
+    sweep = tmp_path / "sweep"
+    for job in ("j0", "j1", "j2"):
+        shutil.copytree(trained, sweep / job)
+    write_status(sweep / "j1", "failed", reason="loss became NaN at epoch 2")  # its results.json is stale
+    write_status(sweep / "j2", "running", pid=_dead_pid(), host=__import__("socket").gethostname(), started="t0")
+    report = build_report(sweep)
+    assert [(j.name, j.status) for j in report.jobs] == [("j0", "ok"), ("j1", "failed"), ("j2", "stale")]
+    assert report.jobs[1].results is None and report.best == 0
+    header = "\n".join(header_lines(report))
+    assert "jobs: 3 (1 ok, 1 failed, 1 stale)" in header
+    assert "not counted: j1 (failed: loss became NaN at epoch 2)" in header and "not counted: j2 (stale: pid" in header
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_full_disk_when_writing_results_is_one_line_and_marks_the_run_failed(capsys, tmp_path, monkeypatch):
+    import errno
+
+    import recframe.runner as runner
+
+    def full_disk(path, obj):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(runner, "write_json", full_disk)
+    run_dir = tmp_path / "full"
+    err = one_line_error(capsys, *FAST, f"hydra.run.dir={run_dir}")
+    assert f"no space left on the device writing {run_dir / 'results.json'}" in err
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["state"] == "failed" and "no space left" in status["reason"]
