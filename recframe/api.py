@@ -79,6 +79,9 @@ _EXPORTS: dict[str, str] = {
     # hook argument types
     "Register": "recframe.hookspecs",
     "RegisterDir": "recframe.hookspecs",
+    # safe loading of checkpoints and saved weights
+    "load_checkpoint": "recframe.checkpoints",
+    "load_model_state": "recframe.checkpoints",
 }
 
 __all__ = ["hookimpl", *sorted(_EXPORTS)]
@@ -99,6 +102,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # static checkers see the real names
     from recframe.atomic import atomic_path
+    from recframe.checkpoints import load_checkpoint, load_model_state
     from recframe.compression import (CompressionContext, Compressor, Measured, evaluate, replace_module, storage,
                                       teacher_topk, unwrap)
     from recframe.data.features import FeatureTables, build_features

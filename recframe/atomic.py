@@ -11,14 +11,36 @@ from pathlib import Path
 from typing import Any, Iterator
 
 
+def umask() -> int:
+    """The process's umask (read without changing it where ``/proc`` tells; else set and restored at once)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def usual_mode(directory: bool = False) -> int:
+    """The mode ``open``/``mkdir`` would give a new file (0666) or folder (0777) under the umask."""
+    return (0o777 if directory else 0o666) & ~umask()
+
+
 @contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; on success it replaces ``target`` in one rename."""
+    """Yield a temporary path beside ``target``; on success it replaces ``target`` in one rename.
+
+    The file gets the usual permissions (0644 under umask 022), not ``mkstemp``'s owner-only 0600.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, usual_mode())
     try:
         yield tmp_path
         os.replace(tmp_path, target)
@@ -45,6 +67,7 @@ def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    os.chmod(tmp, usual_mode(directory=True))
     try:
         yield tmp
         try:

@@ -19,10 +19,14 @@ from recframe.errors import DataError
 
 
 def load_per_user(run_dir: str | Path) -> dict[str, np.ndarray]:
+    """The run's per-user metric values; a failed, killed or running run is refused in one line."""
+    from recframe.run_state import require_complete
+
+    require_complete(run_dir)
     path = Path(run_dir) / "per_user.npz"
     if not path.is_file():
         raise DataError(f"{path} not found; pass run directories that hold a per_user.npz")
-    with np.load(path) as z:
+    with np.load(path, allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
 
 

@@ -161,6 +161,11 @@ def source_run(cfg: DictConfig) -> Path | None:
     path = Path(str(node.from_run))
     if not (path / ".hydra" / "config.yaml").is_file():
         raise ConfigError(f"compressor.from_run: {path} has no .hydra/config.yaml (not a recframe run folder)")
+    from recframe.run_state import run_health
+
+    state, detail = run_health(path)
+    if state != "complete":
+        raise ConfigError(f"compressor.from_run: the run in {path} is {state} ({detail}); compress a complete run")
     return path
 
 
@@ -181,9 +186,9 @@ def load_trained(model: Recommender, source: Path, train: Any = None) -> dict[st
     ckpts = source / "checkpoints"
     ckpt = next((p for p in (ckpts / "best.ckpt", ckpts / "last.ckpt") if p.is_file()), None)
     if ckpt is not None:
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"]
-        state = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.")}
-        model.load_state_dict(state)
+        from recframe.checkpoints import load_model_state
+
+        model.load_state_dict(load_model_state(ckpt, "compressor.from_run"))
     elif model.trainable:
         raise ConfigError(f"compressor.from_run: {source} has no checkpoints/best.ckpt or last.ckpt")
     else:

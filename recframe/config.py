@@ -28,7 +28,9 @@ def register_resolvers() -> None:
     if not OmegaConf.has_resolver("recframe_data_dir"):
         OmegaConf.register_new_resolver("recframe_data_dir", lambda: str(paths.data_dir()))
     if not OmegaConf.has_resolver("recframe_dirname"):
-        OmegaConf.register_new_resolver("recframe_dirname", lambda s: s if s else "default")
+        from recframe.folder_names import folder_name
+
+        OmegaConf.register_new_resolver("recframe_dirname", folder_name)
 
 
 def install_hydra_plugins() -> None:
@@ -165,6 +167,10 @@ def validate(cfg: DictConfig) -> None:
     _named_groups(cfg)
     _number(cfg, "seed", minimum=0, integer=True)
     _trainer_choices(cfg)
+    from recframe.value_checks import check_protocol, check_trainer
+
+    check_trainer(cfg)
+    check_protocol(cfg)
     for key, minimum, exclusive, integer in [
         ("trainer.lr", 0, True, False), ("trainer.weight_decay", 0, False, False),
         ("trainer.batch_size", 1, False, True), ("trainer.max_epochs", 1, False, True),

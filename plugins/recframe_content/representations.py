@@ -147,7 +147,7 @@ def cached_embeddings(model: str, texts: Sequence[str],
     path = embedding_cache_path(model, texts)
     if path.exists():
         start = time.perf_counter()
-        x = np.load(path)
+        x = np.load(path, allow_pickle=False)
         log.info("loaded %s embeddings of %d texts from %s in %.3f s", model, len(texts), path,
                  time.perf_counter() - start)
         return x

@@ -40,6 +40,8 @@ def min_rating(data: Interactions, threshold: float) -> Interactions:
 
 def kcore(data: Interactions, k: int | None = None, user: int | None = None, item: int | None = None) -> Interactions:
     """Rows left once every user has ``>= user`` and every item ``>= item`` rows (iterated to a fixed point)."""
+    if k is None and user is None and item is None:  # would keep every row while recorded as applied
+        raise ConfigError("protocol.filters: kcore needs k (or user and/or item), e.g. {name: kcore, k: 10}")
     min_u = int(_number("kcore user", user if user is not None else (k or 0), integer=True))
     min_i = int(_number("kcore item", item if item is not None else (k or 0), integer=True))
     keep = np.ones(len(data), dtype=bool)

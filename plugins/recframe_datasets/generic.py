@@ -98,7 +98,13 @@ def frame_to_interactions(frame: pd.DataFrame, path: Path, columns: dict[str, An
             epoch = pd.Timestamp("1970-01-01", tz="UTC")  # unit-agnostic (pandas may store s, us or ns)
             timestamp = ((when - epoch) // pd.Timedelta(seconds=1)).to_numpy(np.int64)
         else:
-            timestamp = np.floor(numeric_column(col, path, "timestamp", lines=lines)).astype(np.int64)
+            seconds = np.floor(numeric_column(col, path, "timestamp", lines=lines))
+            bad = ~(np.abs(seconds) < 2.0 ** 63)  # inf, or beyond int64: would become INT64_MIN
+            if bad.any():
+                row = int(np.flatnonzero(bad)[0])
+                raise DataError(f"{path}, line {int(lines[row])}: timestamp {col.iloc[row]!r} is not a finite "
+                                f"number of seconds within int64 range")
+            timestamp = seconds.astype(np.int64)
     data = Interactions.from_raw(ids(frame[columns["user"]]), ids(frame[columns["item"]]), rating=rating,
                                  timestamp=timestamp, meta={"source": source, "file": str(path)})
     return apply_duplicates(data, duplicates, path)

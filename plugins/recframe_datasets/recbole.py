@@ -35,7 +35,7 @@ def read_atomic(path: Path, sep: str, encoding: str) -> tuple[pd.DataFrame, dict
         raise DataError(f"{path} is empty")
     try:
         with open(path, encoding=encoding) as fh:
-            header = fh.readline().rstrip("\r\n").split(sep)
+            header = fh.readline().rstrip("\r\n").removeprefix("\ufeff").split(sep)  # a BOM is not part of a name
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not valid {encoding} text ({exc.reason}); set data.encoding") from None
     types: dict[str, str] = {}

@@ -97,6 +97,22 @@ def sweep_stale(entry: Path, max_age_s: float = 3600.0) -> int:
     return removed
 
 
+def discard(entry: Path) -> None:
+    """Remove a damaged or outdated entry (renamed first, so no reader sees it half-removed)."""
+    import os
+    import shutil
+    import uuid
+
+    if not entry.exists():
+        return
+    doomed = entry.parent / f".{entry.name}.{uuid.uuid4().hex[:8]}.discarded.tmp"
+    try:
+        os.rename(entry, doomed)
+    except OSError:  # another process replaced or removed it first
+        return
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
 def store(entry: Path, data: Interactions) -> None:
     """Write ``data`` to ``entry`` atomically (and sweep stale temporaries of killed writers)."""
     sweep_stale(entry)

@@ -49,6 +49,12 @@ def dedup(data: Interactions, keep: str = "first") -> Interactions:
     return data.subset(np.sort(order[first]))
 
 
+def require_rows(data: Interactions, what: str) -> None:
+    """Raise a one-line :class:`DataError` when ``what`` (a protocol setting) left no interaction."""
+    if len(data) == 0:
+        raise DataError(f"{what} removed every interaction; loosen it")
+
+
 def apply_filters(data: Interactions, filters: list[dict[str, Any]]) -> Interactions:
     """Apply ``filters`` in order and compact the ids."""
     if not filters:

@@ -9,6 +9,7 @@ files and options.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +61,10 @@ class DataSource:
 
 def build_source(cls: type[DataSource], name: str, data_cfg: dict[str, Any]) -> DataSource:
     """Instantiate a data source from its config, checking the keys against its constructor."""
+    unset = [k for k, v in data_cfg.items() if v == "???"]  # OmegaConf's mandatory-value marker
+    if unset:
+        raise ConfigError(f"data.{unset[0]} must be set for data source '{name}' "
+                          f"(e.g. {' '.join(f'data.{k}=...' for k in unset)})")
     # data.features declares model inputs (recframe/data/features.py), not a source option
     options = {k: v for k, v in data_cfg.items() if k not in {"name", "path", "features"}}
     check_params(cls, "data", name, options, 1, owner=f"data source '{name}'", noun="option")
@@ -85,6 +90,13 @@ def _env_set() -> bool:
 def load_dataset(name: str, source: DataSource, *, use_cache: bool = True) -> Interactions:
     """Load a dataset through the cache; parse the source files only on a miss."""
     files = source.source_files()
+    for f in files:  # a folder or an unreadable file where a data file belongs is not "not found"
+        if f.is_dir():
+            raise DataError(f"dataset '{name}': {f} is a directory, not a data file; point data.path at the "
+                            f"folder that holds {f.name} as a file")
+        if f.is_file() and not os.access(f, os.R_OK):
+            raise DataError(f"dataset '{name}': {f} cannot be read (permission denied); fix its permissions "
+                            f"(chmod a+r) or copy the dataset somewhere readable")
     missing = [f for f in files if not f.is_file()]
     if missing:
         raise DataError(missing_files_message(name, source, missing))
@@ -99,6 +111,7 @@ def load_dataset(name: str, source: DataSource, *, use_cache: bool = True) -> In
         if hit is not None:
             log.info("loaded %s from cache %s", name, entry)
             return hit
+        cache.discard(entry)  # a damaged entry would otherwise block the fresh one below, run after run
     start = time.perf_counter()
     data = source.load()
     if len(data) == 0:

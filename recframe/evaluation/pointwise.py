@@ -50,8 +50,16 @@ class PointwiseMetric(torchmetrics.Metric):
         return self.total / self.count.clamp_min(1.0)
 
 
-def check_pointwise(metrics: dict[str, torchmetrics.Metric], data: Interactions) -> None:
-    """Raise a one-line :class:`ConfigError` if a metric needs labels the data does not have."""
+def check_pointwise(metrics: dict[str, torchmetrics.Metric], data: Interactions, model: nn.Module | None = None,
+                    model_name: str = "") -> None:
+    """Raise a one-line :class:`ConfigError` if a metric needs labels the data does not have, or (given
+    ``model``) rating predictions the model does not make: RMSE of ranking scores against ratings is a
+    number with no meaning. A model whose scores are rating predictions says ``predicts_ratings = True``."""
+    rating_metrics = [k for k, m in metrics.items() if getattr(m, "needs_ratings", True)]
+    if model is not None and rating_metrics and not getattr(model, "predicts_ratings", False):
+        raise ConfigError(f"metrics {', '.join(rating_metrics)} compare predicted with true ratings, but model "
+                          f"'{model_name or type(model).__name__}' scores items for ranking and predicts no "
+                          f"ratings; remove them from metrics.names")
     if data.rating is None and metrics:
         raise ConfigError(f"metrics {', '.join(metrics)} need ratings or labels but the dataset is implicit "
                           f"(no ratings); remove them from metrics.names")

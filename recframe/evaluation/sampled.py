@@ -123,6 +123,10 @@ def sampled_evaluation(protocol: dict[str, Any], split: Split, metrics: dict[str
                                   item=np.concatenate([p.item for p in parts]),
                                   n_users=split.n_users, n_items=split.n_items)
         candidates, generated = build_candidates(everything, int(num), seed), True
+    from recframe.value_checks import check_sampled_cutoffs
+
+    check_sampled_cutoffs(candidates.shape[1], protocol.get("cutoffs") or [1],
+                          "the number of candidates per user" if num is None else "protocol.num_candidates")
     evaluator = SampledRankingEvaluator(metrics, batch_users=batch_users, ties=str(protocol.get("ties", "pessimistic")))
     targets = {part: SampledTarget(split.part(part).to_csr(), candidates, split.history(part))
                for part in ("valid", "test")}

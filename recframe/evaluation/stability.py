@@ -65,7 +65,7 @@ def load_topk(run_dir: str | Path) -> dict[str, np.ndarray]:
     path = Path(run_dir) / "topk.npz"
     if not path.is_file():
         raise DataError(f"{path} not found; the run predates saved top-K lists, rerun it")
-    with np.load(path) as z:
+    with np.load(path, allow_pickle=False) as z:
         return {"users": z["users"], "items": z["items"]}
 
 

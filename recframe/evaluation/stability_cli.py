@@ -3,8 +3,26 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from recframe.evaluation.stability import aggregate, load_results, pairwise_churn
+
+
+def complete_runs(runs: list[str], console: Any) -> list[str]:
+    """The complete runs among ``runs``; each other one is named with its state and skipped."""
+    from recframe.errors import DataError
+    from recframe.run_state import run_health
+
+    kept = []
+    for run in runs:
+        state, detail = run_health(run)
+        if state == "complete":
+            kept.append(run)
+        else:
+            console.print(f"skipped {run}: {state} ({detail})", soft_wrap=True)
+    if not kept:
+        raise DataError(f"none of the {len(runs)} runs is complete; rerun them (or resume=true)")
+    return kept
 
 
 def main(argv: list[str]) -> int:
@@ -18,6 +36,7 @@ def main(argv: list[str]) -> int:
     from rich.table import Table
 
     console = Console(highlight=False, width=max(Console().width, 120))
+    args.runs = complete_runs(args.runs, console)
     agg = aggregate([load_results(d) for d in args.runs])
     t = Table(title=f"{len(args.runs)} runs", title_justify="left")
     for col in ("metric", "mean", "± std", "n"):

@@ -41,7 +41,19 @@ STAGES: list[tuple[str, Stage]] = [
     ("write", results.write),  # results.json, per_user.npz; on_run_end
 ]
 
+
+
+def run_folder_guard(ctx: RunContext) -> AbstractContextManager[Any]:
+    """The run folder held for the run: lock, ``status.json``, previous outputs set aside
+    (:mod:`recframe.run_state`); ``resume=true`` keeps the previous outputs."""
+    from omegaconf import OmegaConf
+
+    from recframe.run_state import guarded
+
+    return guarded(ctx.run_dir, resume=bool(OmegaConf.select(ctx.cfg, "resume", default=False)))
+
+
 #: Context managers wrapped around the whole run, outermost first: ``guard(ctx)``.
-GUARDS: list[Callable[[RunContext], AbstractContextManager[Any]]] = []
+GUARDS: list[Callable[[RunContext], AbstractContextManager[Any]]] = [run_folder_guard]
 
 __all__ = ["GUARDS", "STAGES", "Run", "RunContext", "Stage"]

@@ -61,7 +61,7 @@ def evaluation(ctx: RunContext) -> None:
     if pointwise:
         from recframe.evaluation.pointwise import check_pointwise
 
-        check_pointwise(pointwise, ctx.require("split").train)
+        check_pointwise(pointwise, ctx.require("split").train, ctx.require("model"), ctx.require("plan").model.name)
     evaluation_mode(ctx.protocol).setup(ctx, ranking, pointwise)
     if not len(getattr(ctx.targets.get("valid"), "users", ())):
         ctx.protocol["model_selection"] = "none: no validation part, the last model is tested"

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from recframe.data.filters import apply_filters
+from recframe.data.filters import apply_filters, require_rows
 from recframe.data.interactions import Interactions
 from recframe.data.split import Split
 from recframe.errors import ConfigError
@@ -29,11 +29,13 @@ def prepare(protocol: dict[str, Any], data: Interactions) -> Interactions:
         if data.rating is None:
             raise ConfigError("protocol.implicit_threshold is set but the dataset has no ratings; set it to null")
         data = data.subset(data.rating >= float(threshold)).compact()
+        require_rows(data, f"protocol.implicit_threshold={threshold} (ratings >= {threshold} are kept)")
     labels = protocol.get("labels")
     if labels:  # CTR: ratings become 0/1 labels, the ratings in between are dropped
         from recframe.data.features import labels_from_ratings
 
         data = labels_from_ratings(data, float(labels["positive_min"]), float(labels["negative_max"])).compact()
+        require_rows(data, "protocol.labels")
     return data
 
 
@@ -46,7 +48,9 @@ def split_data(cfg: DictConfig, data: Interactions, seed: int) -> Split:
     spec = dict(protocol["split"])
     name = spec.pop("name")
     splitter = registries().splitter.get(name, config_key="protocol.split.name")
-    return build(splitter, "protocol.split", name, {**spec, "seed": seed}, data)
+    split = build(splitter, "protocol.split", name, {**spec, "seed": seed}, data)
+    require_rows(split.train, f"protocol.split ({name}) left no training interactions: it")
+    return split
 
 
 def dataset_info(cfg: DictConfig, split: Split) -> DatasetInfo:

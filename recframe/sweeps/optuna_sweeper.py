@@ -19,10 +19,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from recframe.atomic import write_json, write_text
 from recframe.errors import ConfigError, RecframeError
+from recframe.redact import STORAGE_ENV, env_reference, has_secret, redact
 from recframe.sweeps.objectives import value_of
 from recframe.sweeps.pruning import STUDY_ATTR
 from recframe.sweeps.search_space import quote
@@ -35,6 +36,21 @@ POLL_SECONDS = 2.0
 #: A sweeper stamps its host and pid on a trial right after asking for it; a RUNNING trial still
 #: without a pid this long after it started was asked by a process that died in between.
 UNSTAMPED_GRACE_SECONDS = 60.0
+
+
+def continued_seed(storage: Any, study_name: str, seed: int | None) -> int | None:
+    """The sampler seed for this start of the sweep: ``seed`` for a new study; for a study that already
+    has trials, ``seed`` plus their count, so that a restarted seeded sweep does not replay the
+    parameters of the trials it already ran (deterministic all the same)."""
+    import optuna
+
+    if seed is None:
+        return None
+    try:
+        study = optuna.load_study(study_name=study_name, storage=storage, sampler=optuna.samplers.RandomSampler())
+    except KeyError:  # no such study yet
+        return seed
+    return int(seed) + len(study.get_trials(deepcopy=False))
 
 
 def trial_subdir(number: int) -> str:
@@ -77,13 +93,17 @@ class OptunaSweeperImpl:
         settings.space.fixed = fixed_cli + settings.space.fixed
         sweep_dir = Path(str(cfg.hydra.sweep.dir)).resolve()
         sweep_dir.mkdir(parents=True, exist_ok=True)
-        write_text(sweep_dir / "multirun.yaml", OmegaConf.to_yaml(cfg))
+        write_text(sweep_dir / "multirun.yaml", redact(OmegaConf.to_yaml(cfg)))
         url = storage_url(settings.storage, sweep_dir)
         storage = open_storage(url)
+        self._trial_storage = self._hide_secret(url)
         grid = settings.space.grid if len(settings.space.grid) == len(settings.space.distributions) else None
-        sampler = make_sampler(settings.sampler, settings.seed, grid, len(settings.objectives))
+        seed = continued_seed(storage, settings.study_name, settings.seed)
+        sampler = make_sampler(settings.sampler, seed, grid, len(settings.objectives))
         if settings.seed is not None:
             sampler_note = f"seed {settings.seed}"
+            if seed != settings.seed:  # a restarted study: see continued_seed
+                sampler_note += f" (continued: {seed})"
         else:
             sampler_note = "no seed"
         try:
@@ -151,6 +171,22 @@ class OptunaSweeperImpl:
                 raise RecframeError(f"{failures} trials failed (hydra.sweeper.max_failures={settings.max_failures}); "
                                     f"see the trial folders under {sweep_dir}")
 
+    def _hide_secret(self, url: str) -> str:
+        """What trial jobs get as ``trial.storage``: the URL, or, when it holds a password, a reference to
+        the environment variable holding it; the password is also removed from the Hydra config the jobs'
+        ``.hydra/`` files are written from."""
+        if not has_secret(url):
+            return url
+        os.environ[STORAGE_ENV] = url  # inherited by the jobs of every launcher (in-process, joblib, submitit)
+        assert self.config is not None
+        with open_dict(self.config):
+            if OmegaConf.select(self.config, "hydra.sweeper.storage", default=None) is not None:
+                self.config.hydra.sweeper.storage = redact(str(self.config.hydra.sweeper.storage))
+            given = OmegaConf.select(self.config, "hydra.overrides.hydra", default=None)
+            if given is not None:
+                self.config.hydra.overrides.hydra = [redact(str(o)) for o in given]
+        return env_reference()
+
     def _grid_todo(self, trials: list[Any], settings: Settings, keys: list[str]) -> list[tuple[Any, ...]]:
         """Grid points still to run, in order: not complete, pruned, running or queued, and not failed in
         this run of the sweep (points that failed or were interrupted before a restart are retried)."""
@@ -168,7 +204,7 @@ class OptunaSweeperImpl:
         assert self.config is not None
         run_dir = Path(str(self.config.hydra.sweep.dir)).resolve() / trial_subdir(trial.number)
         overrides = settings.space.overrides(trial.params) + [
-            f"trial.study={quote(settings.study_name)}", f"trial.storage={quote(url)}",
+            f"trial.study={quote(settings.study_name)}", f"trial.storage={quote(self._trial_storage)}",
             f"trial.id={trial._trial_id}", f"trial.number={trial.number}",
             f"hydra.sweep.subdir={trial_subdir(trial.number)}",
         ]

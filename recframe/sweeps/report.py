@@ -2,7 +2,10 @@
 
 Every job folder under the sweep (one with ``.hydra/overrides.yaml``) is a row: the parameters that
 vary between jobs (from the overrides), every metric and the cost columns from its ``results.json``;
-a job without ``results.json`` is a ``failed`` row (``pruned`` when the Optuna sweeper pruned it).
+a job without ``results.json`` is a ``failed`` row (``pruned`` when the Optuna sweeper pruned it), and
+so is a job whose ``status.json`` says it failed, is still running or was killed (``stale``): its
+``results.json``, if any, is an older run's and is not counted (``recframe/run_state.py``); the header
+names each such job and why.
 The protocol is printed once above the table, or, when jobs differ in protocol, a ``protocol``
 column says which. The best row (by ``valid/<protocol.valid_metric>`` or ``--metric``) is marked;
 with ``--objectives`` (two or more), or for a multi-objective Optuna study, the Pareto front is
@@ -23,6 +26,7 @@ from typing import Any
 
 from recframe.atomic import write_text
 from recframe.errors import ConfigError
+from recframe.run_state import run_health
 from recframe.sweeps.objectives import COST_KEYS, Objective, parse_objective, value_of
 
 HIDDEN_PREFIXES = ("trial.", "+trial.", "paths.output_dir", "print_table", "trainer.progress_bar")
@@ -36,7 +40,8 @@ class Job:
     name: str  # its folder, relative to the sweep folder
     overrides: dict[str, str]
     results: dict[str, Any] | None
-    status: str  # ok | failed | pruned
+    status: str  # ok | failed | pruned | running | stale | incomplete
+    detail: str = ""  # why a job is not ok
     values: dict[str, float | None] = field(default_factory=dict)
 
 
@@ -61,10 +66,14 @@ def collect(sweep_dir: Path) -> list[Job]:
         results_path = job_dir / "results.json"
         results = _read_json(results_path)
         status = "ok" if results is not None else "failed"
+        state, detail = run_health(job_dir)
+        if results is not None and state != "complete":  # an older run's results.json: not this job's result
+            results, status = None, state
         trial_path = job_dir / "trial.json"
         if results is None and trial_path.is_file() and json.loads(trial_path.read_text()).get("state") == "PRUNED":
-            status = "pruned"
-        jobs.append(Job(str(job_dir.relative_to(sweep_dir)), overrides, results, status))
+            status, detail = "pruned", ""
+        jobs.append(Job(str(job_dir.relative_to(sweep_dir)), overrides, results, status,
+                        detail if status != "ok" else ""))
     if not jobs:
         raise ConfigError(f"no jobs under {sweep_dir} (no */.hydra/overrides.yaml): is it a multirun folder?")
     return jobs
@@ -252,8 +261,10 @@ def header_lines(report: Report) -> list[str]:
             lines.append(f"  {label}: " + "; ".join(f"{k} {v}" for k, v in describe(block)))
     if report.fixed:
         lines.append("fixed overrides: " + " ".join(f"{k}={v}" for k, v in report.fixed.items()))
-    counts = {s: sum(j.status == s for j in report.jobs) for s in ("ok", "failed", "pruned")}
+    counts = {s: sum(j.status == s for j in report.jobs) for s in ("ok", "failed", "pruned", "running", "stale",
+                                                                     "incomplete")}
     lines.append(f"jobs: {len(report.jobs)} ({', '.join(f'{v} {k}' for k, v in counts.items() if v)})")
+    lines += [f"not counted: {j.name} ({j.status}: {j.detail})" for j in report.jobs if j.detail]
     best = report.jobs[report.best].name if report.best is not None else "none"
     lines.append(f"best ({BEST}) by {report.best_by.short}: {best}")
     if report.objectives:

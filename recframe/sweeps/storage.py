@@ -28,15 +28,18 @@ def storage_url(spec: str | None, sweep_dir: str | Path) -> str:
             return "journal:" + str(Path(spec).expanduser().resolve())
         if spec.endswith((".db", ".sqlite", ".sqlite3")):
             return f"sqlite:///{Path(spec).expanduser().resolve()}"
-        raise ConfigError(f"hydra.sweeper.storage '{spec}' is not a database URL (sqlite:///..., "
+        raise ConfigError(f"hydra.sweeper.storage '{_redact(spec)}' is not a database URL (sqlite:///..., "
                           f"postgresql+psycopg://...) or a journal file (journal:<path>, *.log)")
     return spec
 
 
 def open_storage(url: str) -> Any:
-    """An optuna storage object for ``url`` (as returned by :func:`storage_url`)."""
+    """An optuna storage object for ``url`` (as returned by :func:`storage_url`, or ``env:NAME``)."""
     import optuna
 
+    from recframe.redact import resolve_env
+
+    url = resolve_env(url)
     if url.startswith("journal:"):
         from optuna.storages.journal import JournalFileBackend, JournalStorage
 
@@ -84,10 +87,10 @@ def _require(module: str, what: str, extra: str) -> None:
 
 
 def _redact(url: str) -> str:
-    """The URL without its password."""
-    import re
+    """The URL without its password (``recframe/redact.py``)."""
+    from recframe.redact import redact
 
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+    return redact(url)
 
 
 def dashboard_hint(url: str) -> str:

@@ -8,19 +8,20 @@ Checkpoints go to ``<run_dir>/checkpoints``: ``best.ckpt`` (by ``valid/<protocol
 from __future__ import annotations
 
 import logging
-import shutil
 import warnings
 from pathlib import Path
 from typing import Any
 
-import torch
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader
 
+from recframe.checkpoints import load_checkpoint
 from recframe.errors import ConfigError
 from recframe.evaluation.ranking import RankingEvaluator, RankingTarget
 from recframe.models import Loss, Recommender
+from recframe.run_state import move_aside
 from recframe.training.batches import InteractionBatches, UserBatches, UserRowBatches
+from recframe.training.checkpoint_io import SafeCheckpointIO
 from recframe.training.grouping import BatchGroups
 from recframe.training.module import STOP_REASONS, RecframeModule, stop_reason
 from recframe.training.sampling import NegativeSampler
@@ -86,10 +87,25 @@ def batches_per_step(t: DictConfig) -> int:
     1 (Lightning's automatic optimisation, one step per mini-batch) whenever
     ``trainer.limit_train_batches`` is set, so that its count keeps meaning mini-batches.
     """
-    k = int(OmegaConf.select(t, "batches_per_step", default=1) or 1)
-    if k < 1:
+    value = OmegaConf.select(t, "batches_per_step", default=None)
+    k = 1 if value is None else value
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ConfigError(f"trainer.batches_per_step must be >= 1, got {k}")
     return 1 if t.limit_train_batches is not None else k
+
+
+def lightning_trainer(**kwargs: Any) -> Any:
+    """``lightning.pytorch.Trainer(**kwargs)``; settings Lightning rejects (an accelerator or device list this
+    machine lacks, an unknown strategy) become one :class:`ConfigError` line naming the trainer keys."""
+    import lightning.pytorch as pl
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    try:
+        return pl.Trainer(**kwargs)
+    except (MisconfigurationException, ValueError, RuntimeError, TypeError, ImportError) as exc:
+        first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        keys = ", ".join(f"trainer.{k}={kwargs.get(k)!r}" for k in ("accelerator", "devices", "strategy", "precision"))
+        raise ConfigError(f"Lightning rejected the trainer settings ({keys}): {first}") from None
 
 
 def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Loss, split: Any,
@@ -100,7 +116,6 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
     ``batches`` is the training batch stream when the protocol fixes it (labelled records under
     ``protocol.ranking: none``); by default the stream the model's ``batch_kind`` asks for.
     """
-    import lightning.pytorch as pl
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
     t = cfg.trainer
@@ -117,8 +132,10 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
     resume_from = str(last) if cfg.resume and last.is_file() else None
     if cfg.resume and resume_from is None:
         log.warning("resume=true but %s does not exist; training from scratch", last)
-    if resume_from is None and ckpt_dir.exists():
-        shutil.rmtree(ckpt_dir)
+    if resume_from is not None:
+        load_checkpoint(resume_from, "resume=true")  # refuse a damaged or crafted file in one line, up front
+    elif ckpt_dir.exists():  # a previous run's checkpoints: kept aside until this run has its own
+        move_aside(ckpt_dir)
     validates = len(valid_target.users) > 0
     if validates:
         checkpoint = ModelCheckpoint(dirpath=str(ckpt_dir), filename="best", monitor=monitor, mode="max",
@@ -137,14 +154,14 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
     per_step = batches_per_step(t)
     module = RecframeModule(model, loss, {"optimizer": t.optimizer, "lr": t.lr, "weight_decay": t.weight_decay},
                             evaluator, valid_target, batches, batches_per_step=per_step)
-    trainer = pl.Trainer(
+    trainer = lightning_trainer(
         max_epochs=int(t.max_epochs), max_time=OmegaConf.select(t, "max_time", default=None), accelerator=str(t.accelerator), devices=t.devices,
         strategy=_strategy(t),
         precision=t.precision, logger=_logger(cfg, run_dir), callbacks=callbacks,
         enable_progress_bar=bool(t.progress_bar), enable_model_summary=False, num_sanity_val_steps=0,
         check_val_every_n_epoch=int(t.eval_every), deterministic=bool(t.deterministic),
         limit_train_batches=t.limit_train_batches, limit_val_batches=t.limit_val_batches,
-        default_root_dir=str(run_dir), log_every_n_steps=1,
+        default_root_dir=str(run_dir), log_every_n_steps=1, plugins=[SafeCheckpointIO()],
     )
     train_loader = DataLoader(batches if per_step == 1 else BatchGroups(batches, per_step), batch_size=None)
     valid_loader = DataLoader(UserBatches(valid_target.users, t.eval_batch_users), batch_size=None)
@@ -155,17 +172,16 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
         warnings.filterwarnings("ignore", message=".*validation_step.*no `val_dataloader`.*")
         warnings.filterwarnings("ignore", message=".*sync_dist=True.*")  # DDP: metrics are synced by torchmetrics
         trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=valid_loader if validates else None,
-                    ckpt_path=resume_from)
+                    ckpt_path=resume_from, weights_only=True)
     best = checkpoint.best_model_path
     if best and Path(best).is_file():
-        state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
-        module.load_state_dict(state)
+        module.load_state_dict(load_checkpoint(best, "best checkpoint")["state_dict"])
     best_score = checkpoint.best_model_score
     epochs = int(trainer.current_epoch)
     if trainer.world_size > 1:  # DDP processes were started for fit: read their outcome back
         epochs = int(trainer.callback_metrics.get("epochs_run", epochs))
         if best_score is None and best and Path(best).is_file():
-            saved = torch.load(best, map_location="cpu", weights_only=False).get("callbacks", {})
+            saved = load_checkpoint(best, "best checkpoint").get("callbacks", {})
             best_score = next((v["best_model_score"] for k, v in saved.items()
                                if k.startswith("ModelCheckpoint") and v.get("best_model_score") is not None), None)
     steps, reason = int(trainer.global_step), stop_reason(trainer)
