@@ -294,6 +294,9 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     }
     if source is not None and fit_facts.get("source_fit_seconds") is not None:
         results["cost"]["fit_seconds"] = fit_facts["source_fit_seconds"]
+    from recframe.serving.artifact import save_model
+
+    save_model(run_dir, model, split, cfg)  # <run_dir>/model/: what recframe.load reads (docs/serving.md)
     stages = compression.stage_specs(cfg)
     if stages:
         context = compression.CompressionContext(cfg, run_dir, split, info, evaluator, targets, sampler_seed)
