@@ -225,6 +225,7 @@ class LoadedModel:
         out = pd.DataFrame(frame)
         if metadata and self.saved.items is not None:
             meta = self.saved.items.iloc[top_np[rows, cols]].drop(columns=[ID_COLUMN]).reset_index(drop=True)
+            meta = meta.drop(columns=[c for c in meta.columns if c in out.columns])
             out = pd.concat([out.reset_index(drop=True), meta], axis=1)
         return out
 
