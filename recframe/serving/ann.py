@@ -4,7 +4,8 @@ faiss (``recframe[ann]``, the ``faiss-cpu`` package) builds an HNSW graph over t
 ``Q: float[n_items, d]`` with inner-product search; a query is the user's vector ``P[u]``
 (:func:`recframe.serving.vectors.user_item_factors`: factor models, and the history state of
 SASRec/GRU4Rec). The index returns ``k`` plus as many items as the batch's most active user has
-seen, so masking what they saw still leaves ``k`` (HNSW may return fewer). Its recall@k against the
+seen, so masking what they saw still leaves ``k`` (HNSW may return fewer). Items the run's cold
+fallback ranks last (``unseen_items``: absent from training) are left out. Its recall@k against the
 exact ranking is measured at build time on a seeded sample of users and reported (``describe``).
 """
 
@@ -32,10 +33,12 @@ class AnnIndex:
         except ImportError:
             raise ConfigError("--index ann needs faiss: pip install 'recframe[ann]' (the faiss-cpu package)") from None
         found = user_item_factors(handle.model, torch.zeros(1, dtype=torch.long))
-        if found is None or getattr(handle.model, "unseen_items", None) is not None:
+        if found is None:
             raise ConfigError(f"--index ann needs a model whose scores are inner products of user and item vectors "
                               f"(BPR-MF, iALS, LightGCN, SASRec, ...); '{handle.model_name}' is not one: use --index exact")
         q = np.ascontiguousarray(found[1].detach().float().cpu().numpy())
+        unseen = getattr(handle.model, "unseen_items", None)  # the cold fallback ranks these last: leave them out
+        self.unseen = np.asarray(unseen.cpu().numpy() if unseen is not None else [], dtype=np.int64)
         self.dim = q.shape[1]
         self.m, self.ef_search = int(m), int(ef_search)
         self.index = faiss.IndexHNSWFlat(self.dim, self.m, faiss.METRIC_INNER_PRODUCT)
@@ -53,13 +56,15 @@ class AnnIndex:
     def search(self, handle: Any, users: np.ndarray, k: int, exclude_seen: bool) -> tuple[Tensor, Tensor]:
         """``(items: long[B, k], scores: float[B, k])``, ``-1``/``-inf`` where the graph found fewer."""
         seen = handle.seen[users]
-        extra = int(np.diff(seen.indptr).max()) if exclude_seen and len(users) else 0
+        extra = (int(np.diff(seen.indptr).max()) if exclude_seen and len(users) else 0) + len(self.unseen)
         width = min(k + extra, handle.n_items)
         scores, items = self.index.search(self.user_vectors(handle, users), width)
         top = np.full((len(users), k), -1, dtype=np.int64)
         out = np.full((len(users), k), -np.inf, dtype=np.float32)
         for b in range(len(users)):
             keep = items[b] >= 0
+            if len(self.unseen):
+                keep &= ~np.isin(items[b], self.unseen)
             if exclude_seen:
                 keep &= ~np.isin(items[b], seen.indices[seen.indptr[b]:seen.indptr[b + 1]])
             row_items, row_scores = items[b][keep][:k], scores[b][keep][:k]

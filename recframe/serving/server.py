@@ -12,10 +12,10 @@ Bad input is HTTP 4xx with ``{"error": "<one line>", "field": "<the parameter>"}
 failure is a 500 with the same shape, and the server goes on serving.
 """
 
-from __future__ import annotations
-
+# no ``from __future__ import annotations``: FastAPI reads the endpoints' annotations (``Request``,
+# imported inside create_app) at definition time
 import logging
-from typing import Any
+from typing import Any, Optional
 
 from recframe.errors import RecframeError
 from recframe.serving.handle import LoadedModel, RequestError
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
-def _flag(value: str | None, field: str, default: bool) -> bool:
+def _flag(value: Optional[str], field: str, default: bool) -> bool:
     if value is None:
         return default
     if value.lower() in TRUE:
@@ -42,7 +42,7 @@ def _required(params: Any, field: str) -> str:
     return value
 
 
-def _id_list(value: str | None) -> list[str] | None:
+def _id_list(value: Optional[str]) -> Optional[list[str]]:
     return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
 
 
@@ -149,7 +149,7 @@ def create_app(handle: LoadedModel, metadata: bool = False) -> Any:
         user = _required(params, "user")
         items = _id_list(_required(params, "items"))
         frame = await run_in_threadpool(handle.score, [user], items)
-        return {"user": frame["user"].iloc[0], "scores": [{"item": i, "score": s} for i, s in
+        return {"user": frame["user"].tolist()[0], "scores": [{"item": i, "score": s} for i, s in
                                                           zip(frame["item"].tolist(), frame["score"].tolist())]}
 
     return app
