@@ -34,8 +34,9 @@ class AnnIndex:
             raise ConfigError("--index ann needs faiss: pip install 'recframe[ann]' (the faiss-cpu package)") from None
         found = user_item_factors(handle.model, torch.zeros(1, dtype=torch.long))
         if found is None:
-            raise ConfigError(f"--index ann needs a model whose scores are inner products of user and item vectors "
-                              f"(BPR-MF, iALS, LightGCN, SASRec, ...); '{handle.model_name}' is not one: use --index exact")
+            raise ConfigError(f"--index ann needs a model whose scores are inner products of user and item "
+                              f"vectors (BPR-MF, iALS, LightGCN, SASRec, ...); '{handle.model_name}' is not one: "
+                              f"use --index exact")
         q = np.ascontiguousarray(found[1].detach().float().cpu().numpy())
         unseen = getattr(handle.model, "unseen_items", None)  # the cold fallback ranks these last: leave them out
         self.unseen = np.asarray(unseen.cpu().numpy() if unseen is not None else [], dtype=np.int64)
@@ -78,7 +79,7 @@ class AnnIndex:
         users = np.sort(rng.choice(warm, size=min(int(sample_users), len(warm)), replace=False))
         exact, _ = handle.top_internal(users, self.recall_k)
         approx, _ = self.search(handle, users, self.recall_k, True)
-        hits = [len(np.intersect1d(a[a >= 0], e[e >= 0])) for a, e in zip(approx.numpy(), exact.numpy())]
+        hits = [len(np.intersect1d(a[a >= 0], e[e >= 0])) for a, e in zip(approx.numpy(), exact.numpy(), strict=True)]
         self.sample = len(users)
         return float(np.mean(hits) / self.recall_k) if hits else float("nan")
 

@@ -165,7 +165,8 @@ def _read_meta(run_dir: Path) -> dict[str, Any]:
         raise ConfigError(f"{folder / 'format.json'} is not a recframe model folder (format: {meta.get('format')!r})")
     if meta["format_version"] > FORMAT_VERSION:
         raise ConfigError(f"{folder} was saved in model format {meta['format_version']} by recframe "
-                          f"{meta.get('recframe_version')}; this recframe reads format {FORMAT_VERSION}: upgrade recframe")
+                          f"{meta.get('recframe_version')}; this recframe reads format {FORMAT_VERSION}: "
+                          f"upgrade recframe")
     for name in ("weights.safetensors", "data.npz", "config.yaml"):
         if not (folder / name).is_file():
             raise ConfigError(f"{folder} is incomplete: {name} is missing; run the experiment again")

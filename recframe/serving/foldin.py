@@ -53,7 +53,7 @@ def fold_in_kind(model: nn.Module) -> str:
         return "sequence"
     if history_row_model(model):
         return "history_row"
-    if isinstance(getattr(model, "profiles", None), Tensor) and isinstance(getattr(model, "item_vectors", None), Tensor):
+    if all(isinstance(getattr(model, name, None), Tensor) for name in ("profiles", "item_vectors")):
         return "content_profile"
     if isinstance(getattr(model, "popularity", None), Tensor):
         return "popularity"

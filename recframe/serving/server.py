@@ -149,8 +149,8 @@ def create_app(handle: LoadedModel, metadata: bool = False) -> Any:
         user = _required(params, "user")
         items = _id_list(_required(params, "items"))
         frame = await run_in_threadpool(handle.score, [user], items)
-        return {"user": frame["user"].tolist()[0], "scores": [{"item": i, "score": s} for i, s in
-                                                          zip(frame["item"].tolist(), frame["score"].tolist())]}
+        pairs = zip(frame["item"].tolist(), frame["score"].tolist(), strict=True)
+        return {"user": frame["user"].tolist()[0], "scores": [{"item": i, "score": s} for i, s in pairs]}
 
     return app
 

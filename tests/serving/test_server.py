@@ -11,7 +11,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -139,7 +138,7 @@ def test_ann_index_reports_its_recall_and_serves_unseen_items(run_for):
     handle.index = None
     exact, _ = handle.top_internal(sample, 10)
     handle.index = index
-    recall = np.mean([len(np.intersect1d(a, e)) for a, e in zip(approx.numpy(), exact.numpy())]) / 10
+    recall = np.mean([len(np.intersect1d(a, e)) for a, e in zip(approx.numpy(), exact.numpy(), strict=True)]) / 10
     assert index.recall == pytest.approx(recall) and 0.0 < recall <= 1.0
     with ThreadedServer(create_app(handle)) as base:
         status, body = call(base, "/model")
