@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +33,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recframe.atomic import atomic_dir
 from recframe.data.interactions import Interactions
 from recframe.errors import ConfigError, PluginError
 
@@ -61,7 +63,7 @@ def _parts_arrays(split: Any) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _feature_table(table: pd.DataFrame | None, ids: np.ndarray, column: str) -> pd.DataFrame | None:
+def _feature_table(table: pd.DataFrame | None, ids: np.ndarray) -> pd.DataFrame | None:
     if table is None or not len(table.columns):
         return None
     out = table.reset_index(drop=True).copy()
@@ -70,17 +72,38 @@ def _feature_table(table: pd.DataFrame | None, ids: np.ndarray, column: str) -> 
     return out
 
 
+def write_folder(folder: Path, tensors: dict[str, Any], meta: dict[str, Any], split: Any, cfg: Any) -> None:
+    """Write the files of a model folder into ``folder`` (a temporary folder :func:`save_model` renames)."""
+    from omegaconf import OmegaConf
+    from safetensors.torch import save_file
+
+    from recframe import config as rconfig
+
+    train = split.train
+    save_file(tensors, str(folder / "weights.safetensors"))
+    arrays = {"user_ids": _ids_array(train.user_ids), "item_ids": _ids_array(train.item_ids),
+              "item_popularity": np.bincount(train.item, minlength=split.n_items), **_parts_arrays(split)}
+    with open(folder / "data.npz", "wb") as fh:
+        np.savez(fh, **arrays)
+    for name, table, ids in (("items", train.item_features, train.item_ids),
+                             ("users", train.user_features, train.user_ids)):
+        frame = _feature_table(table, ids)
+        if frame is not None:
+            frame.to_parquet(folder / f"{name}.parquet", index=False)
+            meta[f"{name}_table"] = f"{name}.parquet"
+    (folder / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(rconfig.plain(cfg))), encoding="utf-8")
+    (folder / "format.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+
 def save_model(run_dir: str | Path, model: Any, split: Any, cfg: Any) -> Path | None:
     """Write ``<run_dir>/model/`` for ``model`` fitted on ``split`` under the composed config ``cfg``.
 
     Called by the runner once results are computed. A model whose state cannot be stored as plain
-    tensors is logged and not saved (the run's results stand); an existing folder is replaced whole.
+    tensors (or whose tables Parquet cannot hold) is logged and not saved: the run's results stand.
+    The files go into a temporary folder renamed into place; an existing folder is replaced whole,
+    and kept if writing the new one fails.
     """
-    from omegaconf import OmegaConf
-    from safetensors.torch import save_file
-
     from recframe import __version__
-    from recframe import config as rconfig
     from recframe.serving.state import model_state
 
     run_dir = Path(run_dir)
@@ -89,38 +112,27 @@ def save_model(run_dir: str | Path, model: Any, split: Any, cfg: Any) -> Path | 
     except ConfigError as exc:
         log.warning("model not saved for serving: %s", exc)
         return None
-    train = split.train
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "recframe_version": __version__,
             "model": str(cfg.model.name), "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
             "n_users": int(split.n_users), "n_items": int(split.n_items), "state": layout,
             "uses_history": bool(getattr(model, "uses_history", False))}
     target = run_dir / MODEL_DIR
-    old = None
-    if target.exists():  # a re-run replaces the folder whole: move the old one aside, drop it after
-        old = target.with_name(f".{MODEL_DIR}.old")
-        if old.exists():
-            import shutil
-
-            shutil.rmtree(old)
-        target.rename(old)
-    with atomic_dir(target) as tmp:
-        save_file(tensors, str(tmp / "weights.safetensors"))
-        arrays = {"user_ids": _ids_array(train.user_ids), "item_ids": _ids_array(train.item_ids),
-                  "item_popularity": np.bincount(train.item, minlength=split.n_items), **_parts_arrays(split)}
-        with open(tmp / "data.npz", "wb") as fh:
-            np.savez(fh, **arrays)
-        for name, table, ids, col in (("items", train.item_features, train.item_ids, "item"),
-                                      ("users", train.user_features, train.user_ids, "user")):
-            frame = _feature_table(table, ids, col)
-            if frame is not None:
-                frame.to_parquet(tmp / f"{name}.parquet", index=False)
-                meta[f"{name}_table"] = f"{name}.parquet"
-        (tmp / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(rconfig.plain(cfg))), encoding="utf-8")
-        (tmp / "format.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    if old is not None:
-        import shutil
-
+    tmp = Path(tempfile.mkdtemp(prefix=f".{MODEL_DIR}.", suffix=".tmp", dir=run_dir))
+    try:
+        write_folder(tmp, tensors, meta, split, cfg)
+    except (ValueError, TypeError) as exc:  # e.g. a feature table Parquet cannot hold: the run's results stand
+        shutil.rmtree(tmp, ignore_errors=True)
+        log.warning("model not saved for serving: %s", exc)
+        return None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = run_dir / f".{MODEL_DIR}.old"
+    if target.exists():  # a re-run replaces the folder whole: the old one is dropped only once the new is in place
         shutil.rmtree(old, ignore_errors=True)
+        target.rename(old)
+    os.rename(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
     return target
 
 

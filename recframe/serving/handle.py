@@ -275,6 +275,20 @@ class LoadedModel:
         top, scores, sources = self.recommend_internal(internal, k, exclude_seen, candidates)
         return self._frame([_native(u) for u in self.users.original(internal)], top, scores, sources, metadata)
 
+    def recommend_answer(self, user: Any, k: Any = 10, exclude_seen: bool = True, items: Any = None) -> dict[str, Any]:
+        """One user's top-``k`` as plain JSON-ready values (the server's answer): the same lists as
+        :meth:`recommend`, without building a DataFrame (about half the time of a small request)."""
+        internal = self.users.internal([user], "user")
+        candidates = self._candidates(items)
+        k = check_k(k, len(candidates) if candidates is not None else self.n_items)
+        top, scores, sources = self.recommend_internal(internal, k, exclude_seen, candidates)
+        row_items, row_scores = top[0].numpy(), scores[0].numpy()
+        keep = np.isfinite(row_scores) & (row_items >= 0)
+        ids = self.items.ids[row_items[keep]].tolist()
+        values = row_scores[keep].astype(np.float32).tolist()
+        ranked = [{"rank": r + 1, "item": i, "score": s} for r, (i, s) in enumerate(zip(ids, values, strict=True))]
+        return {"user": _native(self.users.ids[internal[0]]), "k": k, "source": sources[0], "items": ranked}
+
     def recommend_for_history(self, items: Sequence[Any], k: int = 10, exclude_seen: bool = True,
                               metadata: bool = False) -> pd.DataFrame:
         """Top-``k`` for a user the model has never seen, from their items (original ids, oldest first):

@@ -106,6 +106,8 @@ def create_app(handle: LoadedModel, metadata: bool = False) -> Any:
         k = params.get("k", "10")
         exclude = _flag(params.get("exclude_seen"), "exclude_seen", True)
         items = _id_list(params.get("items"))
+        if not metadata:
+            return await run_in_threadpool(handle.recommend_answer, user, k, exclude, items)
         frame = await run_in_threadpool(handle.recommend, [user], k, exclude, items, metadata)
         source = frame["source"].iloc[0] if len(frame) else "model"
         return {"user": handle.users.original(handle.users.internal([user], "user"))[0], "k": int(k),

@@ -221,3 +221,29 @@ def test_loaded_model_is_the_trained_one(run_for):
     ckpt = torch.load(run_for("bpr") / "checkpoints" / "best.ckpt", weights_only=True, map_location="cpu")
     state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
     assert torch.equal(handle.model.user_embedding.weight, state["user_embedding.weight"])
+
+
+def test_saving_again_replaces_the_folder_and_a_failed_save_keeps_the_old_one(run_for, tmp_path, monkeypatch):
+    import pandas as pd
+    from omegaconf import OmegaConf
+
+    from recframe.data.split import Split
+    from recframe.serving.artifact import save_model
+
+    copy = tmp_path / "run"
+    shutil.copytree(run_for("itemknn"), copy)
+    saved = load_saved_run(copy)
+    before = recframe.load(copy).recommend([3, 9], k=10)
+    split = Split(saved.train, saved.valid, saved.valid.subset(np.zeros(len(saved.valid), dtype=bool)))
+    cfg = OmegaConf.create(saved.config)
+    assert save_model(copy, saved.model, split, cfg) == copy / "model"
+    assert recframe.load(copy).recommend([3, 9], k=10).equals(before)
+    weights = (copy / "model" / "weights.safetensors").read_bytes()
+
+    def broken(*args, **kwargs):
+        raise ValueError("cannot convert this column")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", broken)
+    assert save_model(copy, saved.model, split, cfg) is None
+    assert (copy / "model" / "weights.safetensors").read_bytes() == weights
+    assert sorted(p.name for p in copy.iterdir() if p.name.startswith(".model")) == []
