@@ -22,4 +22,11 @@ def run(overrides: list[str] | tuple[str, ...] = (), **kwargs: Any) -> dict[str,
     return _run(overrides, **kwargs)
 
 
-__all__ = ["__version__", "hookimpl", "run"]
+def load(run_dir: Any, **kwargs: Any) -> Any:
+    """The model a run saved, ready to recommend; see :func:`recframe.serving.handle.load` (docs/serving.md)."""
+    from recframe.serving.handle import load as _load
+
+    return _load(run_dir, **kwargs)
+
+
+__all__ = ["__version__", "hookimpl", "load", "run"]

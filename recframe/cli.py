@@ -125,6 +125,22 @@ def report_command(argv: list[str]) -> int:
     return 0
 
 
+@subcommand("recommend")
+def recommend_command(argv: list[str]) -> int:
+    """recframe recommend RUN_DIR (--users 1,2,3 | --all --out recs.parquet) [--k 10]: a saved run's top-k."""
+    from recframe.serving.cli import recommend_main
+
+    return recommend_main(argv)
+
+
+@subcommand("serve")
+def serve_command(argv: list[str]) -> int:
+    """recframe serve RUN_DIR [--port 8000] [--index exact|ann]: an HTTP server for a saved run's model."""
+    from recframe.serving.cli import serve_main
+
+    return serve_main(argv)
+
+
 USAGE = """usage: recframe [-m] [OVERRIDE ...]     run one experiment (-m: a multirun sweep over comma lists)
        recframe COMMAND [ARGS ...]
 

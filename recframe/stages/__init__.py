@@ -11,7 +11,7 @@ runs :data:`STAGES` in order inside every guard of :data:`GUARDS`. Adding a stag
 * a run-state guard (status file, lock, overwrite policy) goes into :data:`GUARDS`: a context
   manager factory ``guard(ctx)`` entered before the first stage and exited after the last (or on an
   error);
-* a ``save`` stage (the loadable model) goes after ``results``.
+* the ``save`` stage writes the loadable model after ``results``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from recframe.stages import compression, data, evaluation, fit, model, plan, results, split
+from recframe.stages import compression, data, evaluation, fit, model, plan, results, save, split
 from recframe.stages.context import Run, RunContext
 
 Stage = Callable[[RunContext], None]
@@ -36,7 +36,7 @@ STAGES: list[tuple[str, Stage]] = [
     ("evaluation", evaluation.evaluation),
     ("fit", fit.fit),
     ("results", results.results),
-    # ("save", ...): the loadable model, after the results
+    ("save", save.save),  # the loadable model folder (recframe.load), after the results
     ("compression", compression.compress),
     ("write", results.write),  # results.json, per_user.npz; on_run_end
 ]
