@@ -117,18 +117,24 @@ def report_command(argv: list[str]) -> int:
     return 0
 
 
-USAGE = """usage: recframe [-m] [OVERRIDE ...]     run one experiment (-m: a multirun sweep over comma lists)
+USAGE = """usage: recframe [-m] OVERRIDE [OVERRIDE ...]   run one experiment (-m: a multirun sweep over comma lists)
        recframe COMMAND [ARGS ...]
+       recframe --version | --help
 
 Overrides are Hydra's: pick a config option (model=ease, data=ml-1m, debug=fast) or set a key
-(trainer.lr=0.005, seed=3). `recframe --cfg job` prints the composed config; `recframe --hydra-help`
-lists Hydra's own flags.
+(trainer.lr=0.005, seed=3). `recframe data=ml-100k model=bpr` runs BPR on MovieLens-100K;
+`recframe -c job model=ease` prints the composed config, `recframe model=ease --help` the config groups,
+`recframe --info` the config search path, `recframe --hydra-help` Hydra's own flags (shell completion:
+`eval "$(recframe -sc install=bash)"`). Datasets are read from {data_dir}
+(RECFRAME_DATA_DIR; `recframe download ml-100k` fetches one).
 
 commands:"""
 
 
 def print_usage() -> None:
-    lines = [USAGE]
+    from recframe.paths import data_dir
+
+    lines = [USAGE.format(data_dir=data_dir())]
     for name, fn in sorted(SUBCOMMANDS.items()):
         summary = (fn.__doc__ or "").strip().split(":", 1)[-1].strip()
         lines.append(f"  {name:<10} {summary}")
@@ -140,8 +146,12 @@ def _is_config_override(arg: str) -> bool:
         and not arg.startswith("+hydra")
 
 
-def precheck(overrides: Sequence[str]) -> None:
-    """Compose (each sweep value in turn) and validate, so mistakes fail in one line up front."""
+def precheck(overrides: Sequence[str], argv: Sequence[str] | None = None) -> None:
+    """Compose (each sweep value in turn) and validate, so mistakes fail in one line up front.
+
+    ``overrides`` are the command line's overrides as Hydra's parser reads them; ``argv`` the whole
+    command line (its flags say whether this is a multirun).
+    """
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     from recframe import config as rconfig
@@ -155,7 +165,7 @@ def precheck(overrides: Sequence[str]) -> None:
     sweeps = [o for o in parsed if o.is_sweep_override()]
     from recframe.sweeps.settings import check_overrides
 
-    optuna_variants = check_overrides(fixed, [o.input_line for o in sweeps], overrides)
+    optuna_variants = check_overrides(fixed, [o.input_line for o in sweeps], overrides if argv is None else argv)
     variants = [fixed]
     if optuna_variants is not None:  # the Optuna sweeper: each choice and the ends of each range
         variants += optuna_variants
@@ -175,10 +185,14 @@ def precheck(overrides: Sequence[str]) -> None:
 def run_hydra(argv: list[str]) -> int:
     import hydra
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
 
     import recframe.config  # noqa: F401  (resolvers and the plugin config search path)
+    from recframe.cli_conventions import print_line, results_line, sweep_summary
 
     failures: list[RecframeError] = []
+    finished: list[str] = []
+    sweep_dirs: set[str] = set()  # filled by the jobs of a multirun (in this process)
 
     @hydra.main(config_path="pkg://recframe.conf", config_name="config", version_base="1.3")
     def task(cfg):  # type: ignore[no-untyped-def]
@@ -186,8 +200,12 @@ def run_hydra(argv: list[str]) -> int:
 
         from recframe.runner import execute
 
+        hydra_cfg = HydraConfig.get()
+        run_dir = Path(hydra_cfg.runtime.output_dir)
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            sweep_dirs.add(str(hydra_cfg.sweep.dir))
         try:
-            results = execute(cfg, Path(HydraConfig.get().runtime.output_dir))
+            results = execute(cfg, run_dir)
         except RecframeError as exc:  # reported here, per job, so a sweep goes on
             print(f"error: {exc}", file=sys.stderr)
             failures.append(exc)
@@ -196,6 +214,8 @@ def run_hydra(argv: list[str]) -> int:
             from recframe.console import print_results
 
             print_results(results)
+        finished.append(str(run_dir))
+        print_line(results_line(run_dir))
         return results["metrics"].get(f"valid/{cfg.protocol.valid_metric}")
 
     saved = sys.argv
@@ -204,22 +224,51 @@ def run_hydra(argv: list[str]) -> int:
         task()
     finally:
         sys.argv = saved
+    for sweep_dir in sorted(sweep_dirs):
+        print_line(sweep_summary(sweep_dir, len(finished) + len(failures), len(failures)))
     return 2 if failures else 0
 
 
+#: Subcommands that run an experiment: Ctrl-C there ends with the ``resume=true`` hint.
+RUNNING_SUBCOMMANDS = {"repro"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from recframe.cli_conventions import (
+        Interrupted,
+        config_overrides,
+        interrupt_guard,
+        resume_hint,
+        version_line,
+        wants_version,
+    )
+
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in SUBCOMMANDS:
-            return SUBCOMMANDS[argv[0]](argv[1:])
-        if argv in (["--help"], ["-h"], ["help"]):
+            if argv[0] not in RUNNING_SUBCOMMANDS:
+                return SUBCOMMANDS[argv[0]](argv[1:])
+            with interrupt_guard():
+                return SUBCOMMANDS[argv[0]](argv[1:])
+        if not argv or argv in (["--help"], ["-h"], ["help"]):
             print_usage()
             return 0
-        if not any(a in ("--help", "-h", "--hydra-help", "--info") or a.startswith("--cfg") for a in argv):
-            precheck(argv)
-        return run_hydra(argv)
+        if wants_version(argv):
+            print(version_line())
+            return 0
+        overrides, runs = config_overrides(argv)
+        if runs:
+            precheck(overrides, argv)
+        with interrupt_guard():
+            return run_hydra(argv)
     except RecframeError as exc:
         return fail(str(exc))
+    except Interrupted:
+        print(resume_hint(argv), file=sys.stderr, flush=True)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # e.g. `recframe plugins --json | head`
         return 0
 
