@@ -29,6 +29,9 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("recframe_data_dir", lambda: str(paths.data_dir()))
     if not OmegaConf.has_resolver("recframe_dirname"):
         OmegaConf.register_new_resolver("recframe_dirname", lambda s: s if s else "default")
+    from recframe.sweeps.identity import register_resolver as register_sweep_name
+
+    register_sweep_name()
 
 
 def install_hydra_plugins() -> None:
