@@ -105,12 +105,18 @@ def report_command(argv: list[str]) -> int:
     parser.add_argument("--objectives", nargs="+", metavar="KEY:max|min",
                         help="two or more objectives: mark and plot the Pareto front")
     parser.add_argument("--no-plot", action="store_true", help="do not write pareto.png")
+    parser.add_argument("--metrics", nargs="+", metavar="KEY", help="metric columns to show (names or globs: 'test/*')")
+    parser.add_argument("--columns", nargs="+", metavar="COL",
+                        help="exactly these columns, in this order, after job (names or globs: 'cost.*')")
+    parser.add_argument("--sweep", metavar="ID", help="only the jobs of this sweep (the folder holds several)")
+    parser.add_argument("--mix", action="store_true", help="tabulate jobs of different sweeps together")
     args = parser.parse_args(argv)
     from pathlib import Path
 
     from recframe.sweeps.report import build_report, print_report, write_report
 
-    report = build_report(Path(args.sweep_dir), args.metric, args.objectives)
+    report = build_report(Path(args.sweep_dir), args.metric, args.objectives, sweep=args.sweep, mix=args.mix,
+                          columns=args.columns, metrics_shown=args.metrics)
     print_report(report)
     for path in write_report(report, plot=not args.no_plot):
         print(f"wrote {path}")
@@ -182,6 +188,10 @@ def precheck(overrides: Sequence[str], argv: Sequence[str] | None = None) -> Non
         rconfig.validate(cfg)
 
 
+def is_multirun(argv: Sequence[str]) -> bool:
+    return any(a in ("-m", "--multirun") for a in argv)
+
+
 def run_hydra(argv: list[str]) -> int:
     import hydra
     from hydra.core.hydra_config import HydraConfig
@@ -203,7 +213,10 @@ def run_hydra(argv: list[str]) -> int:
         hydra_cfg = HydraConfig.get()
         run_dir = Path(hydra_cfg.runtime.output_dir)
         if hydra_cfg.mode == RunMode.MULTIRUN:
+            from recframe.sweeps.identity import write_marker
+
             sweep_dirs.add(str(hydra_cfg.sweep.dir))
+            write_marker(run_dir)
         try:
             results = execute(cfg, run_dir)
         except RecframeError as exc:  # reported here, per job, so a sweep goes on
@@ -257,10 +270,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(version_line())
             return 0
         overrides, runs = config_overrides(argv)
-        if runs:
-            precheck(overrides, argv)
-        with interrupt_guard():
-            return run_hydra(argv)
+        from recframe.sweeps.identity import announced
+
+        with announced(overrides, " ".join(["recframe", *argv]), runs and is_multirun(argv)):
+            if runs:
+                precheck(overrides, argv)
+            with interrupt_guard():
+                return run_hydra(argv)
     except RecframeError as exc:
         return fail(str(exc))
     except Interrupted:
