@@ -301,6 +301,9 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
                                                            compression.chained(cfg))
     save_per_user(run_dir / "per_user.npz", per_user, targets)
     write_json(run_dir / "results.json", results)
+    from recframe.training.loggers import finish as finish_logger
+
+    finish_logger(cfg, run_dir, results)  # hyper-parameters and final metrics, once per run
     call_lifecycle("on_run_end", run=run, results=results)
     return results
 
