@@ -210,6 +210,9 @@ def run_hydra(argv: list[str]) -> int:
 
         from recframe.runner import execute
 
+        from recframe.progress import set_enabled
+
+        set_enabled(cfg.get("progress"))
         hydra_cfg = HydraConfig.get()
         run_dir = Path(hydra_cfg.runtime.output_dir)
         if hydra_cfg.mode == RunMode.MULTIRUN:

@@ -47,10 +47,16 @@ def sha256_file(path: Path) -> str:
 
 def fetch(url: str, target: Path, opener: Callable[[str], Any] | None = None) -> None:
     """Stream ``url`` into ``target`` with ``opener`` (default ``urllib.request.urlopen``; ``file://`` works)."""
+    from recframe.progress import task
+
     opener = opener or urllib.request.urlopen
     try:
         with closing(opener(url)) as response, open(target, "wb") as out:
-            shutil.copyfileobj(response, out, CHUNK)
+            size = getattr(response, "headers", {}).get("Content-Length") if hasattr(response, "headers") else None
+            with task(f"downloading {url.rsplit('/', 1)[-1]}", float(size) if size else None, unit="bytes") as advance:
+                for block in iter(lambda: response.read(CHUNK), b""):
+                    out.write(block)
+                    advance(len(block))
     except OSError as exc:  # URLError is an OSError
         raise DataError(f"could not download {url}: {exc}; check the network or fetch it by hand") from None
 
