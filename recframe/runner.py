@@ -29,6 +29,7 @@ from recframe.data.source import build_source, load_dataset
 from recframe.data.split import Split
 from recframe.errors import ConfigError, RecframeError, did_you_mean
 from recframe.evaluation.ranking import RankingEvaluator, RankingTarget
+from recframe.latency import latency_cost
 from recframe.models import DatasetInfo, Recommender, count_parameters, model_bytes
 from recframe.plugins import call_lifecycle, registries
 from recframe.protocol import protocol_block
@@ -153,25 +154,11 @@ def ranking_targets(split: Split, filter_seen: bool) -> dict[str, RankingTarget]
             for part in ("valid", "test")}
 
 
-def score_latency_ms_per_1k(model: Recommender, n_users: int, repeats: int = 3, budget_s: float = 2.0) -> float:
-    """Median wall time of ``score_all`` for 1,000 users (fewer if the data has fewer), per 1k users.
+def score_latency_ms_per_1k(model: Recommender, n_users: int, repeats: int = 5, budget_s: float = 2.0) -> float:
+    """Median wall time of ``score_all`` per 1,000 users, measured as ``recframe/latency.py`` says."""
+    from recframe.latency import measure
 
-    Models whose scoring is slow (a deep CTR model scores every user-item pair through its network)
-    are timed on fewer users, as many as the 8-user warm-up predicts to fit in ``budget_s`` per repeat.
-    """
-    users = torch.arange(min(1000, n_users))
-    times = []
-    model.eval()
-    with torch.no_grad():
-        start = time.perf_counter()
-        model.score_all(users[:8])  # warm-up
-        per_user = (time.perf_counter() - start) / min(8, len(users))
-        users = users[:max(8, min(len(users), int(budget_s / max(per_user, 1e-9))))]
-        for _ in range(repeats):
-            start = time.perf_counter()
-            model.score_all(users)
-            times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1000.0 * 1000.0 / len(users))
+    return measure(model, n_users, repeats=repeats, budget_s=budget_s).median
 
 
 def environment(train_device: str = "cpu") -> dict[str, Any]:
@@ -289,7 +276,7 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         "metrics": values,
         "cost": {"params": count_parameters(model), "model_bytes": model_bytes(model),
                  "fit_seconds": round(fit_seconds, 4), "eval_seconds": round(eval_seconds, 4),
-                 "score_latency_ms_per_1k_users": round(score_latency_ms_per_1k(model, split.n_users), 4)},
+                 **latency_cost(model, split.n_users)},  # the median, and its spread (recframe/latency.py)
         "environment": environment(str(fit_facts.get("train_device") or "cpu")),
     }
     if source is not None and fit_facts.get("source_fit_seconds") is not None:
