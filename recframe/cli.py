@@ -208,9 +208,8 @@ def run_hydra(argv: list[str]) -> int:
     def task(cfg):  # type: ignore[no-untyped-def]
         from pathlib import Path
 
-        from recframe.runner import execute
-
         from recframe.progress import set_enabled
+        from recframe.runner import execute
 
         set_enabled(cfg.get("progress"))
         hydra_cfg = HydraConfig.get()
