@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 
 import pytest
 import yaml
@@ -53,12 +54,16 @@ def test_missing_tracker_package_is_a_one_line_error(monkeypatch, ml100k, tmp_pa
         recframe.run(["data=ml-100k", "model=pop", "logger=wandb"], run_dir=tmp_path)
 
 
-@pytest.mark.parametrize("store", ["file", "sqlite"])
-def test_mlflow_tracking_store_gets_params_curves_and_final_metrics_once(ml100k, tmp_path, store):
+@pytest.mark.slow  # a SQLite tracking store: MLflow's schema migrations take a while
+@pytest.mark.parametrize("where", ["default", "explicit"])
+def test_mlflow_tracking_store_gets_params_curves_and_final_metrics_once(ml100k, tmp_path, where):
     mlflow = pytest.importorskip("mlflow", reason="the mlflow extra is not installed: pip install 'recframe[mlflow]'")
-    uri = f"file:{tmp_path / 'mlruns'}" if store == "file" else f"sqlite:///{tmp_path / 'mlflow.db'}"
-    results = recframe.run([*BPR, "logger=mlflow", f"logger.tracking_uri={uri}", "logger.experiment=loggers"],
-                           run_dir=tmp_path / "run")
+    if where == "default":  # sqlite:///<paths.output_dir>/mlflow.db
+        uri, args = f"sqlite:///{tmp_path / 'mlflow.db'}", [f"paths.output_dir={tmp_path}"]
+    else:
+        uri = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+        args = [f"logger.tracking_uri={uri}"]
+    results = recframe.run([*BPR, "logger=mlflow", *args, "logger.experiment=loggers"], run_dir=tmp_path / "run")
     client = mlflow.tracking.MlflowClient(tracking_uri=uri)
     experiment = client.get_experiment_by_name("loggers")
     (run,) = client.search_runs([experiment.experiment_id])

@@ -7,8 +7,9 @@ resolved config, flattened to dotted keys) and its final metrics and cost (``tes
 training curve; they get the summary all the same.
 
 * ``csv`` / ``tensorboard``: ``<run dir>/logs``.
-* ``mlflow``: any tracking URI (``logger.tracking_uri``; default ``file:<output dir>/mlruns``, or a
-  SQLite URL ``sqlite:///mlflow.db``), experiment ``logger.experiment`` (default the run's ``name``).
+* ``mlflow``: any tracking URI (``logger.tracking_uri``; default the SQLite store
+  ``sqlite:///<output dir>/mlflow.db``; MLflow 3 refuses new file stores unless
+  ``MLFLOW_ALLOW_FILE_STORE=true``), experiment ``logger.experiment`` (default the run's ``name``).
   Needs ``pip install 'recframe[mlflow]'``. MLflow's names allow no ``@``: it becomes ``_at_``
   (``test/ndcg_at_10``).
 * ``wandb``: ``logger.project``, ``logger.mode`` (``online``/``offline``/``disabled``); files under
@@ -62,7 +63,7 @@ def build_logger(cfg: DictConfig, run_dir: Path) -> Any:
     elif name == "mlflow":
         _require("mlflow", "mlflow")
         uri = OmegaConf.select(cfg, "logger.tracking_uri", default=None) or \
-            f"file:{Path(str(cfg.paths.output_dir)).resolve() / 'mlruns'}"
+            f"sqlite:///{Path(str(cfg.paths.output_dir)).resolve() / 'mlflow.db'}"
         experiment = OmegaConf.select(cfg, "logger.experiment", default=None) or str(cfg.name)
         logger = _MLflowLogger(experiment_name=str(experiment), tracking_uri=str(uri),
                                run_name=run_dir.name, tags={"recframe.run_dir": str(run_dir)})
@@ -129,3 +130,5 @@ def finish(cfg: DictConfig, run_dir: str | Path, results: Mapping[str, Any]) -> 
     logger.log_metrics(final, step=int(results.get("run", {}).get("optimizer_steps") or 0))
     logger.save()
     logger.finalize("success")
+    if str(cfg.logger.name) == "wandb":  # Lightning leaves the W&B run open until the process exits
+        logger.experiment.finish()
