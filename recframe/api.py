@@ -72,6 +72,7 @@ _EXPORTS: dict[str, str] = {
     # files and folders
     "atomic_path": "recframe.atomic",
     "cache_dir": "recframe.paths",
+    "progress_enabled": "recframe.progress",
 }
 
 __all__ = ["hookimpl", *sorted(_EXPORTS)]
@@ -107,5 +108,6 @@ if TYPE_CHECKING:  # static checkers see the real names
     from recframe.evaluation.pointwise import PointwiseMetric
     from recframe.models import ClosedFormRecommender, DatasetInfo, Loss, Recommender
     from recframe.paths import cache_dir
+    from recframe.progress import progress_enabled
     from recframe.training.dot_scores import dot_scores
     from recframe.training.sampling import NegativeSampler, sorted_unique
