@@ -44,7 +44,7 @@ echo "lowest allowed versions:" && sed 's/^/  /' "$work/constraints.txt"
 
 "$PYTHON" -m venv "$work/venv"
 pip=("$work/venv/bin/python" -m pip)
-"${pip[@]}" install -q --upgrade pip
+# (the venv's own pip: upgrading it first costs a download and changes nothing here)
 index=()
 if [ -n "${TORCH_INDEX:-}" ]; then index=(--extra-index-url "$TORCH_INDEX"); fi
 target=".${EXTRAS:+[$EXTRAS]}"

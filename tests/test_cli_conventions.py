@@ -176,7 +176,7 @@ def test_make_run_fetches_ml100k_when_absent(tmp_path, ml100k):
                           f"DOWNLOAD_ARGS=--url {archive.as_uri()}", "RUN_ARGS=model=pop"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
     assert out.returncode == 0, out.stdout + out.stderr
-    data = tmp_path / "xdg" / "recframe" / "data" / "ml-100k"
+    data = tmp_path / "cache" / "data" / "ml-100k"  # RECFRAME_CACHE_DIR set: <cache>/data
     assert f"ml-100k: downloaded to {data}; sha256 verified: u.data, u.user, u.item" in out.stdout
     assert last_line(out.stdout).startswith("results: ")
     assert sorted(p.name for p in data.iterdir()) == ["u.data", "u.item", "u.user"]

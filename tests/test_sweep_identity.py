@@ -94,7 +94,7 @@ def test_report_columns_and_metrics_choose_what_is_shown(tmp_path, capsys):
 def test_optuna_study_carries_metric_names_and_a_distinct_default_name(tmp_path, capsys):
     args = ["-m", "hydra/sweeper=optuna", *FAST, "name=default", f"paths.output_dir={tmp_path}",
             "hydra.sweeper.n_trials=2", "hydra.sweeper.sampler=random", "hydra.sweeper.seed=0",
-            "hydra.sweeper.params.trainer.lr=interval(0.001,0.1)"]
+            "trainer.lr=interval(0.001,0.1)"]
     assert recframe_cli(args)[0] == 0
     (folder,) = list((tmp_path / "multiruns").iterdir())
     assert folder.name.startswith("default-")
