@@ -3,8 +3,11 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Datasets: one folder per dataset (ml-100k/, ml-1m/, ...). Defaults to ../shared/data beside a checkout.
-export RECFRAME_DATA_DIR ?= $(abspath ../shared/data)
+# Datasets: one folder per dataset (ml-100k/, ml-1m/, ...) in RECFRAME_DATA_DIR; unset, recframe's
+# own rule applies (recframe/paths.py: <cache>/data), the same for make, the CLI and recframe.run.
+# DOWNLOAD_ARGS goes to `recframe download` (e.g. --url file:///mirror/ml-100k.zip); RUN_ARGS (default model=bpr) to the run.
+DOWNLOAD_ARGS ?=
+RUN_ARGS ?= model=bpr
 
 .PHONY: setup run test test-all lint clean
 
@@ -18,9 +21,11 @@ $(VENV)/.installed: pyproject.toml setup.py
 
 setup: $(VENV)/.installed
 
-# BPR on MovieLens-100K, printing the protocol and the results table.
+# BPR on MovieLens-100K, printing the protocol and the results table; the data are fetched first
+# (checksums verified) when they are not there yet.
 run: setup
-	$(BIN)/recframe data=ml-100k model=bpr
+	$(BIN)/recframe download ml-100k $(DOWNLOAD_ARGS)
+	$(BIN)/recframe data=ml-100k $(RUN_ARGS)
 
 # The default suite (tests marked slow excluded); PYTEST_ARGS adds options.
 test: setup

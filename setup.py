@@ -15,6 +15,7 @@ builtin_plugins = find_packages("plugins", include=["recframe_*"])
 setup(
     packages=core + builtin_plugins + ["recframe.conf", "hydra_plugins.recframe_optuna_sweeper"],
     package_dir={"recframe.conf": "conf", **{p: f"plugins/{p.replace('.', '/')}" for p in builtin_plugins}},
-    package_data={"recframe.conf": ["**/*.yaml"], "": ["*.yaml", "conf/**/*.yaml"]},  # plugins ship conf/<group>/
+    package_data={"recframe.conf": ["**/*.yaml"], "": ["*.yaml", "conf/**/*.yaml"],  # plugins ship conf/<group>/
+                  "recframe": ["py.typed"]},
     include_package_data=False,
 )

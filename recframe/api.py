@@ -82,6 +82,8 @@ _EXPORTS: dict[str, str] = {
     # safe loading of checkpoints and saved weights
     "load_checkpoint": "recframe.checkpoints",
     "load_model_state": "recframe.checkpoints",
+    # progress bars
+    "progress_enabled": "recframe.progress",
 }
 
 __all__ = ["hookimpl", *sorted(_EXPORTS)]
@@ -121,5 +123,6 @@ if TYPE_CHECKING:  # static checkers see the real names
     from recframe.paths import cache_dir
     from recframe.sizes import model_size
     from recframe.stages.context import Run
+    from recframe.progress import progress_enabled
     from recframe.training.dot_scores import dot_scores
     from recframe.training.sampling import NegativeSampler, sorted_unique

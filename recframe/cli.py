@@ -113,12 +113,18 @@ def report_command(argv: list[str]) -> int:
     parser.add_argument("--objectives", nargs="+", metavar="KEY:max|min",
                         help="two or more objectives: mark and plot the Pareto front")
     parser.add_argument("--no-plot", action="store_true", help="do not write pareto.png")
+    parser.add_argument("--metrics", nargs="+", metavar="KEY", help="metric columns to show (names or globs: 'test/*')")
+    parser.add_argument("--columns", nargs="+", metavar="COL",
+                        help="exactly these columns, in this order, after job (names or globs: 'cost.*')")
+    parser.add_argument("--sweep", metavar="ID", help="only the jobs of this sweep (the folder holds several)")
+    parser.add_argument("--mix", action="store_true", help="tabulate jobs of different sweeps together")
     args = parser.parse_args(argv)
     from pathlib import Path
 
     from recframe.sweeps.report import build_report, print_report, write_report
 
-    report = build_report(Path(args.sweep_dir), args.metric, args.objectives)
+    report = build_report(Path(args.sweep_dir), args.metric, args.objectives, sweep=args.sweep, mix=args.mix,
+                          columns=args.columns, metrics_shown=args.metrics)
     print_report(report)
     for path in write_report(report, plot=not args.no_plot):
         print(f"wrote {path}")
@@ -141,18 +147,24 @@ def serve_command(argv: list[str]) -> int:
     return serve_main(argv)
 
 
-USAGE = """usage: recframe [-m] [OVERRIDE ...]     run one experiment (-m: a multirun sweep over comma lists)
+USAGE = """usage: recframe [-m] OVERRIDE [OVERRIDE ...]   run one experiment (-m: a multirun sweep over comma lists)
        recframe COMMAND [ARGS ...]
+       recframe --version | --help
 
 Overrides are Hydra's: pick a config option (model=ease, data=ml-1m, debug=fast) or set a key
-(trainer.lr=0.005, seed=3). `recframe --cfg job` prints the composed config; `recframe --hydra-help`
-lists Hydra's own flags.
+(trainer.lr=0.005, seed=3). `recframe data=ml-100k model=bpr` runs BPR on MovieLens-100K;
+`recframe -c job model=ease` prints the composed config, `recframe model=ease --help` the config groups,
+`recframe --info` the config search path, `recframe --hydra-help` Hydra's own flags (shell completion:
+`eval "$(recframe -sc install=bash)"`). Datasets are read from {data_dir}
+(RECFRAME_DATA_DIR; `recframe download ml-100k` fetches one).
 
 commands:"""
 
 
 def print_usage() -> None:
-    lines = [USAGE]
+    from recframe.paths import data_dir
+
+    lines = [USAGE.format(data_dir=data_dir())]
     for name, fn in sorted(SUBCOMMANDS.items()):
         summary = (fn.__doc__ or "").strip().split(":", 1)[-1].strip()
         lines.append(f"  {name:<10} {summary}")
@@ -164,8 +176,12 @@ def _is_config_override(arg: str) -> bool:
         and not arg.startswith("+hydra")
 
 
-def precheck(overrides: Sequence[str]) -> None:
-    """Compose (each sweep value in turn) and validate, so mistakes fail in one line up front."""
+def precheck(overrides: Sequence[str], argv: Sequence[str] | None = None) -> None:
+    """Compose (each sweep value in turn) and validate, so mistakes fail in one line up front.
+
+    ``overrides`` are the command line's overrides as Hydra's parser reads them; ``argv`` the whole
+    command line (its flags say whether this is a multirun).
+    """
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     from recframe import config as rconfig
@@ -179,7 +195,7 @@ def precheck(overrides: Sequence[str]) -> None:
     sweeps = [o for o in parsed if o.is_sweep_override()]
     from recframe.sweeps.precheck import check_overrides
 
-    optuna_variants = check_overrides(fixed, [o.input_line for o in sweeps], overrides)
+    optuna_variants = check_overrides(fixed, [o.input_line for o in sweeps], overrides if argv is None else argv)
     variants = [fixed]
     if optuna_variants is not None:  # the Optuna sweeper: each choice and the ends of each range
         variants += optuna_variants
@@ -196,22 +212,39 @@ def precheck(overrides: Sequence[str]) -> None:
         rconfig.validate(cfg)
 
 
+def is_multirun(argv: Sequence[str]) -> bool:
+    return any(a in ("-m", "--multirun") for a in argv)
+
+
 def run_hydra(argv: list[str]) -> int:
     import hydra
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
 
     import recframe.config  # noqa: F401  (resolvers and the plugin config search path)
+    from recframe.cli_conventions import print_line, results_line, sweep_summary
 
     failures: list[RecframeError] = []
+    finished: list[str] = []
+    sweep_dirs: set[str] = set()  # filled by the jobs of a multirun (in this process)
 
     @hydra.main(config_path="pkg://recframe.conf", config_name="config", version_base="1.3")
     def task(cfg):  # type: ignore[no-untyped-def]
         from pathlib import Path
 
+        from recframe.progress import set_enabled
         from recframe.runner import execute
 
+        set_enabled(cfg.get("progress"))
+        hydra_cfg = HydraConfig.get()
+        run_dir = Path(hydra_cfg.runtime.output_dir)
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            from recframe.sweeps.identity import write_marker
+
+            sweep_dirs.add(str(hydra_cfg.sweep.dir))
+            write_marker(run_dir)
         try:
-            results = execute(cfg, Path(HydraConfig.get().runtime.output_dir))
+            results = execute(cfg, run_dir)
         except RecframeError as exc:  # reported here, per job, so a sweep goes on
             print(f"error: {exc}", file=sys.stderr)
             failures.append(exc)
@@ -220,6 +253,8 @@ def run_hydra(argv: list[str]) -> int:
             from recframe.console import print_results
 
             print_results(results)
+        finished.append(str(run_dir))
+        print_line(results_line(run_dir))
         return results["metrics"].get(f"valid/{cfg.protocol.valid_metric}")
 
     saved = sys.argv
@@ -228,22 +263,54 @@ def run_hydra(argv: list[str]) -> int:
         task()
     finally:
         sys.argv = saved
+    for sweep_dir in sorted(sweep_dirs):
+        print_line(sweep_summary(sweep_dir, len(finished) + len(failures), len(failures)))
     return 2 if failures else 0
 
 
+#: Subcommands that run an experiment: Ctrl-C there ends with the ``resume=true`` hint.
+RUNNING_SUBCOMMANDS = {"repro"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from recframe.cli_conventions import (
+        Interrupted,
+        config_overrides,
+        interrupt_guard,
+        resume_hint,
+        version_line,
+        wants_version,
+    )
+
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in SUBCOMMANDS:
-            return SUBCOMMANDS[argv[0]](argv[1:])
-        if argv in (["--help"], ["-h"], ["help"]):
+            if argv[0] not in RUNNING_SUBCOMMANDS:
+                return SUBCOMMANDS[argv[0]](argv[1:])
+            with interrupt_guard():
+                return SUBCOMMANDS[argv[0]](argv[1:])
+        if not argv or argv in (["--help"], ["-h"], ["help"]):
             print_usage()
             return 0
-        if not any(a in ("--help", "-h", "--hydra-help", "--info") or a.startswith("--cfg") for a in argv):
-            precheck(argv)
-        return run_hydra(argv)
+        if wants_version(argv):
+            print(version_line())
+            return 0
+        overrides, runs = config_overrides(argv)
+        from recframe.sweeps.identity import announced
+
+        with announced(overrides, " ".join(["recframe", *argv]), runs and is_multirun(argv)):
+            if runs:
+                precheck(overrides, argv)
+            with interrupt_guard():
+                return run_hydra(argv)
     except RecframeError as exc:
         return fail(str(exc))
+    except Interrupted:
+        print(resume_hint(argv), file=sys.stderr, flush=True)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # e.g. `recframe plugins --json | head`
         return 0
 

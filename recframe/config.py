@@ -31,6 +31,9 @@ def register_resolvers() -> None:
         from recframe.folder_names import folder_name
 
         OmegaConf.register_new_resolver("recframe_dirname", folder_name)
+    from recframe.sweeps.identity import register_resolver as register_sweep_name
+
+    register_sweep_name()
 
 
 def install_hydra_plugins() -> None:

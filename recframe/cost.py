@@ -7,7 +7,6 @@ run stages themselves.
 from __future__ import annotations
 
 import platform
-import time
 from typing import Any
 
 import numpy as np
@@ -15,25 +14,11 @@ import torch
 from torch import nn
 
 
-def score_latency_ms_per_1k(model: nn.Module, n_users: int, repeats: int = 3, budget_s: float = 2.0) -> float:
-    """Median wall time of ``score_all`` for 1,000 users (fewer if the data has fewer), per 1k users.
+def score_latency_ms_per_1k(model: nn.Module, n_users: int, repeats: int = 5, budget_s: float = 2.0) -> float:
+    """Median wall time of ``score_all`` per 1,000 users, measured as :mod:`recframe.latency` says."""
+    from recframe.latency import measure
 
-    Models whose scoring is slow (a deep CTR model scores every user-item pair through its network)
-    are timed on fewer users, as many as the 8-user warm-up predicts to fit in ``budget_s`` per repeat.
-    """
-    users = torch.arange(min(1000, n_users))
-    times = []
-    model.eval()
-    with torch.no_grad():
-        start = time.perf_counter()
-        model.score_all(users[:8])  # warm-up
-        per_user = (time.perf_counter() - start) / min(8, len(users))
-        users = users[:max(8, min(len(users), int(budget_s / max(per_user, 1e-9))))]
-        for _ in range(repeats):
-            start = time.perf_counter()
-            model.score_all(users)
-            times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1000.0 * 1000.0 / len(users))
+    return measure(model, n_users, repeats=repeats, budget_s=budget_s).median
 
 
 def environment(train_device: str = "cpu") -> dict[str, Any]:

@@ -86,6 +86,7 @@ def run(overrides: list[str] | tuple[str, ...] = (), run_dir: str | Path | None 
         from recframe.console import print_results
 
         print_results(results)
+        print(f"results: {target / 'results.json'}", flush=True)  # where it went (cli_conventions.results_line)
     return results
 
 

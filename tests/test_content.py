@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 import torch
 
 import recframe
@@ -21,7 +22,9 @@ FAST = ["trainer.progress_bar=false", "logger=none"]
 
 def test_tfidf_matches_a_hand_computation():
     texts = ["Toy Story (1995)", "Toy Soldiers", "The Story"]
-    x, vocab = rep.tfidf(texts)
+    sparse, vocab = rep.tfidf(texts)
+    assert sp.issparse(sparse) and sparse.dtype == np.float32 and sparse.nnz == 7
+    x = sparse.toarray()
     assert vocab == ["1995", "soldiers", "story", "the", "toy"]  # one-letter tokens and punctuation dropped
     n = 3
     idf = {w: math.log((1 + n) / (1 + df)) + 1 for w, df in
@@ -30,7 +33,7 @@ def test_tfidf_matches_a_hand_computation():
     np.testing.assert_allclose(x[0], row0 / np.linalg.norm(row0), rtol=1e-6)
     row2 = np.array([0, 0, idf["story"], idf["the"], 0])
     np.testing.assert_allclose(x[2], row2 / np.linalg.norm(row2), rtol=1e-6)
-    assert rep.tfidf(["A a", "toy TOY toy"])[0][1].tolist() == [1.0]  # case folded, counts, unit rows
+    assert rep.tfidf(["A a", "toy TOY toy"])[0].toarray()[1].tolist() == [1.0]  # case folded, counts, unit rows
 
 
 def test_attributes_are_multi_hot_genres_and_decades():

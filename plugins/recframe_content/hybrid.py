@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from recframe.api import DatasetInfo, Recommender
 from recframe_content.representations import item_representation
+from recframe_content.sparse_rows import ContentRows
 
 
 class HybridMF(Recommender):
@@ -35,7 +36,7 @@ class HybridMF(Recommender):
             raise ValueError(f"cf_dropout must be in [0, 1), got {cf_dropout}")
         self.cf_dropout = float(cf_dropout)
         x = item_representation(info.train.item_features, str(representation), tuple(text_fields))
-        self.register_buffer("item_features", torch.from_numpy(x), persistent=False)  # float32[n_items, d]
+        self.content = ContentRows(x)  # float32[n_items, d], dense or CSR (TF-IDF); not in the state dict
         warm = torch.as_tensor(info.item_popularity > 0, dtype=torch.float32)
         self.register_buffer("warm", warm, persistent=False)  # float32[n_items]: 1 if seen in training
         dim = int(embedding_dim)
@@ -50,7 +51,7 @@ class HybridMF(Recommender):
         keep = self.warm[items]
         if self.training and self.cf_dropout > 0:
             keep = keep * (torch.rand_like(keep) >= self.cf_dropout).float()
-        return keep.unsqueeze(-1) * self.item_embedding(items) + self.project(self.item_features[items])
+        return keep.unsqueeze(-1) * self.item_embedding(items) + self.content.project(items, self.project.weight)
 
     def score(self, users: Tensor, items: Tensor) -> Tensor:
         """``long[B], long[B] -> float[B]``."""
@@ -58,5 +59,5 @@ class HybridMF(Recommender):
 
     def score_all(self, users: Tensor) -> Tensor:
         """``long[B] -> float[B, n_items]`` (evaluation: no dropout)."""
-        items = self.warm.unsqueeze(-1) * self.item_embedding.weight + self.project(self.item_features)
+        items = self.warm.unsqueeze(-1) * self.item_embedding.weight + self.content.project(None, self.project.weight)
         return self.user_embedding(users) @ items.T

@@ -20,6 +20,7 @@ from torch import Tensor
 from recframe.api import Interactions
 from recframe.api import ClosedFormRecommender, DatasetInfo
 from recframe_content.representations import item_representation, l2_normalise
+from recframe_content.sparse_rows import ContentRows, l2_normalise_rows
 
 
 class ContentKNN(ClosedFormRecommender):
@@ -31,6 +32,14 @@ class ContentKNN(ClosedFormRecommender):
                  text_fields: list[str] | tuple[str, ...] = ("title",), center: bool = False) -> None:
         super().__init__(info)
         x = item_representation(info.train.item_features, str(representation), tuple(text_fields))
+        if center and sp.issparse(x):  # centring fills every entry: the dense path
+            x = x.toarray()
+        self.sparse = bool(sp.issparse(x))
+        if self.sparse:  # TF-IDF: item vectors and user profiles stay CSR (sparse_rows.py)
+            self.item_content = ContentRows(x, persistent=True)  # float32[n_items, d]
+            self.profile_content = ContentRows(sp.csr_matrix((self.n_users, x.shape[1]), dtype=np.float32),
+                                               persistent=True)  # float32[n_users, d]
+            return
         if center:
             has_content = np.linalg.norm(x, axis=1) > 0
             x = np.where(has_content[:, None], l2_normalise(x - x[has_content].mean(axis=0)), 0.0).astype(np.float32)
@@ -41,10 +50,19 @@ class ContentKNN(ClosedFormRecommender):
         r = sp.csr_matrix((np.ones(len(train), dtype=np.float32), (train.user, train.item)),
                           shape=(self.n_users, self.n_items))
         r.data[:] = 1.0  # repeated interactions count once
+        if self.sparse:  # the mean's direction is the sum's: normalising the sum gives the same profile
+            content = self.item_content
+            items = sp.csr_matrix((content.val.numpy(), content.col.numpy(), content.crow.numpy()),
+                                  shape=(content.n_rows, content.width))
+            self.profile_content = ContentRows(l2_normalise_rows(r @ items), persistent=True)
+            return
         counts = np.asarray(r.sum(axis=1)).ravel()
         mean = r @ self.item_vectors.numpy() / np.maximum(counts, 1)[:, None]
         self.profiles = torch.from_numpy(l2_normalise(mean))
 
     def score_all(self, users: Tensor) -> Tensor:
         """``long[B] -> float[B, n_items]``: cosine of profile and item vectors."""
+        if self.sparse:
+            profiles = self.profile_content.dense(users)  # float32[B, d]: one batch at a time
+            return self.item_content.project(None, profiles).T  # (X @ profiles.T).T
         return self.profiles[users] @ self.item_vectors.T

@@ -10,11 +10,11 @@ training or not, is scored from its content.
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
 from recframe.api import DatasetInfo, Recommender
 from recframe_content.representations import item_representation
+from recframe_content.sparse_rows import ContentRows
 
 
 class ContentLinear(Recommender):
@@ -30,7 +30,7 @@ class ContentLinear(Recommender):
             raise ValueError(f"embedding_dim must be >= 1, got {embedding_dim}")
         x = item_representation(info.train.item_features, str(representation), tuple(text_fields))
         # Content is data rebuilt from the dataset, not a learned parameter: kept out of the state dict.
-        self.register_buffer("item_features", torch.from_numpy(x), persistent=False)  # float32[n_items, d]
+        self.content = ContentRows(x)  # float32[n_items, d], dense or CSR (TF-IDF)
         self.user_embedding = nn.Embedding(self.n_users, int(embedding_dim))
         self.project = nn.Linear(x.shape[1], int(embedding_dim), bias=False)
         self.item_bias = nn.Linear(x.shape[1], 1, bias=False)
@@ -39,15 +39,14 @@ class ContentLinear(Recommender):
 
     def item_vectors(self, items: Tensor | None = None) -> Tensor:
         """``long[B] -> float[B, dim]`` (all items when ``items`` is None)."""
-        x = self.item_features if items is None else self.item_features[items]
-        return self.project(x)
+        return self.content.project(items, self.project.weight)
 
     def score(self, users: Tensor, items: Tensor) -> Tensor:
         """``long[B], long[B] -> float[B]``."""
-        x = self.item_features[items]
-        return (self.user_embedding(users) * self.project(x)).sum(-1) + self.item_bias(x).squeeze(-1)
+        return ((self.user_embedding(users) * self.content.project(items, self.project.weight)).sum(-1)
+                + self.content.project(items, self.item_bias.weight).squeeze(-1))
 
     def score_all(self, users: Tensor) -> Tensor:
         """``long[B] -> float[B, n_items]``."""
-        return (self.user_embedding(users) @ self.project(self.item_features).T
-                + self.item_bias(self.item_features).squeeze(-1))
+        return (self.user_embedding(users) @ self.content.project(None, self.project.weight).T
+                + self.content.project(None, self.item_bias.weight).squeeze(-1))

@@ -16,6 +16,7 @@ default ``$RECFRAME_DATA_DIR/<folder>``; ``RECFRAME_DATA_DIR`` unset means ``<ca
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -46,10 +47,16 @@ def sha256_file(path: Path) -> str:
 
 def fetch(url: str, target: Path, opener: Callable[[str], Any] | None = None) -> None:
     """Stream ``url`` into ``target`` with ``opener`` (default ``urllib.request.urlopen``; ``file://`` works)."""
+    from recframe.progress import task
+
     opener = opener or urllib.request.urlopen
     try:
         with closing(opener(url)) as response, open(target, "wb") as out:
-            shutil.copyfileobj(response, out, CHUNK)
+            size = getattr(response, "headers", {}).get("Content-Length") if hasattr(response, "headers") else None
+            with task(f"downloading {url.rsplit('/', 1)[-1]}", float(size) if size else None, unit="bytes") as advance:
+                for block in iter(lambda: response.read(CHUNK), b""):
+                    out.write(block)
+                    advance(len(block))
     except OSError as exc:  # URLError is an OSError
         raise DataError(f"could not download {url}: {exc}; check the network or fetch it by hand") from None
 
@@ -88,14 +95,17 @@ def verify(folder: Path, spec: Download, names: list[str]) -> list[str]:
 
 
 def download_source(name: str, source: DataSource, *, force: bool = False,
-                    opener: Callable[[str], Any] | None = None) -> dict[str, Any]:
+                    opener: Callable[[str], Any] | None = None, url: str | None = None) -> dict[str, Any]:
     """Fetch ``source``'s archive into ``source.path`` unless its files are already there.
 
-    Returns a summary ``{"path", "fetched", "verified", "unverified"}``.
+    ``url`` replaces the archive's address (a mirror or a local ``file://`` copy); the listed
+    checksums are verified all the same. Returns a summary ``{"path", "fetched", "verified", "unverified"}``.
     """
     spec = source.download
     if spec is None:
         raise DataError(f"dataset '{name}' has no download location; copy its files into {source.path}")
+    if url is not None:
+        spec = dataclasses.replace(spec, url=url)
     target = source.path
     names = wanted_files(source, spec)
     present = [n for n in names if (target / n).is_file()]
@@ -125,7 +135,7 @@ def download_source(name: str, source: DataSource, *, force: bool = False,
 
 
 def download(name: str, *, path: str | Path | None = None, force: bool = False,
-             opener: Callable[[str], Any] | None = None) -> dict[str, Any]:
+             opener: Callable[[str], Any] | None = None, url: str | None = None) -> dict[str, Any]:
     """Download the registered dataset ``name`` (a ``conf/data`` name or a data-source name).
 
     The target folder is ``path`` if given, else the data config's ``path`` (``conf/data/NAME.yaml``),
@@ -150,7 +160,7 @@ def download(name: str, *, path: str | Path | None = None, force: bool = False,
     source_name = str(data_cfg["name"])
     cls = registries().data_source.get(source_name, config_key="download NAME")
     source = build_source(cls, source_name, data_cfg)
-    return download_source(name, source, force=force, opener=opener)
+    return download_source(name, source, force=force, opener=opener, url=url)
 
 
 def main(argv: list[str]) -> int:
@@ -161,8 +171,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("name", help="dataset name, e.g. ml-100k or ml-1m")
     parser.add_argument("--path", help="dataset folder (default: the data config's path)")
     parser.add_argument("--force", action="store_true", help="download even if the files are present")
+    parser.add_argument("--url", help="fetch the archive from here instead (a mirror or file:///path/to.zip); "
+                                      "checksums are verified the same")
     args = parser.parse_args(argv)
-    summary = download(args.name, path=args.path, force=args.force)
+    summary = download(args.name, path=args.path, force=args.force, url=args.url)
     state = "downloaded to" if summary["fetched"] else "already present in"
     print(f"{args.name}: {state} {summary['path']}; sha256 verified: {', '.join(summary['verified']) or 'none'}"
           + (f"; not verified (no known checksum): {', '.join(summary['unverified'])}"

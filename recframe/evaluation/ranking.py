@@ -241,11 +241,16 @@ class RankingEvaluator(nn.Module):
         lists: list[Tensor] | None = [] if keep_lists else None
         was_training = model.training
         model.eval()
-        try:
-            for start in range(0, len(target.users), self.batch_users):
-                self.update(model, target.users[start:start + self.batch_users], target, per_user, lists)
-        finally:
-            model.train(was_training)
+        from recframe.progress import task
+
+        # a bar for the final evaluations (they keep per-user values); none inside training's validation
+        with task(f"evaluating {len(target.users):,} users", len(target.users), show=keep_per_user) as advance:
+            try:
+                for start in range(0, len(target.users), self.batch_users):
+                    self.update(model, target.users[start:start + self.batch_users], target, per_user, lists)
+                    advance(len(target.users[start:start + self.batch_users]))
+            finally:
+                model.train(was_training)
         values = self.compute()
         per = {k: torch.cat(v).numpy() for k, v in (per_user or {}).items()}
         if lists is not None:

@@ -15,7 +15,8 @@ import numpy as np
 import recframe
 from recframe import config as rconfig
 from recframe.atomic import atomic_path, write_json
-from recframe.cost import environment, score_latency_ms_per_1k
+from recframe.cost import environment
+from recframe.latency import latency_cost
 from recframe.models import count_parameters, model_bytes
 from recframe.stages.context import RunContext
 
@@ -44,7 +45,7 @@ def results(ctx: RunContext) -> None:
     cfg, model, split, data = ctx.cfg, ctx.require("model"), ctx.require("split"), ctx.require("data")
     cost = {"params": count_parameters(model), "model_bytes": model_bytes(model),
             "fit_seconds": round(ctx.fit_seconds, 4), "eval_seconds": round(ctx.eval_seconds, 4),
-            "score_latency_ms_per_1k_users": round(score_latency_ms_per_1k(model, split.n_users), 4)}
+            **latency_cost(model, split.n_users)}  # the median, and its spread (recframe/latency.py)
     cost.update(ctx.cost_overrides)
     ctx.results = {
         "recframe_version": recframe.__version__,
@@ -66,6 +67,9 @@ def write(ctx: RunContext) -> None:
 
     save_per_user(ctx.run_dir / "per_user.npz", ctx.per_user, ctx.targets)
     write_json(ctx.run_dir / "results.json", ctx.results)
+    from recframe.training.loggers import finish as finish_logger
+
+    finish_logger(ctx.cfg, ctx.run_dir, ctx.results)  # hyper-parameters and final metrics, once per run
     call_lifecycle("on_run_end", run=ctx.run, results=ctx.results)
 
 

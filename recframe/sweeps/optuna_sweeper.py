@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,9 @@ class OptunaSweeperImpl:
         if existing != settings.directions:
             raise ConfigError(f"study '{settings.study_name}' in {dashboard_hint(url).split(' ', 1)[1]} was created "
                               f"with directions {existing}, not {settings.directions}; use another study_name")
+        with warnings.catch_warnings():  # experimental in Optuna 4 (ExperimentalWarning), stable in use
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names([o.key for o in settings.objectives])  # optuna-dashboard's column names
         study.set_user_attr(STUDY_ATTR, {"objectives": [o.key for o in settings.objectives],
                                          "directions": settings.directions,
                                          "pruner": pruner_spec(settings.pruner)})

@@ -27,6 +27,7 @@ from typing import Any
 from recframe.atomic import write_text
 from recframe.errors import ConfigError
 from recframe.run_state import run_health
+from recframe.sweeps.identity import read_marker
 from recframe.sweeps.objectives import COST_KEYS, Objective, parse_objective, value_of
 
 HIDDEN_PREFIXES = ("trial.", "+trial.", "paths.output_dir", "print_table", "trainer.progress_bar")
@@ -43,6 +44,7 @@ class Job:
     status: str  # ok | failed | pruned | running | stale | incomplete
     detail: str = ""  # why a job is not ok
     values: dict[str, float | None] = field(default_factory=dict)
+    sweep: dict[str, str] | None = None  # {"id", "command"} of the sweep that ran it (identity.py)
 
 
 def _natural(text: str) -> list[Any]:
@@ -73,7 +75,7 @@ def collect(sweep_dir: Path) -> list[Job]:
         if results is None and trial_path.is_file() and json.loads(trial_path.read_text()).get("state") == "PRUNED":
             status, detail = "pruned", ""
         jobs.append(Job(str(job_dir.relative_to(sweep_dir)), overrides, results, status,
-                        detail if status != "ok" else ""))
+                        detail if status != "ok" else "", sweep=read_marker(job_dir)))
     if not jobs:
         raise ConfigError(f"no jobs under {sweep_dir} (no */.hydra/overrides.yaml): is it a multirun folder?")
     return jobs
@@ -123,9 +125,10 @@ class Report:
     best: int | None
     objectives: list[Objective]
     front: list[bool]
+    chosen: list[str] | None = None  # --columns: the columns shown, in this order ("job" always first)
 
     @property
-    def columns(self) -> list[str]:
+    def all_columns(self) -> list[str]:
         cols = ["job", "status", *self.params]
         if len(self.protocols) > 1:
             cols.append("protocol")
@@ -136,6 +139,10 @@ class Report:
         if self.objectives:
             cols.append("pareto")
         return cols
+
+    @property
+    def columns(self) -> list[str]:
+        return self.all_columns if self.chosen is None else self.chosen
 
     def cell(self, i: int, col: str) -> Any:
         job = self.jobs[i]
@@ -172,12 +179,56 @@ def _objective(spec: str) -> Objective:
     return parse_objective(spec, "--metric/--objectives")
 
 
-def build_report(sweep_dir: str | Path, metric: str | None = None, objectives: Sequence[str] | None = None) -> Report:
-    """Collect the jobs of ``sweep_dir`` and compute the best row and the Pareto front."""
+def one_sweep(jobs: list[Job], sweep_dir: Path, sweep: str | None, mix: bool) -> list[Job]:
+    """The jobs of one sweep: those of ``sweep`` (an id), or all when they come from one sweep or ``mix``.
+
+    Jobs record the sweep that ran them (``.recframe_sweep.json``); jobs without a record (older runs)
+    count as one more sweep when recorded ones are present.
+    """
+    groups: dict[str, list[Job]] = {}
+    for job in jobs:
+        groups.setdefault(job.sweep["id"] if job.sweep else "unrecorded", []).append(job)
+    if sweep is not None:
+        if sweep not in groups:
+            raise ConfigError(f"--sweep {sweep}: no job of that sweep in {sweep_dir}; its sweeps: {', '.join(groups)}")
+        return groups[sweep]
+    if len(groups) <= 1 or mix:
+        return jobs
+    described = "; ".join(f"{sid} ({len(g)} jobs: {g[0].sweep['command'] if g[0].sweep else 'no record'})"
+                          for sid, g in groups.items())
+    raise ConfigError(f"{sweep_dir} holds jobs of {len(groups)} different sweeps: {described}; "
+                      f"tabulate one with --sweep ID, or all together with --mix")
+
+
+def select(names: Sequence[str], patterns: Sequence[str], flag: str) -> list[str]:
+    """The ``names`` matching any of ``patterns`` (exact names or shell globs: ``test/*``), in pattern order."""
+    from fnmatch import fnmatchcase
+
+    from recframe.errors import did_you_mean
+
+    chosen: list[str] = []
+    for pattern in patterns:
+        found = [n for n in names if fnmatchcase(n, pattern)]
+        if not found:
+            raise ConfigError(f"{flag} {pattern}: no such column{did_you_mean(pattern, list(names))}; "
+                              f"columns: {', '.join(names)}")
+        chosen += [n for n in found if n not in chosen]
+    return chosen
+
+
+def build_report(sweep_dir: str | Path, metric: str | None = None, objectives: Sequence[str] | None = None,
+                 *, sweep: str | None = None, mix: bool = False, columns: Sequence[str] | None = None,
+                 metrics_shown: Sequence[str] | None = None) -> Report:
+    """Collect the jobs of ``sweep_dir`` and compute the best row and the Pareto front.
+
+    ``sweep``/``mix`` choose among several sweeps in one folder (:func:`one_sweep`); ``metrics_shown``
+    (``--metrics``) keeps only the matching metric columns, ``columns`` (``--columns``) names exactly
+    the columns shown.
+    """
     from recframe.sweeps.pareto import pareto_mask
 
     sweep_dir = Path(sweep_dir)
-    jobs = collect(sweep_dir)
+    jobs = one_sweep(collect(sweep_dir), sweep_dir, sweep, mix)
     params, fixed = swept_keys(jobs)
     metrics = sorted({k for j in jobs if j.results for k in j.results.get("metrics", {})}, key=_metric_order)
     protocols: dict[str, dict[str, Any]] = {}
@@ -207,7 +258,11 @@ def build_report(sweep_dir: str | Path, metric: str | None = None, objectives: S
     front = pareto_mask([None if any(j.values.get(o.key) is None for o in objs)
                          else tuple(j.values[o.key] for o in objs) for j in jobs],
                         [o.direction for o in objs]) if objs else [False] * len(jobs)
-    return Report(sweep_dir, jobs, params, fixed, metrics, protocols, best_by, best, objs, front)
+    shown = select(metrics, metrics_shown, "--metrics") if metrics_shown else metrics
+    report = Report(sweep_dir, jobs, params, fixed, shown, protocols, best_by, best, objs, front)
+    if columns:
+        report.chosen = ["job", *[c for c in select(report.all_columns, columns, "--columns") if c != "job"]]
+    return report
 
 
 def _has(results: dict[str, Any], key: str) -> bool:
@@ -311,7 +366,8 @@ def print_report(report: Report) -> None:
     console.print(f"[bold]Sweep {report.sweep_dir}[/bold]", soft_wrap=True)
     table = Table()
     for c in cols:
-        table.add_column(c, justify="left" if c in ("job", "status", *report.params) else "right")
+        # fold, never an ellipsis: a job's folder must stay whole to be found again
+        table.add_column(c, justify="left" if c in ("job", "status", *report.params) else "right", overflow="fold")
     for i in range(len(report.jobs)):
         style = "bold green" if i == report.best else ("red" if report.jobs[i].status != "ok" else None)
         table.add_row(*(_fmt(report.cell(i, c), c) for c in cols), style=style)

@@ -31,20 +31,9 @@ log = logging.getLogger(__name__)
 
 
 def _logger(cfg: DictConfig, run_dir: Path) -> Any:
-    from lightning.pytorch import loggers
+    from recframe.training.loggers import build_logger  # csv, tensorboard, mlflow, wandb, none
 
-    name = str(cfg.logger.name)
-    if name == "csv":
-        return loggers.CSVLogger(save_dir=str(run_dir), name="logs", version="")
-    if name == "tensorboard":
-        try:
-            import tensorboard  # noqa: F401
-        except ImportError:
-            raise ConfigError("logger=tensorboard needs TensorBoard: pip install 'recframe[tensorboard]'") from None
-        return loggers.TensorBoardLogger(save_dir=str(run_dir), name="logs", version="")
-    if name == "none":
-        return False
-    raise ConfigError(f"logger.name '{name}' is not one of csv, tensorboard, none")
+    return build_logger(cfg, run_dir)
 
 
 def training_batches(model: Recommender, train: Any, t: DictConfig, seed: int) -> Any:
