@@ -18,3 +18,15 @@ def register_models(register):
     register("neumf", neumf.NeuMF)
     register("lightgcn", lightgcn.LightGCN)
     register("multvae", multvae.MultVAE, aliases=["multivae"])
+    _register_small_baselines(register)
+
+
+def _register_small_baselines(register) -> None:
+    """Neighbourhood, graph-walk and linear baselines (Ferrari Dacrema et al., RecSys 2019)."""
+    from recframe_cf import p3alpha, puresvd, rp3beta, slim, userknn
+
+    register("userknn", userknn.UserKNN)
+    register("p3alpha", p3alpha.P3alpha)
+    register("rp3beta", rp3beta.RP3beta)
+    register("slim", slim.SLIM, aliases=["slim_elasticnet"])
+    register("puresvd", puresvd.PureSVD)
