@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from recframe_cf.similarity import topk_similarity, weight_features
 
 from recframe.data.interactions import Interactions
 from recframe.models import DatasetInfo, count_parameters, model_bytes
 from recframe.plugins import registries
-from recframe_cf.similarity import topk_similarity, weight_features
 
 
 def rated_matrix(n_features=40, n_entities=23, density=0.3, seed=0) -> sp.csr_matrix:
@@ -28,10 +28,10 @@ def dense_similarity(x: np.ndarray, similarity: str, shrink: float, normalize: b
     """Pair-by-pair similarity of the columns of a dense ``x``: ``out[b, a] = sim(target a, neighbour b)``."""
     stored = x != 0
     if similarity == "adjusted":  # subtract each row's (feature's) mean over its stored values
-        means = np.array([row[m].mean() if m.any() else 0.0 for row, m in zip(x, stored)])
+        means = np.array([row[m].mean() if m.any() else 0.0 for row, m in zip(x, stored, strict=True)])
         x = np.where(stored, x - means[:, None], 0.0)
     elif similarity == "pearson":  # subtract each column's (entity's) mean over its stored values
-        means = np.array([col[m].mean() if m.any() else 0.0 for col, m in zip(x.T, stored.T)])
+        means = np.array([col[m].mean() if m.any() else 0.0 for col, m in zip(x.T, stored.T, strict=True)])
         x = np.where(stored, x - means[None, :], 0.0)
     n = x.shape[1]
     out = np.zeros((n, n))
@@ -103,7 +103,7 @@ def test_feature_weighting_matches_the_textbook_formulas(weighting):
     n_features, n_entities = x.shape
     expected = np.zeros_like(x)
     lengths = x.sum(axis=0)
-    for f, e in zip(*np.nonzero(x)):
+    for f, e in zip(*np.nonzero(x), strict=True):
         idf = np.log(n_entities / (1 + np.count_nonzero(x[f])))
         if weighting == "tfidf":
             expected[f, e] = np.sqrt(x[f, e]) * idf

@@ -51,8 +51,8 @@ def check_options(similarity: str, feature_weighting: str, k: int, shrink: float
         raise ValueError(f"feature_weighting must be one of {', '.join(FEATURE_WEIGHTINGS)}; got '{feature_weighting}'")
     if int(k) < 1 or float(shrink) < 0:
         raise ValueError(f"need k >= 1 and shrink >= 0, got k={k}, shrink={shrink}")
-    if not 0.0 <= float(asymmetric_alpha) <= 1.0:
-        raise ValueError(f"asymmetric_alpha must be in [0, 1], got {asymmetric_alpha}")
+    if not 0.0 <= float(asymmetric_alpha) <= 2.0:
+        raise ValueError(f"asymmetric_alpha must be in [0, 2], got {asymmetric_alpha}")
     if float(tversky_alpha) < 0 or float(tversky_beta) < 0:
         raise ValueError(f"tversky_alpha and tversky_beta must be >= 0, got {tversky_alpha}, {tversky_beta}")
 
@@ -112,6 +112,7 @@ def topk_similarity(x: sp.spmatrix, k: int, similarity: str = "cosine", shrink: 
         x.data[:] = 1.0
     x.eliminate_zeros()
     xt = sp.csr_matrix(x.T, dtype=np.float32)  # n x n_features: one row per entity
+    xc = sp.csc_matrix(x)  # column slices for the dense target blocks
     n = xt.shape[0]
     squares = np.asarray(xt.multiply(xt).sum(axis=1), dtype=np.float64).ravel()
     norms = np.sqrt(squares)
@@ -120,16 +121,18 @@ def topk_similarity(x: sp.spmatrix, k: int, similarity: str = "cosine", shrink: 
     rows, cols, vals = [], [], []
     for start in range(0, n, block):
         stop = min(start + block, n)
-        dots = (xt @ xt[start:stop].T).toarray().astype(np.float64)  # n x b: dots[b_, a] = <x_b_, x_a>
+        # dots[a, b_] = <x_a, x_b_> for the targets a of the block: sparse times dense, then one
+        # contiguous row per target (about twice as fast as a sparse-sparse product on ML-1M)
+        dots = np.ascontiguousarray((xt @ xc[:, start:stop].toarray()).T, dtype=np.float64)  # b x n
         sims = _apply_denominator(dots, slice(start, stop), similarity, shrink, normalize, norms, squares,
                                   asymmetric_alpha, tversky_alpha, tversky_beta)
-        sims[np.arange(start, stop), np.arange(stop - start)] = 0.0
-        top = np.argpartition(-sims, k - 1, axis=0)[:k] if k < n else np.broadcast_to(
-            np.arange(n)[:, None], (n, stop - start))
-        top_vals = np.take_along_axis(sims, top, axis=0)
+        sims[np.arange(stop - start), np.arange(start, stop)] = 0.0
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < n else np.broadcast_to(
+            np.arange(n)[None, :], (stop - start, n))
+        top_vals = np.take_along_axis(sims, top, axis=1)
         keep = top_vals != 0.0
         rows.append(top[keep])
-        cols.append(np.broadcast_to(np.arange(start, stop)[None, :], top.shape)[keep])
+        cols.append(np.broadcast_to(np.arange(start, stop)[:, None], top.shape)[keep])
         vals.append(top_vals[keep].astype(np.float32))
     return sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n),
                          dtype=np.float32)
@@ -138,19 +141,23 @@ def topk_similarity(x: sp.spmatrix, k: int, similarity: str = "cosine", shrink: 
 def _apply_denominator(dots: np.ndarray, targets: slice, similarity: str, shrink: float, normalize: bool,
                        norms: np.ndarray, squares: np.ndarray, asymmetric_alpha: float, tversky_alpha: float,
                        tversky_beta: float) -> np.ndarray:
-    """``float64[n, b]`` similarities from the dot products of every entity with the ``b`` targets."""
+    """``float64[b, n]`` similarities from the dot products ``dots[a, b_]`` of the ``b`` targets with every
+    entity (changed in place)."""
     eps = shrink + 1e-6
+    target_sq, neighbour_sq = squares[targets][:, None], squares[None, :]
     if similarity == "jaccard":
-        return dots / (squares[targets][None, :] + squares[:, None] - dots + eps)
-    if similarity == "dice":
-        return dots / (squares[targets][None, :] + squares[:, None] + eps)
-    if similarity == "tversky":
-        return dots / (dots + tversky_alpha * (squares[targets][None, :] - dots)
-                       + tversky_beta * (squares[:, None] - dots) + eps)
-    if not normalize:
-        return dots / shrink if shrink > 0 else dots
-    if similarity == "asymmetric":
+        dots /= target_sq + neighbour_sq - dots + eps
+    elif similarity == "dice":
+        dots /= target_sq + neighbour_sq + eps
+    elif similarity == "tversky":
+        dots /= dots + tversky_alpha * (target_sq - dots) + tversky_beta * (neighbour_sq - dots) + eps
+    elif not normalize:
+        if shrink > 0:
+            dots /= shrink
+    elif similarity == "asymmetric":
         target = np.power(norms[targets], 2 * asymmetric_alpha)
         neighbour = np.power(norms, 2 * (1 - asymmetric_alpha))
-        return dots / (target[None, :] * neighbour[:, None] + eps)
-    return dots / (norms[targets][None, :] * norms[:, None] + eps)
+        dots /= target[:, None] * neighbour[None, :] + eps
+    else:
+        dots /= norms[targets][:, None] * norms[None, :] + eps
+    return dots

@@ -119,7 +119,8 @@ class SLIM(ClosedFormRecommender):
             raise ValueError(f"model 'slim' keeps a dense {info.n_items} x {info.n_items} Gram matrix "
                              f"({8 * info.n_items ** 2 / 2 ** 30:.1f} GiB); it supports at most {MAX_ITEMS} items")
         self.k, self.alpha, self.l1_ratio = int(k), float(alpha), float(l1_ratio)
-        self.positive_only, self.max_iter, self.tol, self.block = bool(positive_only), int(max_iter), float(tol), int(block)
+        self.positive_only, self.max_iter = bool(positive_only), int(max_iter)
+        self.tol, self.block = float(tol), int(block)
         self.weights: sp.csr_matrix | None = None
         self.history: sp.csr_matrix | None = None
 
