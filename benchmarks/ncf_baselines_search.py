@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("model")
     parser.add_argument("--trials", type=int, default=35)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--set", default="", help="JSON of parameters to evaluate instead of drawing")
+    parser.add_argument("--set", default="", help="JSON parameters (or a list of them) to evaluate instead of drawing")
     args = parser.parse_args()
     cfg = rconfig.compose(["data=ncf-ml-1m", "protocol=ncf_loo", "data.valid=latest"])
     split = make_split(cfg, load_data(cfg), seed=0)
@@ -78,7 +78,9 @@ def main() -> None:
     users, positives = valid.user, valid.item
     candidates = split.candidates[users]
     rng = np.random.default_rng(args.seed)
-    settings = [json.loads(args.set)] if args.set else [draw(args.model, rng) for _ in range(args.trials)]
+    given = json.loads(args.set) if args.set else None
+    settings = (given if isinstance(given, list) else [given]) if given else [draw(args.model, rng)
+                                                                               for _ in range(args.trials)]
     best = None
     for n, params in enumerate(settings):
         start = time.perf_counter()
