@@ -19,6 +19,12 @@ def register_models(register: Register) -> None:
     register("neumf", "recframe_cf.neumf:NeuMF")
     register("lightgcn", "recframe_cf.lightgcn:LightGCN")
     register("multvae", "recframe_cf.multvae:MultVAE", aliases=["multivae"])
+    # neighbourhood, graph-walk and linear baselines (Ferrari Dacrema et al., RecSys 2019)
+    register("userknn", "recframe_cf.userknn:UserKNN")
+    register("p3alpha", "recframe_cf.p3alpha:P3alpha")
+    register("rp3beta", "recframe_cf.rp3beta:RP3beta")
+    register("slim", "recframe_cf.slim:SLIM", aliases=["slim_elasticnet"])
+    register("puresvd", "recframe_cf.puresvd:PureSVD")
 
 
 @hookimpl

@@ -2,11 +2,13 @@
 
 B. Sarwar, G. Karypis, J. Konstan, J. Riedl. "Item-based Collaborative Filtering Recommendation
 Algorithms." WWW 2001; M. Deshpande, G. Karypis. "Item-based top-N recommendation algorithms."
-ACM TOIS 2004.
+ACM TOIS 2004. Similarity and weighting options as in the neighbourhood baselines of Ferrari Dacrema
+et al., RecSys 2019 (:mod:`recframe_cf.similarity`).
 
-Similarity is cosine with shrinkage, ``sim(i, j) = <x_i, x_j> / (|x_i| |x_j| + shrink)`` over the
+The default is cosine with shrinkage, ``sim(i, j) = <x_i, x_j> / (|x_i| |x_j| + shrink)`` over the
 binary user-item matrix; for each item ``j`` only its ``k`` most similar items ``i != j`` are kept,
-and a user's score for ``j`` is ``sum_i x_ui sim(i, j)`` over those neighbours (as in RecBole).
+and a user's score for ``j`` is ``sum_i x_ui sim(i, j)`` over those neighbours (as in RecBole). With
+a feature weighting, ``x`` is the reweighted matrix both for the similarity and for scoring.
 """
 
 from __future__ import annotations
@@ -16,57 +18,59 @@ import scipy.sparse as sp
 import torch
 from torch import Tensor
 
-from recframe.api import Interactions
-from recframe.api import ClosedFormRecommender, DatasetInfo
+from recframe.api import ClosedFormRecommender, DatasetInfo, Interactions
+from recframe_cf.similarity import check_options, topk_similarity, weight_features
 
 
-def topk_cosine(x: sp.csr_matrix, k: int, shrink: float, block: int = 1024) -> sp.csc_matrix:
-    """``n_items x n_items`` similarity with the top ``k`` entries of each column kept.
+def topk_cosine(x: sp.csr_matrix, k: int, shrink: float, block: int | None = None) -> sp.csc_matrix:
+    """``n_items x n_items`` cosine similarity of the columns of ``x: float[n_users, n_items]``, top ``k``
+    entries of each column kept (see :func:`recframe_cf.similarity.topk_similarity`)."""
+    return topk_similarity(x, k, "cosine", shrink, block=block)
 
-    Computed in column blocks so memory is ``O(n_items * block)``.
-    """
-    xt = x.T.tocsr().astype(np.float32)  # items x users
-    norms = np.sqrt(np.asarray(xt.multiply(xt).sum(axis=1)).ravel())
-    n = xt.shape[0]
-    k = min(k, n - 1)
-    rows, cols, vals = [], [], []
-    for start in range(0, n, block):
-        stop = min(start + block, n)
-        sims = (xt @ xt[start:stop].T).toarray()  # n x b
-        sims /= norms[:, None] * norms[None, start:stop] + shrink + 1e-6
-        sims[np.arange(start, stop), np.arange(stop - start)] = 0.0
-        top = np.argpartition(-sims, k - 1, axis=0)[:k] if k < n else np.arange(n)[:, None]
-        rows.append(top.ravel(order="F"))
-        cols.append(np.repeat(np.arange(start, stop), top.shape[0]))
-        vals.append(np.take_along_axis(sims, top, axis=0).ravel(order="F"))
-    return sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+
+def sparse_storage(matrices: list[sp.spmatrix | np.ndarray | None]) -> tuple[int, int]:
+    """Stored values and bytes of sparse matrices (values, indices, row pointers) and dense arrays."""
+    values = nbytes = 0
+    for m in matrices:
+        if m is None:
+            continue
+        if sp.issparse(m):
+            values += int(m.nnz)
+            nbytes += int(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes)
+        else:
+            values += int(m.size)
+            nbytes += int(m.nbytes)
+    return values, nbytes
 
 
 class ItemKNN(ClosedFormRecommender):
-    """Scores ``x_u @ W`` with ``W`` the column-wise top-``k`` cosine similarity matrix."""
+    """Scores ``x_u @ W`` with ``W: float[n_items, n_items]`` the column-wise top-``k`` item similarity."""
 
     scores_unseen_items = True  # an item without training interactions scores 0 by construction
 
-    def __init__(self, info: DatasetInfo, k: int = 100, shrink: float = 0.0) -> None:
+    def __init__(self, info: DatasetInfo, k: int = 100, shrink: float = 0.0, similarity: str = "cosine",
+                 normalize: bool = True, feature_weighting: str = "none", asymmetric_alpha: float = 0.5,
+                 tversky_alpha: float = 1.0, tversky_beta: float = 1.0) -> None:
         super().__init__(info)
-        if int(k) < 1 or float(shrink) < 0:
-            raise ValueError(f"need k >= 1 and shrink >= 0, got k={k}, shrink={shrink}")
-        self.k, self.shrink = int(k), float(shrink)
+        check_options(similarity, feature_weighting, k, shrink, asymmetric_alpha, tversky_alpha, tversky_beta)
+        self.k, self.shrink, self.similarity, self.normalize = int(k), float(shrink), str(similarity), bool(normalize)
+        self.feature_weighting = str(feature_weighting)
+        self.asymmetric_alpha, self.tversky_alpha, self.tversky_beta = (
+            float(asymmetric_alpha), float(tversky_alpha), float(tversky_beta))
         self.weights: sp.csr_matrix | None = None
         self.history: sp.csr_matrix | None = None
 
     def fit(self, train: Interactions) -> None:
         x = train.to_csr()
         x.data[:] = 1.0
-        self.history = x
-        self.weights = topk_cosine(x, self.k, self.shrink).tocsr()
+        x = weight_features(x, self.feature_weighting)  # documents: items; terms: users
+        self.history = sp.csr_matrix(x, dtype=np.float32)
+        self.weights = topk_similarity(x, self.k, self.similarity, self.shrink, self.normalize, self.asymmetric_alpha,
+                                       self.tversky_alpha, self.tversky_beta).tocsr()
 
     def storage(self) -> tuple[int, int]:
         """Stored values and bytes of the sparse similarity matrix (values, indices, row pointers)."""
-        w = self.weights
-        if w is None:
-            return 0, 0
-        return int(w.nnz), int(w.data.nbytes + w.indices.nbytes + w.indptr.nbytes)
+        return sparse_storage([self.weights])
 
     def score_all(self, users: Tensor) -> Tensor:
         """``long[B] -> float[B, n_items]``: ``X[users] @ W``."""

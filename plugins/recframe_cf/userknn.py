@@ -1,0 +1,59 @@
+"""User-based k-nearest-neighbour collaborative filtering.
+
+J. Herlocker, J. Konstan, A. Borchers, J. Riedl. "An Algorithmic Framework for Performing
+Collaborative Filtering." SIGIR 1999; P. Resnick et al. "GroupLens: An Open Architecture for
+Collaborative Filtering of Netnews." CSCW 1994. Similarity and weighting options as in the
+neighbourhood baselines of Ferrari Dacrema et al., RecSys 2019 (:mod:`recframe_cf.similarity`).
+
+For each user ``u`` only the ``k`` most similar users ``v != u`` are kept (``S: float[n_users,
+n_users]``, row ``u`` holding ``u``'s neighbours), and ``u``'s score for item ``i`` is
+``sum_v S[u, v] x_vi``. With a feature weighting (documents: users; terms: items), ``x`` is the
+reweighted matrix both for the similarity and for scoring.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch import Tensor
+
+from recframe.api import ClosedFormRecommender, DatasetInfo, Interactions
+from recframe_cf.itemknn import sparse_storage
+from recframe_cf.similarity import check_options, topk_similarity, weight_features
+
+
+class UserKNN(ClosedFormRecommender):
+    """Scores ``S[users] @ X`` with ``S`` the row-wise top-``k`` user similarity."""
+
+    scores_unseen_items = True  # an item without training interactions scores 0 by construction
+
+    def __init__(self, info: DatasetInfo, k: int = 100, shrink: float = 0.0, similarity: str = "cosine",
+                 normalize: bool = True, feature_weighting: str = "none", asymmetric_alpha: float = 0.5,
+                 tversky_alpha: float = 1.0, tversky_beta: float = 1.0) -> None:
+        super().__init__(info)
+        check_options(similarity, feature_weighting, k, shrink, asymmetric_alpha, tversky_alpha, tversky_beta)
+        self.k, self.shrink, self.similarity, self.normalize = int(k), float(shrink), str(similarity), bool(normalize)
+        self.feature_weighting = str(feature_weighting)
+        self.asymmetric_alpha, self.tversky_alpha, self.tversky_beta = (
+            float(asymmetric_alpha), float(tversky_alpha), float(tversky_beta))
+        self.user_weights: sp.csr_matrix | None = None
+        self.history: sp.csr_matrix | None = None
+
+    def fit(self, train: Interactions) -> None:
+        x = train.to_csr()
+        x.data[:] = 1.0
+        xt = weight_features(sp.csr_matrix(x.T), self.feature_weighting)  # items x users
+        self.history = sp.csr_matrix(xt.T, dtype=np.float32)
+        sims = topk_similarity(xt, self.k, self.similarity, self.shrink, self.normalize, self.asymmetric_alpha,
+                               self.tversky_alpha, self.tversky_beta)  # column u: u's neighbours
+        self.user_weights = sp.csr_matrix(sims.T)
+
+    def storage(self) -> tuple[int, int]:
+        """Stored values and bytes of the sparse user similarity matrix."""
+        return sparse_storage([self.user_weights])
+
+    def score_all(self, users: Tensor) -> Tensor:
+        """``long[B] -> float[B, n_items]``: ``S[users] @ X``."""
+        scores = (self.user_weights[users.cpu().numpy()] @ self.history).toarray()
+        return torch.from_numpy(scores.astype(np.float32))

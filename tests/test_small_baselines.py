@@ -1,0 +1,274 @@
+"""The small baselines (kNN options, P3alpha, RP3beta, SLIM, PureSVD) against brute-force dense oracles."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from recframe_cf.similarity import topk_similarity, weight_features
+
+from recframe.data.interactions import Interactions
+from recframe.models import DatasetInfo, count_parameters, model_bytes
+from recframe.plugins import registries
+
+
+def rated_matrix(n_features=40, n_entities=23, density=0.3, seed=0) -> sp.csr_matrix:
+    """``float[n_features, n_entities]`` with ratings 1..5 and one all-empty entity column."""
+    rng = np.random.default_rng(seed)
+    dense = (rng.random((n_features, n_entities)) < density) * rng.integers(1, 6, (n_features, n_entities))
+    dense[:, 5] = 0
+    return sp.csr_matrix(dense.astype(np.float32))
+
+
+def dense_similarity(x: np.ndarray, similarity: str, shrink: float, normalize: bool = True, asym: float = 0.5,
+                     t_alpha: float = 1.0, t_beta: float = 1.0) -> np.ndarray:
+    """Pair-by-pair similarity of the columns of a dense ``x``: ``out[b, a] = sim(target a, neighbour b)``."""
+    stored = x != 0
+    if similarity == "adjusted":  # subtract each row's (feature's) mean over its stored values
+        means = np.array([row[m].mean() if m.any() else 0.0 for row, m in zip(x, stored, strict=True)])
+        x = np.where(stored, x - means[:, None], 0.0)
+    elif similarity == "pearson":  # subtract each column's (entity's) mean over its stored values
+        means = np.array([col[m].mean() if m.any() else 0.0 for col, m in zip(x.T, stored.T, strict=True)])
+        x = np.where(stored, x - means[None, :], 0.0)
+    n = x.shape[1]
+    out = np.zeros((n, n))
+    for a, b in itertools.product(range(n), range(n)):
+        if a == b:
+            continue
+        xa, xb = x[:, a].astype(np.float64), x[:, b].astype(np.float64)
+        if similarity in ("jaccard", "dice", "tversky"):
+            sa, sb = set(np.flatnonzero(xa)), set(np.flatnonzero(xb))
+            both = len(sa & sb)
+            if similarity == "jaccard":
+                out[b, a] = both / (len(sa | sb) + shrink + 1e-6)
+            elif similarity == "dice":
+                out[b, a] = both / (len(sa) + len(sb) + shrink + 1e-6)
+            else:
+                out[b, a] = both / (both + t_alpha * len(sa - sb) + t_beta * len(sb - sa) + shrink + 1e-6)
+            continue
+        dot = float(xa @ xb)
+        if not normalize:
+            out[b, a] = dot / shrink if shrink else dot
+        elif similarity == "asymmetric":
+            out[b, a] = dot / (np.sum(xa**2) ** asym * np.sum(xb**2) ** (1 - asym) + shrink + 1e-6)
+        else:
+            out[b, a] = dot / (np.linalg.norm(xa) * np.linalg.norm(xb) + shrink + 1e-6)
+    return out
+
+
+def assert_topk_columns(w: np.ndarray, full: np.ndarray, k: int) -> None:
+    """Each column of ``w`` holds ``full``'s values at its kept entries, and they are ``full``'s ``k`` largest."""
+    for a in range(full.shape[1]):
+        kept = np.flatnonzero(w[:, a])
+        assert len(kept) <= k
+        assert np.allclose(w[kept, a], full[kept, a], rtol=1e-5, atol=1e-6)
+        best = np.sort(full[:, a])[::-1][:k]  # zeros (the diagonal, empty columns) rank above negatives
+        best = best[np.abs(best) > 1e-7]
+        assert np.allclose(np.sort(w[kept, a])[::-1], np.sort(best)[::-1], rtol=1e-5, atol=1e-6)
+
+
+CASES = [("cosine", 0.0, True), ("cosine", 3.0, True), ("cosine", 2.0, False), ("cosine", 0.0, False),
+         ("adjusted", 1.0, True), ("pearson", 1.0, True), ("asymmetric", 0.5, True), ("jaccard", 1.0, True),
+         ("dice", 0.0, True), ("tversky", 0.5, True)]
+
+
+@pytest.mark.parametrize("similarity,shrink,normalize", CASES)
+@pytest.mark.parametrize("block", [4, None])
+def test_similarity_matches_the_dense_pairwise_definition(similarity, shrink, normalize, block):
+    x = rated_matrix(seed=3)
+    k = 6
+    w = topk_similarity(x, k, similarity, shrink, normalize, asymmetric_alpha=0.3, tversky_alpha=0.7,
+                        tversky_beta=0.2, block=block).toarray()
+    full = dense_similarity(x.toarray(), similarity, shrink, normalize, asym=0.3, t_alpha=0.7, t_beta=0.2)
+    assert np.count_nonzero(full) > 0
+    assert_topk_columns(w, full, k)
+    assert not w[:, 5].any() and not w[5].any()  # the empty column has no similarity
+    assert not np.diag(w).any()
+
+
+def test_asymmetric_alpha_half_is_cosine_and_differs_otherwise():
+    x = rated_matrix(seed=4)
+    cos = topk_similarity(x, 22, "cosine").toarray()
+    assert np.allclose(topk_similarity(x, 22, "asymmetric", asymmetric_alpha=0.5).toarray(), cos, atol=1e-6)
+    assert not np.allclose(topk_similarity(x, 22, "asymmetric", asymmetric_alpha=0.9).toarray(), cos, atol=1e-3)
+
+
+@pytest.mark.parametrize("weighting", ["tfidf", "bm25"])
+def test_feature_weighting_matches_the_textbook_formulas(weighting):
+    x = rated_matrix(seed=5).toarray().astype(np.float64)
+    got = weight_features(sp.csr_matrix(x), weighting).toarray()
+    n_features, n_entities = x.shape
+    expected = np.zeros_like(x)
+    lengths = x.sum(axis=0)
+    for f, e in zip(*np.nonzero(x), strict=True):
+        idf = np.log(n_entities / (1 + np.count_nonzero(x[f])))
+        if weighting == "tfidf":
+            expected[f, e] = np.sqrt(x[f, e]) * idf
+        else:
+            norm = 0.25 + 0.75 * lengths[e] / lengths.mean()
+            expected[f, e] = x[f, e] * 2.2 / (1.2 * norm + x[f, e]) * idf
+    assert np.allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert weight_features(sp.csr_matrix(x), "none") is not None
+
+
+def interactions(n_users=40, n_items=30, density=0.25, seed=0) -> Interactions:
+    rng = np.random.default_rng(seed)
+    dense = rng.random((n_users, n_items)) < density
+    dense[np.arange(n_users), rng.integers(0, n_items - 1, n_users)] = True
+    dense[:, n_items - 1] = False  # an item without training interactions
+    users, items = np.nonzero(dense)
+    return Interactions(user=users, item=items, n_users=n_users, n_items=n_items)
+
+
+def build(name: str, data: Interactions, **params):
+    info = DatasetInfo(data.n_users, data.n_items, data, np.bincount(data.item, minlength=data.n_items))
+    model = registries().model.get(name)(info, **params)
+    model.fit(data)
+    return model.eval()
+
+
+@pytest.mark.parametrize("similarity", ["cosine", "asymmetric", "jaccard", "tversky"])
+@pytest.mark.parametrize("weighting", ["none", "bm25"])
+def test_itemknn_scores_are_history_times_topk_item_similarity(similarity, weighting):
+    data = interactions(seed=1)
+    model = build("itemknn", data, k=5, shrink=2.0, similarity=similarity, feature_weighting=weighting,
+                  asymmetric_alpha=0.7)
+    x = data.to_csr().toarray()
+    xw = weight_features(sp.csr_matrix(x), weighting).toarray()
+    full = dense_similarity(xw, similarity, 2.0, asym=0.7)
+    w = model.weights.toarray()
+    assert_topk_columns(w, full, 5)
+    scores = model.score_all(torch.arange(data.n_users)).numpy()
+    assert np.allclose(scores, xw @ w, atol=1e-4)
+    assert count_parameters(model) == np.count_nonzero(w)
+    assert model_bytes(model) > 4 * count_parameters(model)
+
+
+@pytest.mark.parametrize("similarity,weighting", [("cosine", "none"), ("dice", "tfidf"), ("cosine", "bm25")])
+def test_userknn_scores_are_topk_user_neighbours_times_history(similarity, weighting):
+    data = interactions(seed=2)
+    k = 4
+    model = build("userknn", data, k=k, shrink=1.0, similarity=similarity, feature_weighting=weighting)
+    x = data.to_csr().toarray()
+    xw = weight_features(sp.csr_matrix(x.T), weighting).toarray().T  # users are the documents
+    full = dense_similarity(xw.T, similarity, 1.0)  # full[v, u]: similarity of neighbour v to user u
+    s = model.user_weights.toarray()  # s[u, v]: u's kept neighbours
+    assert_topk_columns(s.T, full, k)
+    scores = model.score_all(torch.arange(data.n_users)).numpy()
+    assert np.allclose(scores, s @ xw, atol=1e-4)
+
+
+def dense_walk(x: np.ndarray, alpha: float, beta: float) -> np.ndarray:
+    """Item-to-item walk probabilities through one user, by their definition, times ``pop_j^-beta``."""
+    n_users, n_items = x.shape
+    w = np.zeros((n_items, n_items))
+    for i, j in itertools.product(range(n_items), range(n_items)):
+        if i == j or not x[:, i].any() or not x[:, j].any():
+            continue
+        users = np.flatnonzero(x[:, i] * x[:, j])
+        p = sum((1.0 / x[:, i].sum()) ** alpha * (1.0 / x[u].sum()) ** alpha for u in users)
+        w[i, j] = p / x[:, j].sum() ** beta
+    return w
+
+
+@pytest.mark.parametrize("name,params", [("p3alpha", {"alpha": 0.7}), ("p3alpha", {"alpha": 1.0}),
+                                         ("rp3beta", {"alpha": 0.8, "beta": 0.4}),
+                                         ("rp3beta", {"alpha": 1.2, "beta": 0.0})])
+@pytest.mark.parametrize("normalize", [False, True])
+def test_graph_walks_match_the_dense_walk(name, params, normalize):
+    data = interactions(seed=3)
+    k = 6
+    model = build(name, data, k=k, normalize_similarity=normalize, **params)
+    x = data.to_csr().toarray()
+    full = dense_walk(x, params["alpha"], params.get("beta", 0.0))
+    w = model.weights.toarray()
+    if normalize:
+        kept = w != 0
+        raw = np.where(kept, full, 0.0)
+        assert np.allclose(w.sum(axis=1)[kept.any(axis=1)], 1.0, atol=1e-5)
+        assert np.allclose(w, raw / np.maximum(raw.sum(axis=1, keepdims=True), 1e-30), atol=1e-5)
+        w = raw
+    assert_topk_columns(w.T, full.T, k)  # top k per row (source item)
+    scores = model.score_all(torch.arange(data.n_users)).numpy()
+    assert np.allclose(scores, x @ model.weights.toarray(), atol=1e-5)
+    assert not scores[:, -1].any()  # the item nobody rated is never reached
+
+
+def test_rp3beta_with_beta_zero_is_p3alpha():
+    data = interactions(seed=4)
+    a = build("p3alpha", data, k=8, alpha=0.6).weights.toarray()
+    b = build("rp3beta", data, k=8, alpha=0.6, beta=0.0).weights.toarray()
+    assert np.allclose(a, b)
+
+
+def elasticnet_objective(x: np.ndarray, j: int, w: np.ndarray, alpha: float, l1_ratio: float) -> float:
+    n = x.shape[0]
+    r = x[:, j] - x @ w
+    return r @ r / (2 * n) + alpha * l1_ratio * np.abs(w).sum() + alpha * (1 - l1_ratio) / 2 * w @ w
+
+
+def test_slim_columns_solve_the_constrained_elasticnet():
+    data = interactions(n_users=60, n_items=20, density=0.3, seed=5)
+    alpha, l1_ratio = 0.01, 0.3
+    model = build("slim", data, k=19, alpha=alpha, l1_ratio=l1_ratio, tol=1e-10, max_iter=5000, block=7)
+    x = data.to_csr().toarray().astype(np.float64)
+    w = model.weights.toarray().astype(np.float64)
+    assert not np.diag(w).any() and (w >= 0).all() and np.count_nonzero(w) > 0
+    n = x.shape[0]
+    rng = np.random.default_rng(0)
+    for j in range(x.shape[1]):
+        wj = w[:, j]
+        # KKT conditions of the non-negative ElasticNet with w_jj = 0
+        grad = -x.T @ (x[:, j] - x @ wj) / n + alpha * (1 - l1_ratio) * wj
+        free = np.arange(x.shape[1]) != j
+        active = (wj > 0) & free
+        assert np.allclose(grad[active], -alpha * l1_ratio, atol=1e-5)
+        assert (grad[~active & free] >= -alpha * l1_ratio - 1e-5).all()
+        best = elasticnet_objective(x, j, wj, alpha, l1_ratio)
+        for _ in range(5):  # and no feasible perturbation does better
+            other = np.maximum(wj + rng.normal(0, 0.01, len(wj)), 0.0)
+            other[j] = 0.0
+            assert elasticnet_objective(x, j, other, alpha, l1_ratio) >= best - 1e-9
+    scores = model.score_all(torch.arange(data.n_users)).numpy()
+    assert np.allclose(scores, x @ w, atol=1e-5)
+
+
+def test_slim_keeps_the_k_largest_coefficients():
+    data = interactions(n_users=60, n_items=20, density=0.3, seed=6)
+    full = build("slim", data, k=19, alpha=0.002, l1_ratio=0.1).weights.toarray()
+    top = build("slim", data, k=3, alpha=0.002, l1_ratio=0.1).weights.toarray()
+    assert_topk_columns(top, full, 3)
+
+
+def test_puresvd_is_the_rank_f_reconstruction():
+    data = interactions(seed=7)
+    model = build("puresvd", data, num_factors=5)
+    x = data.to_csr().toarray().astype(np.float64)
+    u, s, vt = np.linalg.svd(x, full_matrices=False)
+    expected = (u[:, :5] * s[:5]) @ vt[:5]
+    scores = model.score_all(torch.arange(data.n_users)).numpy()
+    assert np.allclose(scores, expected, atol=1e-4)
+    assert np.allclose(scores, x @ vt[:5].T @ vt[:5], atol=1e-4)
+    assert count_parameters(model) == 5 * (data.n_users + data.n_items)
+    p, q = model.score_factors(torch.arange(3))
+    assert torch.allclose(p @ q.T, torch.from_numpy(scores[:3]), atol=1e-5)
+
+
+@pytest.mark.parametrize("name,params,fragment", [
+    ("itemknn", {"similarity": "cosin"}, "similarity must be one of"),
+    ("userknn", {"feature_weighting": "idf"}, "feature_weighting must be one of"),
+    ("userknn", {"k": 0}, "k >= 1"),
+    ("p3alpha", {"alpha": -1}, "alpha >= 0"),
+    ("rp3beta", {"beta": -0.5}, "beta >= 0"),
+    ("slim", {"l1_ratio": 2.0}, "l1_ratio"),
+    ("puresvd", {"num_factors": 1000}, "num_factors must be in"),
+])
+def test_bad_parameters_are_one_line_errors(name, params, fragment):
+    data = interactions()
+    info = DatasetInfo(data.n_users, data.n_items, data, np.bincount(data.item, minlength=data.n_items))
+    with pytest.raises(ValueError, match=fragment) as err:
+        registries().model.get(name)(info, **params)
+    assert "\n" not in str(err.value)
