@@ -63,6 +63,7 @@ _EXPORTS: dict[str, str] = {
     "NegativeSampler": "recframe.training.sampling",
     "sorted_unique": "recframe.training.sampling",
     "dot_scores": "recframe.training.dot_scores",
+    "cg_half_step": "recframe.training.als",
     # errors
     "RecframeError": "recframe.errors",
     "ConfigError": "recframe.errors",
@@ -107,5 +108,6 @@ if TYPE_CHECKING:  # static checkers see the real names
     from recframe.evaluation.pointwise import PointwiseMetric
     from recframe.models import ClosedFormRecommender, DatasetInfo, Loss, Recommender
     from recframe.paths import cache_dir
+    from recframe.training.als import cg_half_step
     from recframe.training.dot_scores import dot_scores
     from recframe.training.sampling import NegativeSampler, sorted_unique
