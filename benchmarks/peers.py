@@ -140,7 +140,7 @@ class Bench:
         if extra:
             split_file = self.work / f"{task}-in.npz"
             with np.load(self.split_file, allow_pickle=False) as f:
-                np.savez(split_file, **{k: f[k] for k in f.files}, **extra)
+                np.savez(split_file, **{**{k: f[k] for k in f.files}, **extra})
         out = self.work / f"{task}-out.npz"
         params = {"threads": self.args.threads, "seed": self.args.seed, **params}
         done = subprocess.run([str(py), str(HERE / "peer_driver.py"), task, str(split_file), str(out),
