@@ -3,8 +3,8 @@
 Each peer lives in its own virtualenv under ``$RECFRAME_CACHE_DIR/peers/<name>`` (created with
 ``python -m venv`` and filled with pip on first use; a peer that cannot install is reported with pip's
 last error line and skipped). recframe loads and splits the data once and writes the split to a
-plain ``.npz`` (``$RECFRAME_CACHE_DIR/peers/work/split.npz``) that ``benchmarks/peer_driver.py``,
-run by the peer's python, reads; the peer writes back what it learned (factors, a similarity
+plain ``.npz`` (``$RECFRAME_CACHE_DIR/peers/work/run-*/split.npz``, removed at the end) that
+``benchmarks/peer_driver.py``, run by the peer's python, reads; the peer writes back what it learned (factors, a similarity
 matrix, EASE's weights), and recframe's own evaluator scores both sides, so the accuracy columns
 are the same metric on the same test set. Repetitions alternate between the two sides.
 
@@ -25,9 +25,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -380,8 +382,8 @@ def prepare(args: argparse.Namespace) -> Bench:
                                                                               minlength=split.n_items))
     evaluator = RankingEvaluator(build_metrics(cfg, info), batch_users=int(cfg.trainer.eval_batch_users),
                                  ties=str(cfg.protocol.ties))
-    work = cache_root() / "work"
-    work.mkdir(parents=True, exist_ok=True)
+    (cache_root() / "work").mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="run-", dir=cache_root() / "work"))  # own folder: runs may overlap
     split_file = work / "split.npz"
     np.savez(split_file, train_user=split.train.user, train_item=split.train.item, test_user=split.test.user,
              test_item=split.test.item, n_users=np.int64(split.n_users), n_items=np.int64(split.n_items))
@@ -426,6 +428,7 @@ def main() -> None:
     for name, why in bench.skipped.items():
         print(f"skipped {name}: {why}")
     print("peers: " + ", ".join(sorted(bench.versions.values())))
+    shutil.rmtree(bench.work, ignore_errors=True)
     if args.json:
         Path(args.json).write_text(json.dumps({"threads": args.threads, "data": args.data, "peers": bench.versions,
                                                "skipped": bench.skipped,
