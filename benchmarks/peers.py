@@ -4,9 +4,9 @@ Each peer lives in its own virtualenv under ``$RECFRAME_CACHE_DIR/peers/<name>``
 ``python -m venv`` and filled with pip on first use; a peer that cannot install is reported with pip's
 last error line and skipped). recframe loads and splits the data once and writes the split to a
 plain ``.npz`` (``$RECFRAME_CACHE_DIR/peers/work/run-*/split.npz``, removed at the end) that
-``benchmarks/peer_driver.py``, run by the peer's python, reads; the peer writes back what it learned (factors, a similarity
-matrix, EASE's weights), and recframe's own evaluator scores both sides, so the accuracy columns
-are the same metric on the same test set. Repetitions alternate between the two sides.
+``benchmarks/peer_driver.py``, run by the peer's python, reads; the peer writes back what it
+learned (factors, a similarity matrix, EASE's weights), and recframe's own evaluator scores both
+sides, so the accuracy columns are the same metric on the same test set. Repetitions alternate between the two sides.
 
 A comparison is one small function registered with ``@comparison("name")``: it gets the
 :class:`Bench` (split, evaluator, settings) and returns :class:`Row` s. Add new ones the same way.
