@@ -64,6 +64,7 @@ _EXPORTS: dict[str, str] = {
     "NegativeSampler": "recframe.training.sampling",
     "sorted_unique": "recframe.training.sampling",
     "dot_scores": "recframe.training.dot_scores",
+    "cg_half_step": "recframe.training.als",
     # errors
     "RecframeError": "recframe.errors",
     "ConfigError": "recframe.errors",
@@ -124,5 +125,6 @@ if TYPE_CHECKING:  # static checkers see the real names
     from recframe.sizes import model_size
     from recframe.stages.context import Run
     from recframe.progress import progress_enabled
+    from recframe.training.als import cg_half_step
     from recframe.training.dot_scores import dot_scores
     from recframe.training.sampling import NegativeSampler, sorted_unique

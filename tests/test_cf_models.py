@@ -87,7 +87,7 @@ def test_itemknn_keeps_the_k_most_similar_neighbours_per_item():
 
 
 def test_ials_conjugate_gradient_reaches_the_exact_least_squares_solution():
-    from recframe_cf.ials import cg_side
+    from recframe.training.als import cg_side_torch as cg_side
 
     data = random_interactions(seed=2)
     rng = np.random.default_rng(0)

@@ -85,13 +85,14 @@ def top_k_by_factors(user_factors: Tensor, item_factors: Tensor | ItemSide, user
     factor, or the error bound, is not finite (the caller then ranks by
     ``score_all``, which reports such scores as they are).
     """
+    from recframe.evaluation.approx_scores import approx_scores
     from recframe.kernels.topk import top_k_pruned
 
     items = item_factors if isinstance(item_factors, ItemSide) else item_side(item_factors)
     P = user_factors.detach().float().contiguous()
     if not (items.finite and torch.isfinite(P.sum())):  # any inf/NaN -> the float32 path
         return None
-    approx = P.bfloat16() @ items.bf16_t  # bfloat16[B, n_items]
+    approx = approx_scores(P, items.bf16_t, items.factors)  # bfloat16[B, n_items]
     slack = (2 * bf16_error_bound(P, items.factors, item_max_norm=items.max_norm)).numpy()
     if not np.isfinite(slack).all():  # norms beyond float32 (scores that overflow): the float32 path
         return None
