@@ -72,6 +72,7 @@ _EXPORTS: dict[str, str] = {
     # files and folders
     "atomic_path": "recframe.atomic",
     "cache_dir": "recframe.paths",
+    "check_dense_allocation": "recframe.memory",
 }
 
 __all__ = ["hookimpl", *sorted(_EXPORTS)]
@@ -106,6 +107,7 @@ if TYPE_CHECKING:  # static checkers see the real names
     from recframe.evaluation.metrics import ListMetric, ScoreMetric, TopKMetric
     from recframe.evaluation.pointwise import PointwiseMetric
     from recframe.models import ClosedFormRecommender, DatasetInfo, Loss, Recommender
+    from recframe.memory import check_dense_allocation
     from recframe.paths import cache_dir
     from recframe.training.dot_scores import dot_scores
     from recframe.training.sampling import NegativeSampler, sorted_unique
