@@ -159,17 +159,22 @@ def score_latency_ms_per_1k(model: Recommender, n_users: int, repeats: int = 3, 
     Models whose scoring is slow (a deep CTR model scores every user-item pair through its network)
     are timed on fewer users, as many as the 8-user warm-up predicts to fit in ``budget_s`` per repeat.
     """
-    users = torch.arange(min(1000, n_users))
+    from recframe.training.devices import synchronize
+
+    device = RankingEvaluator.device_of(model)  # trainer.eval_device: where the model was placed
+    users = torch.arange(min(1000, n_users), device=device)
     times = []
     model.eval()
     with torch.no_grad():
         start = time.perf_counter()
         model.score_all(users[:8])  # warm-up
+        synchronize(device)
         per_user = (time.perf_counter() - start) / min(8, len(users))
         users = users[:max(8, min(len(users), int(budget_s / max(per_user, 1e-9))))]
         for _ in range(repeats):
             start = time.perf_counter()
             model.score_all(users)
+            synchronize(device)
             times.append(time.perf_counter() - start)
     return float(np.median(times) * 1000.0 * 1000.0 / len(users))
 
@@ -196,6 +201,9 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     if source is not None:
         cfg = compression.source_config(cfg, source)
     rconfig.validate(cfg)
+    from recframe.training.devices import check_eval_device, eval_device, place_for_evaluation
+
+    check_eval_device(cfg.trainer)
     regs = registries()
     split_seed, sampler_seed, init_seed, candidate_seed = derive_seeds(cfg.seed, 4)
     protocol = protocol_block(cfg)
@@ -261,6 +269,8 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     else:
         model.fit(split.train)
     fit_seconds = time.perf_counter() - fit_start
+    fit_facts["eval_device"] = place_for_evaluation(model, evaluator, eval_device(cfg.trainer,
+                                                                                 fit_facts.get("train_device")))
 
     eval_start = time.perf_counter()
     values: dict[str, float] = {}
