@@ -176,6 +176,7 @@ def test_an_unknown_optimizer_names_the_sparse_ones(tmp_path):
                       "trainer.progress_bar=false", "data_cache=false"], run_dir=tmp_path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model,optimizer,lr", [("bpr", "sparse_adam", 0.001), ("bpr", "sparse_adagrad", 0.05),
                                                  ("gmf", "sparse_adam", 0.001)])
 def test_training_on_ml100k_with_a_sparse_optimizer_reaches_dense_adams_accuracy(ml100k, tmp_path, model,
