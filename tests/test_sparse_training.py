@@ -138,9 +138,9 @@ def test_row_gradient_sums_repeats_like_a_dense_scatter():
     assert torch.equal(summed, dense[rows])
 
 
-def test_sparse_gradients_reach_every_embedding_table_of_a_context_model(ml100k):
-    """GMF and the context models look their tables up through nn.Embedding: after the switch their
-    gradients are sparse and the optimiser steps them (the dense MLP parameters too)."""
+def test_sparse_gradients_reach_gmfs_tables_and_its_dense_output_layer_steps_too(ml100k):
+    """GMF looks its tables up through nn.Embedding: after the switch their gradients are sparse, rows
+    outside the batch keep their values, and the dense output layer is stepped too."""
     from recframe_cf.gmf import GMF
     from recframe.models import DatasetInfo
     from recframe_datasets.movielens import MovieLens100K
@@ -177,15 +177,41 @@ def test_an_unknown_optimizer_names_the_sparse_ones(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model,optimizer,lr", [("bpr", "sparse_adam", 0.001), ("bpr", "sparse_adagrad", 0.05),
-                                                 ("gmf", "sparse_adam", 0.001)])
+@pytest.mark.parametrize("model,optimizer,dense_lr,lr", [("bpr", "sparse_adam", 0.001, 0.001),
+                                                          ("bpr", "sparse_adagrad", 0.001, 0.05),
+                                                          ("gmf", "sparse_adam", 0.01, 0.01)])
 def test_training_on_ml100k_with_a_sparse_optimizer_reaches_dense_adams_accuracy(ml100k, tmp_path, model,
-                                                                                 optimizer, lr):
+                                                                                 optimizer, dense_lr, lr):
     common = [f"model={model}", "logger=none", "trainer.progress_bar=false", "trainer.max_epochs=5",
               "trainer.patience=100"]
-    dense = recframe.run([*common, "trainer.optimizer=adam"], run_dir=tmp_path / "dense")
+    dense = recframe.run([*common, "trainer.optimizer=adam", f"trainer.lr={dense_lr}"], run_dir=tmp_path / "dense")
     ours = recframe.run([*common, f"trainer.optimizer={optimizer}", f"trainer.lr={lr}"], run_dir=tmp_path / "ours")
     pop = recframe.run(["model=pop", "logger=none"], run_dir=tmp_path / "pop")["metrics"]["test/ndcg@10"]
     assert ours["run"]["epochs"] == dense["run"]["epochs"] == 5
     assert ours["metrics"]["test/ndcg@10"] > pop + 0.02
     assert ours["metrics"]["test/ndcg@10"] >= 0.85 * dense["metrics"]["test/ndcg@10"]
+
+
+def test_a_context_models_field_tables_train_row_sparse():
+    """DeepFM's field table (with its padding row) and first-order weights get sparse gradients; the
+    padding row stays zero and the fields no batch example uses keep their values."""
+    from recframe_context.deepfm import DeepFM
+    from tests.test_context_models import toy_info
+
+    info = toy_info()
+    model = DeepFM(info, embedding_size=4)
+    opt = sparse_optimizer("sparse_adam", model, lr=0.05, weight_decay=0.0)
+    before = model.embed.embedding.weight.detach().clone()
+    batch = {"user": torch.tensor([0, 1]), "item": torch.tensor([0, 0]), "label": torch.tensor([1.0, 0.0])}
+    slots = model.slots(batch["user"], batch["item"])
+    out = model(batch)["score"]
+    torch.nn.functional.binary_cross_entropy_with_logits(out, batch["label"]).backward()
+    assert model.embed.embedding.weight.grad.is_sparse and model.linear.weights.embedding.weight.grad.is_sparse
+    opt.step()
+    after = model.embed.embedding.weight.detach()
+    used = torch.unique(slots)
+    unused = torch.tensor([r for r in range(len(after)) if r not in set(used.tolist())])
+    assert torch.equal(after[model.embed.pad], torch.zeros(4))
+    assert len(unused) and torch.equal(after[unused], before[unused])
+    moved = used[used != model.embed.pad]
+    assert not torch.equal(after[moved], before[moved])
