@@ -17,6 +17,7 @@ from recframe.training.sparse_optim import RowSparseOptimizer, row_gradient, spa
 
 def _bpr_model(n_users: int = 40, n_items: int = 30, dim: int = 8):
     from recframe_cf.bpr import BPRMF
+
     from recframe.data.interactions import Interactions
     from recframe.models import DatasetInfo
 
@@ -142,8 +143,9 @@ def test_sparse_gradients_reach_gmfs_tables_and_its_dense_output_layer_steps_too
     """GMF looks its tables up through nn.Embedding: after the switch their gradients are sparse, rows
     outside the batch keep their values, and the dense output layer is stepped too."""
     from recframe_cf.gmf import GMF
-    from recframe.models import DatasetInfo
     from recframe_datasets.movielens import MovieLens100K
+
+    from recframe.models import DatasetInfo
 
     data = MovieLens100K(str(ml100k)).load()
     info = DatasetInfo(data.n_users, data.n_items, data, np.bincount(data.item, minlength=data.n_items))
@@ -196,6 +198,7 @@ def test_a_context_models_field_tables_train_row_sparse():
     """DeepFM's field table (with its padding row) and first-order weights get sparse gradients; the
     padding row stays zero and the fields no batch example uses keep their values."""
     from recframe_context.deepfm import DeepFM
+
     from tests.test_context_models import toy_info
 
     info = toy_info()

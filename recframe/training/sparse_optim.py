@@ -166,7 +166,7 @@ class RowSparseOptimizer(torch.optim.Optimizer):
             w.addcdiv_(exp_avg, denom, value=-lr / bias1)
         if rows is not None:  # write the touched rows back
             p.index_copy_(0, rows, w)
-            for n, m in zip(names, moments):
+            for n, m in zip(names, moments, strict=True):
                 state[n].index_copy_(0, rows, m)
 
 
