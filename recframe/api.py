@@ -85,6 +85,8 @@ _EXPORTS: dict[str, str] = {
     "load_model_state": "recframe.checkpoints",
     # progress bars
     "progress_enabled": "recframe.progress",
+    # memory checks before dense allocations
+    "check_dense_allocation": "recframe.memory",
 }
 
 __all__ = ["hookimpl", *sorted(_EXPORTS)]
@@ -121,6 +123,7 @@ if TYPE_CHECKING:  # static checkers see the real names
     from recframe.evaluation.pointwise import PointwiseMetric
     from recframe.hookspecs import Register, RegisterDir
     from recframe.models import ClosedFormRecommender, DatasetInfo, Loss, Recommender
+    from recframe.memory import check_dense_allocation
     from recframe.paths import cache_dir
     from recframe.sizes import model_size
     from recframe.stages.context import Run

@@ -49,7 +49,11 @@ class Latency:
 def measure(model: nn.Module, n_users: int, repeats: int = REPEATS, warmup: int = WARMUP,
             budget_s: float = 2.0) -> Latency:
     """Time ``model.score_all`` (``long[B] -> float[B, n_items]``) as the module docstring says."""
-    users = torch.arange(min(1000, n_users))
+    from recframe.evaluation.ranking import RankingEvaluator
+    from recframe.training.devices import synchronize
+
+    device = RankingEvaluator.device_of(model)  # trainer.eval_device: where the model was placed
+    users = torch.arange(min(1000, n_users), device=device)
     was_training = model.training
     model.eval()
     try:
@@ -57,14 +61,17 @@ def measure(model: nn.Module, n_users: int, repeats: int = REPEATS, warmup: int 
             probe = users[:8]
             start = time.perf_counter()
             model.score_all(probe)
+            synchronize(device)
             per_user = (time.perf_counter() - start) / max(len(probe), 1)
             users = users[:max(min(8, len(users)), min(len(users), int(budget_s / max(per_user, 1e-9))))]
             for _ in range(warmup):
                 model.score_all(users)
+            synchronize(device)
             times = []
             for _ in range(repeats):
                 start = time.perf_counter()
                 model.score_all(users)
+                synchronize(device)
                 times.append(time.perf_counter() - start)
     finally:
         model.train(was_training)

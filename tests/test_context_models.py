@@ -178,3 +178,35 @@ def test_fm_ranks_every_item_under_the_general_protocol(ml100k, tmp_path):
     topk = np.load(tmp_path / "topk.npz")
     assert topk["items"].shape == (len(topk["users"]), 20) and (topk["items"] >= 0).all()
     assert results["metrics"]["test/ndcg@10"] > 0.02  # far above random ranking (about 0.006 on ML-100K)
+
+
+@pytest.mark.parametrize("cls,params", [
+    (DeepFM, {}), (WideDeep, {}), (DCNv2, {"structure": "parallel"}), (DCNv2, {"structure": "stacked"}),
+    (DCNv2, {"num_cross_layers": 1}), (DeepFM, {"num_layers": 1}),
+], ids=lambda p: p.__name__ if isinstance(p, type) else str(p))
+def test_side_split_full_ranking_equals_pair_by_pair_on_ml100k(cls, params, ml100k_ctr):
+    """The side-split first layers give the pair-by-pair scores (every 25th user, every item of ML-100K;
+    the models' own initialisation with random biases, embeddings and batch-norm statistics) to 1e-5."""
+    split, features = ml100k_ctr
+    info = DatasetInfo(split.n_users, split.n_items, split.train,
+                       np.bincount(split.train.item, minlength=split.n_items), features)
+    torch.manual_seed(0)
+    model = cls(info, embedding_size=8, **params).eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("bias") or "embedding" in name:
+                p.normal_(0.0, 0.3)
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm1d):
+                m.running_mean.normal_(0.0, 0.3)
+                m.running_var.uniform_(0.5, 2.0)
+            if hasattr(m, "reset_padding"):
+                m.reset_padding()
+    users = torch.arange(info.n_users)[::25]
+    with torch.no_grad():
+        fast = model.score_all(users)
+        pairs = model.score_all_pairs(users)
+    assert fast.shape == (len(users), info.n_items)
+    assert pairs.std() > 0.1  # scores of order one, not a constant
+    torch.testing.assert_close(fast, pairs, rtol=1e-5, atol=1e-5)
+    assert not torch.equal(fast[0], fast[1])  # users differ: the scores are not a broadcast constant

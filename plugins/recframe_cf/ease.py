@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from recframe.api import Interactions
-from recframe.api import ClosedFormRecommender, DatasetInfo
+from recframe.api import ClosedFormRecommender, DatasetInfo, check_dense_allocation
 
 
 def spd_inverse(a: np.ndarray) -> np.ndarray:
@@ -41,8 +41,20 @@ def spd_inverse(a: np.ndarray) -> np.ndarray:
     return inv.T if inv.flags.f_contiguous else inv  # symmetric: the C-ordered view
 
 
+def fit_peak_bytes(n_items: int) -> int:
+    """Bytes EASE holds at the peak of ``fit`` for ``n_items`` items: the float64 Gram matrix and its
+    float64 Cholesky copy (LAPACK's ``potrf`` works on a copy) side by side, plus the model's float32
+    ``[n_items, n_items]`` weights: ``20 n_items^2``. (The sparse Gram product before ``toarray`` and
+    the user rows are not counted; they are at most a fraction of it on data EASE fits.)"""
+    return 20 * int(n_items) ** 2
+
+
 class EASE(ClosedFormRecommender):
-    """Item-item weights ``B: float[n_items, n_items]`` in closed form; L2 weight ``reg_weight``."""
+    """Item-item weights ``B: float[n_items, n_items]`` in closed form; L2 weight ``reg_weight``.
+
+    Its memory grows with the square of the items, so the constructor predicts it
+    (:func:`fit_peak_bytes`) and stops with a one-line error when it exceeds the memory available.
+    """
 
     scores_unseen_items = True  # an item without training interactions scores 0 by construction
 
@@ -50,6 +62,10 @@ class EASE(ClosedFormRecommender):
         super().__init__(info)
         if float(reg_weight) <= 0:
             raise ValueError(f"reg_weight must be > 0, got {reg_weight}")
+        n = self.n_items
+        check_dense_allocation("ease", fit_peak_bytes(n), f"dense {n:,} x {n:,} item-item weights (20 bytes "
+                               f"each at the peak of the fit)", "use model=itemknn (top-k sparse similarities) "
+                               "or fewer items (a protocol.filters kcore filter)")
         self.reg_weight = float(reg_weight)
         self.register_buffer("item_weights", torch.zeros(self.n_items, self.n_items))
         self.history = None
@@ -57,12 +73,15 @@ class EASE(ClosedFormRecommender):
     def fit(self, train: Interactions) -> None:
         x = train.to_csr()
         x.data[:] = 1.0
-        gram = (x.T @ x).toarray().astype(np.float64)
+        gram = (x.T @ x).astype(np.float64).toarray()  # float64 straight away: one n x n array, not two
         gram[np.diag_indices_from(gram)] += self.reg_weight
         p = spd_inverse(gram)
-        b = -p / np.diag(p)[None, :]
+        del gram  # keep the peak at two float64 n x n matrices (fit_peak_bytes)
+        b = p  # B = -P / diag(P), in place
+        b /= -np.diag(p).copy()[None, :]
         b[np.diag_indices_from(b)] = 0.0
         self.item_weights = torch.from_numpy(b.astype(np.float32))
+        del p, b
         self.history = x.astype(np.float32)  # float32 rows: the product stays in float32
 
     def score_all(self, users: Tensor) -> Tensor:

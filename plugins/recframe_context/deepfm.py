@@ -14,7 +14,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from recframe.api import DatasetInfo
-from recframe_context.fields import ContextRecommender, FirstOrder, mlp
+from recframe_context.fields import ContextRecommender, FirstOrder, mlp, mlp_on_pairs, splittable
 from recframe_context.fm import pairwise_interactions
 
 
@@ -41,3 +41,15 @@ class DeepFM(ContextRecommender):
         """``v: float[N, F, d]``, ``linear: float[N] -> float[N]``: first order + FM + deep."""
         deep = self.out(self.deep(v.flatten(1))).squeeze(-1)
         return linear + pairwise_interactions(v) + deep
+
+    def score_sides(self, vq: Tensor, vi: Tensor, lq: Tensor | None, li: Tensor | None) -> Tensor | None:
+        """``float[B, n_items]``: the FM part in closed form (as FM's ``score_all``) and the deep part
+        with its first layer split by side (:func:`mlp_on_pairs`)."""
+        first = self.deep[0]
+        if not splittable(first, self.out) or lq is None or li is None:
+            return None
+        xq, xi = vq.flatten(1), vi.flatten(1)  # [B, F d], [n_items, F d]
+        deep = mlp_on_pairs(self.deep, xq @ first.weight.T + first.bias, xi @ first.weight.T, self.out.weight[0])
+        own_q = lq + pairwise_interactions(vq)  # [B]
+        own_i = li + pairwise_interactions(vi)  # [n_items]
+        return deep + (vq.sum(1) @ vi.sum(1).T + own_q[:, None] + own_i[None, :] + self.out.bias)

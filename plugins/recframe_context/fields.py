@@ -188,22 +188,75 @@ class ContextRecommender(Recommender):
     def score_all(self, users: Tensor) -> Tensor:
         """Every item for each user under the ranking context: ``long[B] -> float[B, n_items]``.
 
-        Field vectors are embedded once per side (:meth:`side_slots`); the pairs' combination runs
-        ``pair_chunk`` pairs at a time. FM overrides this with its closed form.
+        Field vectors are embedded once per side (:meth:`side_slots`). In eval mode, a model with
+        :meth:`score_sides` splits its first layers by side there (each side multiplied once, the
+        pairs only add; see docs/context.md); otherwise, and in training mode (dropout), every pair
+        goes through :meth:`combine` (:meth:`score_all_pairs`). FM overrides this with its closed form.
         """
+        if self.training:
+            return self.score_all_pairs(users)
         query, cand = self.side_slots(users)
         vq, vi = self.embed(query), self.embed(cand)  # [B, F, d], [n_items, F, d]
         lq = li = None
         if self.linear is not None:
             lq, li = self.linear(query), self.linear.per_field(cand).sum(1)  # bias counted once (query side)
-        out = torch.empty(len(users), self.n_items, device=users.device)
+        scores = self.score_sides(vq, vi, lq, li)
+        return scores if scores is not None else self._combine_pairs(vq, vi, lq, li)
+
+    def score_sides(self, vq: Tensor, vi: Tensor, lq: Tensor | None, li: Tensor | None) -> Tensor | None:
+        """``float[B, n_items]`` from the query's field vectors ``vq: float[B, F, d]`` and the items'
+        ``vi: float[n_items, F, d]`` (each zero on the other side's fields), and the first-order
+        terms ``lq: float[B]`` (with the bias), ``li: float[n_items]``; ``None``: not available
+        (the layers cannot be split, e.g. a compressed layer), score pair by pair."""
+        return None
+
+    def score_all_pairs(self, users: Tensor) -> Tensor:
+        """:meth:`score_all` with every (user, item) pair through :meth:`combine`, ``pair_chunk`` pairs at a
+        time: the reference the side-split path is tested against, and the path for compressed layers."""
+        query, cand = self.side_slots(users)
+        vq, vi = self.embed(query), self.embed(cand)
+        lq = li = None
+        if self.linear is not None:
+            lq, li = self.linear(query), self.linear.per_field(cand).sum(1)
+        return self._combine_pairs(vq, vi, lq, li)
+
+    def _combine_pairs(self, vq: Tensor, vi: Tensor, lq: Tensor | None, li: Tensor | None) -> Tensor:
+        out = torch.empty(len(vq), self.n_items, device=vq.device)
         per = max(1, self.pair_chunk // self.n_items)
-        for start in range(0, len(users), per):
+        for start in range(0, len(vq), per):
             sl = slice(start, start + per)
             v = (vq[sl, None] + vi[None]).flatten(0, 1)
             lin = None if lq is None else (lq[sl, None] + li[None]).flatten()
             out[sl] = self.combine(v, lin).view(-1, self.n_items)
         return out
+
+
+def splittable(*layers: nn.Module) -> bool:
+    """Whether every layer is a plain float ``nn.Linear`` whose weight can be split by input columns
+    (a compressed layer, e.g. int8 dynamic quantization, scores pair by pair instead)."""
+    return all(type(layer) is nn.Linear for layer in layers)
+
+
+def mlp_on_pairs(mlp_layers: nn.Sequential, query_part: Tensor, item_part: Tensor, head: Tensor,
+                 max_cells: int = 1 << 24) -> Tensor:
+    """``head . MLP(x_q + x_i)`` for every (query, item) pair, the first layer split by side.
+
+    ``query_part: float[B, h]`` is ``W x_q + b`` and ``item_part: float[I, h]`` is ``W x_i`` for the
+    MLP's first ``Linear`` (``W (x_q + x_i) + b``, so each side is multiplied once and the pairs only
+    add); the remaining layers of :func:`mlp` (batch norm, ReLU in place, dropout skipped as in eval
+    mode) run on ``[s * I, h]`` blocks of at most ``max_cells`` values; ``head: float[h]`` projects
+    each block as it is made, so no ``[B, I, h]`` tensor is stored. Returns ``float[B, I]``.
+    """
+    rest = [m for m in list(mlp_layers)[1:] if not isinstance(m, nn.Dropout)]
+    n_items, width = item_part.shape
+    step = max(1, max_cells // max(1, item_part.numel()))
+    out = torch.empty(len(query_part), n_items, device=query_part.device, dtype=query_part.dtype)
+    for start in range(0, len(query_part), step):
+        x = (query_part[start:start + step, None, :] + item_part[None, :, :]).view(-1, width)  # ours to overwrite
+        for module in rest:
+            x = torch.relu_(x) if isinstance(module, nn.ReLU) else module(x)
+        out[start:start + step] = (x @ head).view(-1, n_items)
+    return out
 
 
 class FirstOrder(nn.Module):

@@ -14,7 +14,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from recframe.api import DatasetInfo
-from recframe_context.fields import ContextRecommender, FirstOrder, mlp
+from recframe_context.fields import ContextRecommender, FirstOrder, mlp, mlp_on_pairs, splittable
 
 
 class WideDeep(ContextRecommender):
@@ -39,3 +39,12 @@ class WideDeep(ContextRecommender):
     def combine(self, v: Tensor, linear: Tensor | None) -> Tensor:
         """``v: float[N, F, d]``, ``linear: float[N]`` (the wide part) ``-> float[N]``."""
         return linear + self.out(self.deep(v.flatten(1))).squeeze(-1)
+
+    def score_sides(self, vq: Tensor, vi: Tensor, lq: Tensor | None, li: Tensor | None) -> Tensor | None:
+        """``float[B, n_items]``: the wide part per side, the deep part's first layer split by side."""
+        first = self.deep[0]
+        if not splittable(first, self.out) or lq is None or li is None:
+            return None
+        xq, xi = vq.flatten(1), vi.flatten(1)  # [B, F d], [n_items, F d]
+        deep = mlp_on_pairs(self.deep, xq @ first.weight.T + first.bias, xi @ first.weight.T, self.out.weight[0])
+        return deep + (lq[:, None] + li[None, :] + self.out.bias)

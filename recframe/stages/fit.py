@@ -35,3 +35,7 @@ def fit(ctx: RunContext) -> None:
     start = time.perf_counter()
     ctx.fit_facts = fitter(ctx)
     ctx.fit_seconds = time.perf_counter() - start
+    from recframe.training.devices import eval_device, place_for_evaluation
+
+    ctx.fit_facts["eval_device"] = place_for_evaluation(ctx.model, ctx.evaluator, eval_device(
+        ctx.cfg.trainer, ctx.fit_facts.get("train_device")))

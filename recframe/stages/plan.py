@@ -24,6 +24,9 @@ def derive_seeds(seed: int, n: int) -> list[int]:
 def plan(ctx: RunContext) -> None:
     """Fill ``ctx.seeds``, ``ctx.protocol`` and ``ctx.plan``; every mistake is one line, here."""
     rconfig.validate(ctx.cfg)
+    from recframe.training.devices import check_eval_device
+
+    check_eval_device(ctx.cfg.trainer)
     ctx.seeds = Seeds(*derive_seeds(ctx.cfg.seed, 4))
     ctx.protocol = protocol_block(ctx.cfg)
     evaluation_mode(ctx.protocol)

@@ -25,8 +25,14 @@ from torch import Tensor, nn
 from recframe import kernels
 
 
-def _table_grad(rows: Tensor, index: Tensor, num_rows: int) -> Tensor:
-    """``float[num_rows, d]``: ``rows[i]`` summed into row ``index[i]`` (what ``nn.Embedding``'s backward does)."""
+def _table_grad(rows: Tensor, index: Tensor, num_rows: int, sparse: bool = False) -> Tensor:
+    """``float[num_rows, d]``: ``rows[i]`` summed into row ``index[i]`` (what ``nn.Embedding``'s backward does).
+
+    ``sparse``: the same gradient as an uncoalesced sparse COO tensor of the ``len(index)`` rows (what
+    ``nn.Embedding(sparse=True)`` gives), for the row-sparse optimisers (``sparse_optim.py``).
+    """
+    if sparse:
+        return torch.sparse_coo_tensor(index.view(1, -1), rows, (num_rows, rows.shape[1]), check_invariants=False)
     return rows.new_zeros(num_rows, rows.shape[1]).index_add_(0, index, rows)
 
 
@@ -34,9 +40,10 @@ class _DotScores(torch.autograd.Function):
     """``s[b, j] = <U[users[b]], V[items[b, j]]>``: ``long[B]``, ``long[B, k]`` -> ``float[B, k]``."""
 
     @staticmethod
-    def forward(ctx, user_weight: Tensor, item_weight: Tensor, users: Tensor, items: Tensor) -> Tensor:  # type: ignore[override]
-        ctx.rows = (user_weight.shape[0], item_weight.shape[0])
-        if _kernel_fits(user_weight, item_weight, users, items):
+    def forward(ctx, user_weight: Tensor, item_weight: Tensor, users: Tensor, items: Tensor,  # type: ignore[override]
+                sparse: bool = False) -> Tensor:
+        ctx.rows, ctx.sparse = (user_weight.shape[0], item_weight.shape[0]), sparse
+        if not sparse and _kernel_fits(user_weight, item_weight, users, items):
             from recframe.kernels.dot_rows import dot_rows
 
             users, items = users.contiguous(), items.contiguous()
@@ -52,9 +59,9 @@ class _DotScores(torch.autograd.Function):
         return torch.bmm(v, u.unsqueeze(2)).squeeze(2)  # [B, k]
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None]:  # type: ignore[override]
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None, None]:  # type: ignore[override]
         if ctx.kernel:
-            return _kernel_backward(ctx, grad)
+            return (*_kernel_backward(ctx, grad), None)
         users, items, u, v = ctx.saved_tensors
         grad = grad.contiguous()
         grad_user = grad_item = None
@@ -65,11 +72,11 @@ class _DotScores(torch.autograd.Function):
                 rows = v[:, 0] * grad[:, :1]  # [B, d]: sum_j grad[b, j] * v[b, j]
                 for j in range(1, v.shape[1]):
                     rows.addcmul_(v[:, j], grad[:, j:j + 1])
-            grad_user = _table_grad(rows, users, ctx.rows[0])
+            grad_user = _table_grad(rows, users, ctx.rows[0], ctx.sparse)
         if ctx.needs_input_grad[1]:
             rows = (grad.unsqueeze(2) * u.unsqueeze(1)).view(-1, u.shape[1])  # [B * k, d]
-            grad_item = _table_grad(rows, items.reshape(-1), ctx.rows[1])
-        return grad_user, grad_item, None, None
+            grad_item = _table_grad(rows, items.reshape(-1), ctx.rows[1], ctx.sparse)
+        return grad_user, grad_item, None, None, None
 
 
 def _kernel_fits(user_weight: Tensor, item_weight: Tensor, users: Tensor, items: Tensor) -> bool:
@@ -97,14 +104,16 @@ def dot_scores(user_embedding: nn.Module, item_embedding: nn.Module, users: Tens
     """``float[B, k]`` inner products of user rows ``users: long[B]`` with item rows ``items: long[B, k]``.
 
     For plain ``nn.Embedding`` s on the CPU by :class:`_DotScores` (same values up to float
-    rounding); otherwise (other devices, ``padding_idx``, ``max_norm``, sparse gradients, modules
+    rounding; tables with ``sparse=True`` get sparse COO gradients of the batch's rows, as
+    ``nn.Embedding`` gives them); otherwise (other devices, ``padding_idx``, ``max_norm``, modules
     with forward hooks such as ``torch.nn.utils.prune``'s masks, or modules that replaced the
     embeddings, e.g. compression) by calling the modules themselves.
     """
     plain = all(type(e) is nn.Embedding and e.weight.device.type == "cpu" and e.padding_idx is None
-                and e.max_norm is None and not e.scale_grad_by_freq and not e.sparse
+                and e.max_norm is None and not e.scale_grad_by_freq
                 and not e._forward_pre_hooks and not e._forward_hooks  # e.g. pruning masks recompute weight
                 for e in (user_embedding, item_embedding))
-    if plain and torch.is_grad_enabled():
-        return _DotScores.apply(user_embedding.weight, item_embedding.weight, users, items)
+    sparse = {bool(user_embedding.sparse), bool(item_embedding.sparse)} if plain else set()
+    if plain and len(sparse) == 1 and torch.is_grad_enabled():
+        return _DotScores.apply(user_embedding.weight, item_embedding.weight, users, items, sparse.pop())
     return (user_embedding(users).unsqueeze(1) * item_embedding(items)).sum(dim=-1)

@@ -17,6 +17,7 @@ from torch import Tensor
 from recframe.errors import TrainingError
 from recframe.evaluation.ranking import RankingEvaluator, RankingTarget
 from recframe.models import Loss, Recommender
+from recframe.training.sparse_optim import SPARSE_OPTIMIZERS, sparse_optimizer
 
 
 def fused_kwargs(params: list[torch.nn.Parameter]) -> dict[str, bool]:
@@ -85,7 +86,8 @@ class RecframeModule(pl.LightningModule):
     Args:
         model: the recommender.
         loss: the loss (``None`` for closed-form models, which never reach Lightning).
-        optim: ``{"optimizer": "adam"|"sgd"|"adamw", "lr": float, "weight_decay": float}``.
+        optim: ``{"optimizer": "adam"|"sgd"|"adamw"|"adagrad"|"sparse_adam"|"sparse_sgd"|"sparse_adagrad",
+            "lr": float, "weight_decay": float}``.
         evaluator: the validation evaluator; its metrics are logged as ``valid/<key>``.
         valid_target: what validation ranks.
         train_batches: the training dataset (its epoch is set for reproducible resumes).
@@ -224,6 +226,8 @@ class RecframeModule(pl.LightningModule):
     def configure_optimizers(self) -> torch.optim.Optimizer:
         name = str(self.optim.get("optimizer", "adam")).lower()
         lr, wd = float(self.optim["lr"]), float(self.optim.get("weight_decay", 0.0))
+        if name in SPARSE_OPTIMIZERS:  # embedding rows touched by the batch only (sparse_optim.py)
+            return sparse_optimizer(name, self.model, lr, wd)
         params = list(self.model.parameters())
         if name == "adam":
             return torch.optim.Adam(params, lr=lr, weight_decay=wd, **fused_kwargs(params))
@@ -233,4 +237,5 @@ class RecframeModule(pl.LightningModule):
             return torch.optim.SGD(params, lr=lr, weight_decay=wd)
         if name == "adagrad":
             return torch.optim.Adagrad(params, lr=lr, weight_decay=wd)
-        raise TrainingError(f"trainer.optimizer '{name}' is not supported (adam, adamw, sgd, adagrad)")
+        raise TrainingError(f"trainer.optimizer '{name}' is not supported (adam, adamw, sgd, adagrad, "
+                            f"{', '.join(SPARSE_OPTIMIZERS)})")
