@@ -1,10 +1,11 @@
 """The plan check: every name and every parameter set of a run, resolved before any file is read.
 
 :func:`make_plan` looks up the data source, filters, splitter, model, loss, metrics and compressor
-stages in their registries (and checks the negative sampler's distribution) and checks each parameter set against its constructor's signature with
-:func:`recframe.factory.check_params`, the same check :func:`recframe.factory.build` applies when the
-object is built later. A typo in ``model.embeding_dim`` is therefore reported in one line before the
-dataset is parsed, even when the dataset folder does not exist.
+stages in their registries, checks the negative sampler's distribution, and checks each parameter
+set against its constructor's signature with :func:`recframe.factory.check_params`, the same check
+:func:`recframe.factory.build` applies when the object is built later. A typo in
+``model.embeding_dim`` is therefore reported in one line before the dataset is parsed, even when
+the dataset folder does not exist.
 
 The resolved :class:`Plan` is what the later stages build from, so a name is resolved once.
 """
@@ -151,5 +152,5 @@ def plan_compressors(cfg: DictConfig) -> list[Planned]:
     return planned
 
 
-__all__ = ["Plan", "Planned", "check_filters", "check_negative_sampling", "group_params", "make_plan", "plan_compressors", "plan_metrics",
-           "source_options"]
+__all__ = ["Plan", "Planned", "check_filters", "check_negative_sampling", "group_params", "make_plan",
+           "plan_compressors", "plan_metrics", "source_options"]

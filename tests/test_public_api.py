@@ -121,7 +121,7 @@ DECLARED = {
 }
 #: probes of objects that are not plugin objects, or markers on any ``nn.Module`` (documented too)
 INTERNAL = {
-    "__doc__", "__module__", "__name__", "__version__",  # plugin modules and registered objects
+    "__doc__", "__module__", "__name__", "__qualname__", "__version__",  # modules, registered objects, functions
     "_on_after_step", "_on_before_step", "optimizer", "gradient_clip_val", "strategy", "world_size",  # Lightning
     "_return_value", "hydra_cfg", "choices", "tags",  # Hydra and Optuna objects
     "set_epoch", "kind",  # recframe's own training streams
@@ -136,8 +136,8 @@ def probed_attributes() -> dict[str, list[str]]:
     for path in python_files(ROOT / "recframe"):
         for node in ast.walk(ast.parse(path.read_text())):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id in ("getattr", "hasattr") and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)
-                    and isinstance(node.args[1].value, str)):
+                    and node.func.id in ("getattr", "hasattr") and len(node.args) >= 2
+                    and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)):
                 found.setdefault(node.args[1].value, []).append(f"{path.relative_to(ROOT)}:{node.lineno}")
     return found
 
