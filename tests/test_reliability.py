@@ -190,6 +190,7 @@ def test_storage_errors_never_print_the_password():
     assert "s3cret" not in str(info.value) and "ann:***@" in str(info.value)
 
 
+@pytest.mark.slow
 def test_a_sweep_with_a_password_in_its_storage_url_writes_and_prints_it_nowhere(tmp_path, capsys, monkeypatch):
     from sweeps_helpers import optuna_sweep, recframe_cli
 
