@@ -29,7 +29,7 @@ from recframe.data.source import build_source, load_dataset
 from recframe.data.split import Split
 from recframe.errors import ConfigError, RecframeError, did_you_mean
 from recframe.evaluation.ranking import RankingEvaluator, RankingTarget
-from recframe.latency import latency_cost
+from recframe.latency import measure as measure_latency
 from recframe.models import DatasetInfo, Recommender, count_parameters, model_bytes
 from recframe.plugins import call_lifecycle, registries
 from recframe.protocol import protocol_block
@@ -265,6 +265,7 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
             per_user[part] = per
     eval_seconds = time.perf_counter() - eval_start
 
+    latency = measure_latency(model, split.n_users)  # the method: recframe/latency.py
     results = {
         "recframe_version": recframe.__version__,
         "run": {"model": model_name, "data": str(cfg.data.name), "seed": int(cfg.seed),
@@ -276,8 +277,9 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         "metrics": values,
         "cost": {"params": count_parameters(model), "model_bytes": model_bytes(model),
                  "fit_seconds": round(fit_seconds, 4), "eval_seconds": round(eval_seconds, 4),
-                 **latency_cost(model, split.n_users)},  # the median, and its spread (recframe/latency.py)
+                 "score_latency_ms_per_1k_users": round(latency.median, 4)},
         "environment": environment(str(fit_facts.get("train_device") or "cpu")),
+        "latency": latency.as_dict(),  # the median's spread, repeats, warm-up, users and threads
     }
     if source is not None and fit_facts.get("source_fit_seconds") is not None:
         results["cost"]["fit_seconds"] = fit_facts["source_fit_seconds"]
