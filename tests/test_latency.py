@@ -40,7 +40,7 @@ def test_measure_warms_up_then_repeats_on_the_same_users_in_eval_mode():
 
 def test_cost_entries_hold_the_median_and_the_spread():
     cost = latency_cost(CountingModel(), n_users=2000)
-    detail = cost["score_latency"]
+    detail = cost["latency"]
     assert detail["users"] == 1000
     assert cost["score_latency_ms_per_1k_users"] == pytest.approx(detail["median"], abs=1e-4)
     assert set(detail) == {"median", "min", "p25", "p75", "max", "repeats", "warmup", "users", "threads"}
@@ -48,6 +48,6 @@ def test_cost_entries_hold_the_median_and_the_spread():
 
 def test_a_run_reports_latency_with_its_spread(ml100k, tmp_path):
     results = recframe.run(["data=ml-100k", "model=pop", "logger=none"], run_dir=tmp_path)
-    detail = results["cost"]["score_latency"]
+    detail = results["latency"]
     assert detail["users"] == 943 and detail["repeats"] == 5 and detail["warmup"] == 1
     assert detail["min"] <= results["cost"]["score_latency_ms_per_1k_users"] <= detail["max"]

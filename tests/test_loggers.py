@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import json
 
 import pytest
 import yaml
@@ -74,3 +73,4 @@ def test_mlflow_tracking_store_gets_params_curves_and_final_metrics_once(ml100k,
     assert len(curve) == results["run"]["epochs"] + 1  # each epoch, then the final value once
     assert run.data.metrics["cost.params"] == results["cost"]["params"]
     assert run.data.tags["recframe.run_dir"] == str(tmp_path / "run")
+
