@@ -7,8 +7,10 @@ seeded). Models: BPR-MF (64 dims, BPR loss, one negative) and GMF (64 dims, BCE,
 batch 2,048, 16 mini-batches per Lightning step, trained through recframe's own LightningModule and
 batch streams (no validation). Each configuration runs ``--epochs`` epochs (the last is timed;
 ``--max-batches`` caps an epoch's mini-batches, timing a prefix of it: a step's cost does not
-depend on its place in the epoch); lines print microseconds per interaction and the ratios of one
-run. Usage: ``python benchmarks/sparse_epoch.py [--threads 1] [--sizes ml-1m,ml-20m] [--models bpr,gmf]
+depend on its place in the epoch); lines print microseconds per interaction of the steps, the
+epoch's setup (permutation and negative sampling of every interaction, done before its first batch)
+on its own, the epoch time (setup + steps) and the ratios of one run. Usage:
+``python benchmarks/sparse_epoch.py [--threads 1] [--sizes ml-1m,ml-20m] [--models bpr,gmf]
 [--optimizers adam,sparse_adam] [--epochs 2] [--max-batches 0]``.
 """
 
@@ -60,15 +62,18 @@ class Prefix(torch.utils.data.IterableDataset):
         self.inner.set_epoch(epoch)
 
     def __iter__(self):
+        start = time.perf_counter()
         for i, batch in enumerate(self.inner):
+            if i == 0:  # the epoch's permutation and negative sampling, done once before its first batch
+                self.setup_seconds = time.perf_counter() - start
             if self.limit and i >= self.limit:
                 return
             yield batch
 
 
 def epoch_seconds(train: Interactions, model_name: str, optimizer: str, epochs: int,
-                  max_batches: int) -> tuple[float, int]:
-    """Seconds of the last epoch and the interactions it trained on."""
+                  max_batches: int) -> tuple[float, float, int]:
+    """Seconds of the last epoch's steps (its setup excluded), the setup's seconds, and the interactions trained on."""
     import lightning.pytorch as pl
     from recframe_cf.bpr import BPRMF
     from recframe_cf.gmf import GMF
@@ -101,7 +106,7 @@ def epoch_seconds(train: Interactions, model_name: str, optimizer: str, epochs: 
                          enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
                          callbacks=[Clock()])
     trainer.fit(module, torch.utils.data.DataLoader(BatchGroups(batches, 16), batch_size=None))
-    return times[-1], min(len(batches) * 2048, len(train.user))
+    return times[-1] - batches.setup_seconds, batches.setup_seconds, min(len(batches) * 2048, len(train.user))
 
 
 def main() -> None:
@@ -129,10 +134,11 @@ def main() -> None:
         for size, train in data.items():
             for opt in args.optimizers.split(","):
                 limit = args.max_batches if size != "ml-1m" else 0
-                seconds, n = epoch_seconds(train, model, opt, args.epochs, limit)
+                seconds, setup, n = epoch_seconds(train, model, opt, args.epochs, limit)
                 per[size, opt] = seconds / n * 1e6
-                full = seconds * len(train.user) / n
-                print(f"{model:4s} {size:7s} {opt:12s} {per[size, opt]:7.3f} us/interaction   epoch {full:8.1f} s"
+                full = setup + seconds * len(train.user) / n
+                print(f"{model:4s} {size:7s} {opt:12s} {per[size, opt]:7.3f} us/interaction in steps   setup "
+                      f"{setup:6.1f} s   epoch {full:8.1f} s"
                       f"{'' if n == len(train.user) else f' (extrapolated from {n} interactions)'}", flush=True)
         sizes = list(data)
         for opt in args.optimizers.split(","):
