@@ -56,6 +56,9 @@ class Recommender(nn.Module):
     #: definition as Pop's zero count). When False and valid/test hold such items, the runner applies
     #: ``protocol.cold_fallback`` (``error`` or ``popularity``) instead of trusting untrained scores.
     scores_unseen_items: ClassVar[bool] = False
+    #: True if the scores are rating predictions, so RMSE/MAE against true ratings mean something;
+    #: a ranking model (the default) asked for them is a one-line error.
+    predicts_ratings: ClassVar[bool] = False
     #: True if ``score_all``/``score`` read the user's history, given by ``set_history`` (sequential models).
     uses_history: ClassVar[bool] = False
     #: The longest input sequence a ``sequence``-batch model reads (sequence batches are left-padded

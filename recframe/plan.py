@@ -100,17 +100,20 @@ def check_negative_sampling(cfg: DictConfig) -> None:
 
 
 def check_filters(filters: list[Any]) -> None:
-    """Each ``protocol.filters`` entry names a known filter and only options it takes."""
-    from recframe.data.filters import FILTERS
+    """Each ``protocol.filters`` entry names a registered filter (``register_filters``) and only options it takes."""
+    from recframe.errors import did_you_mean
+    from recframe.plugins import registries
 
+    registry = registries().filter
     for n, spec in enumerate(filters):
         if not isinstance(spec, dict):
             raise ConfigError(f"protocol.filters[{n}] must be a mapping like {{name: kcore, k: 10}}, got {spec!r}")
         options = dict(spec)
         name = options.pop("name", None)
-        if name not in FILTERS:
-            raise ConfigError(f"protocol.filters[{n}].name '{name}' is unknown (available: {', '.join(FILTERS)})")
-        check_params(FILTERS[name], f"protocol.filters[{n}]", str(name), options, 1, owner=f"filter '{name}'",
+        if not isinstance(name, str) or name not in registry:
+            raise ConfigError(f"protocol.filters[{n}].name '{name}' is unknown (available: "
+                              f"{', '.join(registry.names())}){did_you_mean(str(name), registry.names())}")
+        check_params(registry.get(name), f"protocol.filters[{n}]", name, options, 1, owner=f"filter '{name}'",
                      noun="option")
 
 
