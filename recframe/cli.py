@@ -223,6 +223,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv in (["--help"], ["-h"], ["help"]):
             print_usage()
             return 0
+        from recframe.param_aliases import resolve_override_aliases
+
+        argv = resolve_override_aliases(argv)  # deprecated model.<old>= keys renamed for Hydra too
         if not any(a in ("--help", "-h", "--hydra-help", "--info") or a.startswith("--cfg") for a in argv):
             precheck(argv)
         return run_hydra(argv)

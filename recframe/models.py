@@ -55,6 +55,9 @@ class Recommender(nn.Module):
     scores_unseen_items: ClassVar[bool] = False
     #: True if ``score_all``/``score`` read the user's history, given by ``set_history`` (sequential models).
     uses_history: ClassVar[bool] = False
+    #: Deprecated config names of constructor parameters, old -> new (``{"embedding_size": "embedding_dim"}``):
+    #: the old name still works from any config, renamed before the signature check with a warning, once.
+    param_aliases: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

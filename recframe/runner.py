@@ -30,6 +30,7 @@ from recframe.data.split import Split
 from recframe.errors import ConfigError, RecframeError, did_you_mean
 from recframe.evaluation.ranking import RankingEvaluator, RankingTarget
 from recframe.models import DatasetInfo, Recommender, count_parameters, model_bytes
+from recframe.param_aliases import resolve_param_aliases
 from recframe.plugins import call_lifecycle, registries
 from recframe.protocol import protocol_block
 
@@ -55,6 +56,7 @@ def derive_seeds(seed: int, n: int) -> list[int]:
 
 def build(factory: Any, kind: str, name: str, params: dict[str, Any], *leading: Any) -> Any:
     """Call a registered factory with config params, checking the keys against its signature."""
+    params = resolve_param_aliases(factory, kind, name, params)  # deprecated names -> new (warns once)
     sig = inspect.signature(factory)
     accepted = [p.name for p in sig.parameters.values()
                 if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)][len(leading):]
