@@ -48,11 +48,15 @@ def source_aliases(target: str) -> dict[str, str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.ClassDef) and node.name == leaf:
             for stmt in node.body:
-                targets = stmt.targets if isinstance(stmt, ast.Assign) else (
-                    [stmt.target] if isinstance(stmt, ast.AnnAssign) else [])
-                if any(isinstance(t, ast.Name) and t.id == "param_aliases" for t in targets) and stmt.value:
+                if isinstance(stmt, ast.Assign):
+                    targets, expr = stmt.targets, stmt.value
+                elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+                    targets, expr = [stmt.target], stmt.value
+                else:
+                    continue
+                if any(isinstance(t, ast.Name) and t.id == "param_aliases" for t in targets):
                     try:
-                        value = ast.literal_eval(stmt.value)
+                        value = ast.literal_eval(expr)
                     except ValueError:
                         return {}
                     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
@@ -71,8 +75,9 @@ def _warn_once(kind: str, name: str, old: str, new: str) -> None:
     warnings.warn(f"{kind}.{old} is deprecated for {kind} '{name}'; use {kind}.{new}", FutureWarning, stacklevel=3)
 
 
-def resolve_param_aliases(factory: Any, kind: str, name: str, params: dict[str, Any],
-                          aliases: Mapping[str, str] | None = None) -> dict[str, Any]:
+def resolve_param_aliases(
+    factory: Any, kind: str, name: str, params: dict[str, Any], aliases: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """``params`` with every deprecated key of ``factory`` renamed to its new key (warning once each).
 
     Raises a one-line :class:`ConfigError` when a deprecated key and its new key are both set.
@@ -85,8 +90,10 @@ def resolve_param_aliases(factory: Any, kind: str, name: str, params: dict[str, 
         if old not in out:
             continue
         if new in out:
-            raise ConfigError(f"{kind}.{old} and {kind}.{new} are both set for {kind} '{name}'; {kind}.{old} is "
-                              f"the deprecated name of {kind}.{new}: keep only {kind}.{new}")
+            raise ConfigError(
+                f"{kind}.{old} and {kind}.{new} are both set for {kind} '{name}'; {kind}.{old} is "
+                f"the deprecated name of {kind}.{new}: keep only {kind}.{new}"
+            )
         _warn_once(kind, name, old, new)
         out[new] = out.pop(old)
     return out
@@ -112,8 +119,11 @@ def resolve_override_aliases(overrides: Sequence[str]) -> list[str]:
     from recframe import config as rconfig
     from recframe.plugins import registries
 
-    others = [a for i, a in enumerate(overrides) if i not in dotted and ("=" in a or a.startswith("~"))
-              and not a.startswith(("-", "hydra", "+hydra"))]  # config overrides only, not flags or their values
+    others = [
+        a
+        for i, a in enumerate(overrides)
+        if i not in dotted and ("=" in a or a.startswith("~")) and not a.startswith(("-", "hydra", "+hydra"))
+    ]  # config overrides only, not flags or their values
     try:
         name = str(OmegaConf.select(rconfig.compose_plain(others), "model.name"))
         entry = registries().model.entry(name)
@@ -125,12 +135,14 @@ def resolve_override_aliases(overrides: Sequence[str]) -> list[str]:
     keys = {_override_key(overrides[i]) for i in dotted}
     for i in dotted:
         key, _, value = overrides[i].partition("=")
-        old = key[len("model."):]
+        old = key[len("model.") :]
         if old in aliases:
             new = aliases[old]
             if f"model.{new}" in keys:
-                raise ConfigError(f"model.{old} and model.{new} are both set for model '{entry.name}'; model.{old} "
-                                  f"is the deprecated name of model.{new}: keep only model.{new}")
+                raise ConfigError(
+                    f"model.{old} and model.{new} are both set for model '{entry.name}'; model.{old} "
+                    f"is the deprecated name of model.{new}: keep only model.{new}"
+                )
             _warn_once("model", entry.name, old, new)
             overrides[i] = f"model.{new}={value}"
     return overrides

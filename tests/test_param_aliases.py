@@ -46,7 +46,8 @@ def test_old_name_builds_the_same_model_and_warns_once():
     again, second = build_model("lightgcn", {"embedding_dim": 8, "n_layers": 3})
     new, silent = build_model("lightgcn", {"embedding_dim": 8, "num_layers": 3})
     assert [str(w.message) for w in first] == [
-        "model.n_layers is deprecated for model 'lightgcn'; use model.num_layers"]
+        "model.n_layers is deprecated for model 'lightgcn'; use model.num_layers"
+    ]
     assert second == [] and silent == []
     assert old.num_layers == again.num_layers == new.num_layers == 3
     assert {k: v.shape for k, v in old.state_dict().items()} == {k: v.shape for k, v in new.state_dict().items()}
@@ -56,7 +57,8 @@ def test_embedding_size_is_the_old_name_of_embedding_dim_for_sequential_models()
     model, caught = build_model("sasrec", {"embedding_size": 16, "num_heads": 2, "max_len": 5})
     assert model.embedding_dim == 16 and model.item_embedding.weight.shape[1] == 16
     assert [str(w.message) for w in caught] == [
-        "model.embedding_size is deprecated for model 'sasrec'; use model.embedding_dim"]
+        "model.embedding_size is deprecated for model 'sasrec'; use model.embedding_dim"
+    ]
 
 
 def test_old_and_new_name_together_is_a_one_line_error():
@@ -97,7 +99,10 @@ def test_the_pre_run_check_accepts_the_old_name_in_fixed_and_sweep_overrides():
     with pytest.warns(FutureWarning):
         precheck(["-m", "model=sasrec", "model.embedding_size=16,32"])
     assert param_aliases.resolve_override_aliases(["-m", "model=sasrec", "model.embedding_size=16,32"]) == [
-        "-m", "model=sasrec", "model.embedding_dim=16,32"]
+        "-m",
+        "model=sasrec",
+        "model.embedding_dim=16,32",
+    ]
     with pytest.raises(ConfigError, match="unknown config key 'model.embedding_siz'"):
         precheck(["model=sasrec", "model.embedding_siz=8"])
 
@@ -125,4 +130,10 @@ def test_the_source_declaration_read_without_import_matches_the_class():
             assert found[name] == param_aliases.declared_aliases(entry.obj), name
     assert found["lightgcn"] == {"n_layers": "num_layers"}
     assert {n for n, a in found.items() if a.get("embedding_size") == "embedding_dim"} == {
-        "fm", "deepfm", "widedeep", "dcnv2", "sasrec", "gru4rec"}
+        "fm",
+        "deepfm",
+        "widedeep",
+        "dcnv2",
+        "sasrec",
+        "gru4rec",
+    }
