@@ -146,3 +146,35 @@ def resolve_override_aliases(overrides: Sequence[str]) -> list[str]:
             _warn_once("model", entry.name, old, new)
             overrides[i] = f"model.{new}={value}"
     return overrides
+
+
+def rename_search_space(space: Any, model_name: str) -> None:
+    """Rename deprecated ``model.<old>`` keys of a sweep's search space (a
+    :class:`recframe.sweeps.search_space.SearchSpace`) in place, for the selected model."""
+    from recframe.plugins import registries
+
+    try:
+        aliases = entry_aliases(registries().model.entry(model_name))
+    except Exception:  # an unknown model is reported by the run itself
+        return
+    if not aliases:
+        return
+
+    given = {*space.distributions, *(f.split("=", 1)[0] for f in space.fixed)}
+
+    def renamed(key: str) -> str:
+        old = key[len("model.") :] if key.startswith("model.") else ""
+        if old not in aliases:
+            return key
+        new = f"model.{aliases[old]}"
+        if new in given:
+            raise ConfigError(
+                f"{key} and {new} are both in the search space of model '{model_name}'; {key} is the "
+                f"deprecated name of {new}: keep only {new}"
+            )
+        _warn_once("model", model_name, old, aliases[old])
+        return new
+
+    space.distributions = {renamed(k): v for k, v in space.distributions.items()}
+    space.grid = {renamed(k): v for k, v in space.grid.items()}
+    space.fixed = [f"{renamed(f.split('=', 1)[0])}={f.split('=', 1)[1]}" if "=" in f else f for f in space.fixed]

@@ -137,3 +137,23 @@ def test_the_source_declaration_read_without_import_matches_the_class():
         "sasrec",
         "gru4rec",
     }
+
+
+def test_a_sweep_search_space_with_the_old_name_searches_the_new_key():
+    from recframe.sweeps.search_space import SearchSpace
+
+    space = SearchSpace(
+        distributions={"model.embedding_size": "d1", "trainer.lr": "d2"},
+        fixed=["trainer.max_epochs=2"],
+        grid={"model.embedding_size": [8, 16]},
+    )
+    pinned = SearchSpace(fixed=["model.embedding_size=8", "trainer.max_epochs=2"])
+    with pytest.warns(FutureWarning, match="model.embedding_size is deprecated for model 'sasrec'"):
+        param_aliases.rename_search_space(space, "sasrec")
+    param_aliases.rename_search_space(pinned, "sasrec")
+    assert space.distributions == {"model.embedding_dim": "d1", "trainer.lr": "d2"}
+    assert pinned.fixed == ["model.embedding_dim=8", "trainer.max_epochs=2"]
+    assert space.grid == {"model.embedding_dim": [8, 16]}
+    both = SearchSpace(distributions={"model.n_layers": "d1", "model.num_layers": "d2"})
+    with pytest.raises(ConfigError, match="model.n_layers and model.num_layers are both in the search space"):
+        param_aliases.rename_search_space(both, "lightgcn")
