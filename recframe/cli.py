@@ -292,6 +292,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not argv or argv in (["--help"], ["-h"], ["help"]):
             print_usage()
             return 0
+        from recframe.param_aliases import resolve_override_aliases
+
+        argv = resolve_override_aliases(argv)  # deprecated model.<old>= keys renamed for Hydra too
         if wants_version(argv):
             print(version_line())
             return 0

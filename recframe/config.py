@@ -66,6 +66,11 @@ def compose(overrides: Sequence[str] = (), config_name: str = CONFIG_NAME) -> Di
     except ConfigError:
         raise
     except Exception as exc:
+        from recframe.param_aliases import resolve_override_aliases
+
+        renamed = resolve_override_aliases(overrides)  # a deprecated model.<old>= key, renamed (warns once)
+        if renamed != list(overrides):
+            return compose(renamed, config_name)
         raise explain_hydra_error(exc, overrides) from None
 
 

@@ -84,7 +84,13 @@ def check_params(factory: Callable[..., Any], kind: str, name: str, params: dict
 
 def build(factory: Callable[..., Any], kind: str, name: str, params: dict[str, Any], *leading: Any,
           owner: str | None = None, noun: str = "parameter") -> Any:
-    """``factory(*leading, **params)`` after :func:`check_params`; see the module docstring for errors."""
+    """``factory(*leading, **params)`` after :func:`check_params`; see the module docstring for errors.
+
+    Deprecated parameter names the factory declares (``param_aliases``) are renamed first, with a warning.
+    """
+    from recframe.param_aliases import resolve_param_aliases
+
+    params = resolve_param_aliases(factory, kind, name, params)
     check_params(factory, kind, name, params, len(leading), owner=owner, noun=noun)
     try:
         return factory(*leading, **params)

@@ -70,6 +70,9 @@ class Recommender(nn.Module):
     #: ``long[n]``: items the evaluators rank below every other item (set by the runner's
     #: ``protocol.cold_fallback=popularity``); ``None``: none.
     unseen_items: Tensor | None = None
+    #: Deprecated config names of constructor parameters, old -> new (``{"embedding_size": "embedding_dim"}``):
+    #: the old name still works from any config, renamed before the signature check with a warning, once.
+    param_aliases: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -76,6 +76,9 @@ def make_plan(cfg: DictConfig) -> Plan:
 
     model_name, model_params = group_params(cfg.model)
     model_entry = regs.model.entry(model_name, config_key="model.name")
+    from recframe.param_aliases import resolve_param_aliases
+
+    model_params = resolve_param_aliases(model_entry.obj, "model", model_name, model_params)
     check_params(model_entry.obj, "model", model_name, model_params, 1)
 
     loss = None

@@ -149,7 +149,7 @@ def test_lightgcn_trains_and_scores_through_pruned_and_compressed_tables():
     from recframe_distill.lowrank import LowRankEmbedding
 
     data = random_interactions(seed=7)
-    model = LightGCN(info_for(data), embedding_dim=8, n_layers=2)
+    model = LightGCN(info_for(data), embedding_dim=8, num_layers=2)
     model.adjacency.torch_csr(torch.device("cpu"))
     copy.deepcopy(model)  # a model whose adjacency was used on a device still copies (compression starts so)
     prune.l1_unstructured(model.embedding, "weight", amount=0.5)
@@ -174,7 +174,7 @@ def test_lightgcn_reuses_propagation_only_while_the_table_is_unchanged():
     from recframe_cf.lightgcn import LightGCN
 
     data = random_interactions(seed=6)
-    model = LightGCN(info_for(data), embedding_dim=8, n_layers=2)
+    model = LightGCN(info_for(data), embedding_dim=8, num_layers=2)
     users = torch.arange(data.n_users)
     model.eval()
     with torch.no_grad():
@@ -193,7 +193,7 @@ def test_lightgcn_reuses_propagation_only_while_the_table_is_unchanged():
         after_step = model.score_all(users)
         assert not torch.allclose(after_step, first[0] @ first[1].T)
         assert torch.allclose(model.propagate()[0], model._propagate()[0])
-    other = LightGCN(info_for(data), embedding_dim=8, n_layers=2).eval()
+    other = LightGCN(info_for(data), embedding_dim=8, num_layers=2).eval()
     model.load_state_dict(other.state_dict())  # still in eval mode: loading drops the copy
     with torch.no_grad():
         assert torch.allclose(model.score_all(users), other.score_all(users))
@@ -215,7 +215,7 @@ def test_lightgcn_normal_init_uses_init_std():
     ("pop", {}), ("bpr", {"embedding_dim": 8}), ("gmf", {"embedding_dim": 8}),
     ("ncf_mlp", {"embedding_dim": 8, "hidden_sizes": [16, 8]}),
     ("neumf", {"embedding_dim": 8, "mlp_embedding_dim": 8, "hidden_sizes": [16, 8]}),
-    ("lightgcn", {"embedding_dim": 8, "n_layers": 2}), ("multvae", {"hidden_sizes": [16], "latent_dim": 4}),
+    ("lightgcn", {"embedding_dim": 8, "num_layers": 2}), ("multvae", {"hidden_sizes": [16], "latent_dim": 4}),
     ("itemknn", {"k": 5}), ("ease", {"reg_weight": 10.0}), ("ials", {"embedding_dim": 4, "iterations": 2}),
 ])
 def test_score_agrees_with_score_all(name, params):
@@ -231,7 +231,7 @@ def test_score_agrees_with_score_all(name, params):
 
 
 @pytest.mark.parametrize("name, params", [
-    ("bpr", {"embedding_dim": 8}), ("gmf", {"embedding_dim": 8}), ("lightgcn", {"embedding_dim": 8, "n_layers": 2}),
+    ("bpr", {"embedding_dim": 8}), ("gmf", {"embedding_dim": 8}), ("lightgcn", {"embedding_dim": 8, "num_layers": 2}),
     ("ials", {"embedding_dim": 4, "iterations": 2}), ("pop", {}), ("neumf", {"embedding_dim": 8})])
 def test_score_factors_are_score_all_up_to_a_constant_per_row(name, params):
     """The contract full ranking relies on: ``score_all = P @ Q.T + c_b``, or no factors at all."""
@@ -256,7 +256,7 @@ def test_score_factors_are_score_all_up_to_a_constant_per_row(name, params):
 
 def test_non_persistent_caches_are_not_counted_as_parameters():
     data = random_interactions(seed=5)
-    model = build("lightgcn", data, embedding_dim=8, n_layers=1)
+    model = build("lightgcn", data, embedding_dim=8, num_layers=1)
     assert count_parameters(model) == (data.n_users + data.n_items) * 8
 
 
@@ -385,8 +385,8 @@ def test_multinomial_loss_matches_the_log_softmax_definition():
 def test_lightgcn_recbole_regulariser_is_the_plain_frobenius_norm():
     data = random_interactions(seed=9)
     torch.manual_seed(0)
-    squared = build("lightgcn", data, embedding_dim=4, n_layers=1, reg_weight=1.0, reg_norm="squared")
-    plain = build("lightgcn", data, embedding_dim=4, n_layers=1, reg_weight=1.0, reg_norm="frobenius")
+    squared = build("lightgcn", data, embedding_dim=4, num_layers=1, reg_weight=1.0, reg_norm="squared")
+    plain = build("lightgcn", data, embedding_dim=4, num_layers=1, reg_weight=1.0, reg_norm="frobenius")
     plain.load_state_dict(squared.state_dict())
     batch = {"user": torch.tensor([0, 1, 1]), "pos_item": torch.tensor([2, 3, 4]),
              "neg_item": torch.tensor([[5], [6], [7]])}

@@ -136,10 +136,10 @@ def test_protocols_share_common_keys_through_defaults():
 def test_size_sweep_runs_each_family_under_its_reproduction(family, data, protocol, model):
     from recframe import config as rconfig
 
-    cfg = rconfig.compose(["experiment=balance/size_sweep", f"size_family={family}", "model.embedding_size=32"])
+    cfg = rconfig.compose(["experiment=balance/size_sweep", f"size_family={family}", "model.embedding_dim=32"])
     assert (cfg.data.name, cfg.protocol.name, cfg.model.name) == (data, protocol, model)
-    assert cfg.model.embedding_size == 32 and cfg.name == "size-sweep"
+    assert cfg.model.embedding_dim == 32 and cfg.name == "size-sweep"
     params = cfg.hydra.sweeper.params
     assert str(cfg.hydra.mode) == "RunMode.MULTIRUN" or str(cfg.hydra.mode) == "MULTIRUN"
     assert params["size_family"] == "deepfm_ml1m_ctr,sasrec_beauty"
-    assert params["model.embedding_size"] == "16,32,64" and params["model.num_layers"] == "1,2,3"
+    assert params["model.embedding_dim"] == "16,32,64" and params["model.num_layers"] == "1,2,3"

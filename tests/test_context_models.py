@@ -42,7 +42,7 @@ def randomised(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def test_fm_score_is_the_brute_force_pairwise_sum():
-    model = randomised(FM(toy_info(), embedding_size=4, rank_context={"hour": 7, "weekday": 2}))
+    model = randomised(FM(toy_info(), embedding_dim=4, rank_context={"hour": 7, "weekday": 2}))
     users, items = torch.tensor([0, 1, 2, 2]), torch.tensor([0, 1, 1, 2])
     slots = model.slots(users, items)
     table, w = model.embed.embedding.weight.detach(), model.linear.weights.embedding.weight[:, 0].detach()
@@ -61,7 +61,7 @@ def test_fm_score_is_the_brute_force_pairwise_sum():
 @pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
 @pytest.mark.parametrize("rank_context", ["last", {"hour": 20, "weekday": 5}, None])
 def test_score_all_agrees_with_score_for_every_pair(cls, rank_context):
-    model = randomised(cls(toy_info(), embedding_size=4, rank_context=rank_context))
+    model = randomised(cls(toy_info(), embedding_dim=4, rank_context=rank_context))
     users = torch.tensor([2, 0, 1])
     full = model.score_all(users)
     assert full.shape == (3, 3)
@@ -71,7 +71,7 @@ def test_score_all_agrees_with_score_for_every_pair(cls, rank_context):
 
 @pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
 def test_context_changes_the_score_and_batches_carry_it(cls):
-    model = randomised(cls(toy_info(), embedding_size=4))
+    model = randomised(cls(toy_info(), embedding_dim=4))
     batch = {"user": torch.tensor([0, 0]), "item": torch.tensor([1, 1]), "label": torch.tensor([1.0, 0.0]),
              "context": torch.tensor([[22 + 3, 47 + 1], [22 + 20, 47 + 6]])}
     scores = model(batch)["score"]
@@ -79,7 +79,7 @@ def test_context_changes_the_score_and_batches_carry_it(cls):
 
 
 def test_dcnv2_adds_its_cross_weight_penalty_only_in_training():
-    model = DCNv2(toy_info(), embedding_size=4, reg_weight=0.5)
+    model = DCNv2(toy_info(), embedding_dim=4, reg_weight=0.5)
     batch = {"user": torch.tensor([0, 1]), "item": torch.tensor([1, 2])}
     out = model.train()(batch)
     expected = 0.5 * sum(float(layer.weight.norm()) for layer in model.cross.layers)
@@ -126,7 +126,7 @@ def test_each_model_beats_a_constant_predictor_on_real_records(cls, ml100k_ctr):
     assert len(split.train) + len(split.valid) + len(split.test) == 100_000 - 27_145  # rating-3 records dropped
     torch.manual_seed(0)
     info = DatasetInfo(split.n_users, split.n_items, split.train, None, features)
-    model = cls(info, embedding_size=8)
+    model = cls(info, embedding_dim=8)
     optim = torch.optim.Adam(model.parameters(), lr=5e-3)
     for batch in LabeledBatches(split.train, 1024, seed=0, context=features.context(split.train)):
         out = model.train()(batch)

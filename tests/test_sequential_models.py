@@ -47,7 +47,7 @@ def random_sequences(n_rows: int, width: int, n_items: int, seed: int = 0) -> to
 @pytest.mark.parametrize("name", MODELS)
 def test_state_at_t_ignores_later_items_and_reads_earlier_ones(name):
     torch.manual_seed(0)
-    model = make(name, chains(), embedding_size=16, num_layers=2, max_len=10).eval()
+    model = make(name, chains(), embedding_dim=16, num_layers=2, max_len=10).eval()
     seq = random_sequences(12, 10, 30)
     seq[:, 4:] = seq[:, 4:].clamp_min(0)  # positions 4.. hold items in every row
     later, earlier = seq.clone(), seq.clone()
@@ -65,7 +65,7 @@ def test_state_at_t_ignores_later_items_and_reads_earlier_ones(name):
 def test_batch_outputs_equal_row_by_row_outputs(name):
     """SASRec's length buckets and packed positions are exact: a row's states never depend on its batch."""
     torch.manual_seed(0)
-    model = make(name, chains(), embedding_size=16, num_layers=2, max_len=50).eval()
+    model = make(name, chains(), embedding_dim=16, num_layers=2, max_len=50).eval()
     seq = random_sequences(60, 50, 30, seed=1)  # lengths 0..50: every bucket, empty rows included
     with torch.no_grad():
         batch = model.encode(seq)
@@ -77,7 +77,7 @@ def test_batch_outputs_equal_row_by_row_outputs(name):
 def test_sasrec_positions_count_from_the_latest_item():
     """A narrower window of the same items (less left padding) gives the same states."""
     torch.manual_seed(0)
-    model = make("sasrec", chains(), embedding_size=16, max_len=20).eval()
+    model = make("sasrec", chains(), embedding_dim=16, max_len=20).eval()
     narrow = random_sequences(11, 10, 30, seed=2)  # 0..10 items in a 10-wide window
     wide = torch.nn.functional.pad(narrow, (10, 0), value=-1)  # the same items in a 20-wide window
     with torch.no_grad():
@@ -88,7 +88,7 @@ def test_sasrec_positions_count_from_the_latest_item():
 def test_score_all_and_score_agree_and_read_the_history(name):
     data = chains(n_users=20)
     torch.manual_seed(0)
-    model = make(name, data, embedding_size=16, max_len=5).eval()
+    model = make(name, data, embedding_dim=16, max_len=5).eval()
     with pytest.raises(TrainingError, match="set_history"):
         model.score_all(torch.arange(3))
     model.set_history(data)
@@ -109,7 +109,7 @@ def test_models_learn_a_deterministic_successor_to_near_perfect_hr_at_1(name):
     data = chains()
     split = registries().splitter.get("leave_one_out")(data, order="time")
     torch.manual_seed(0)
-    model = make(name, data, embedding_size=32, num_layers=1, dropout=0.1, max_len=8)
+    model = make(name, data, embedding_dim=32, num_layers=1, dropout=0.1, max_len=8)
     batches = SequenceBatches(split.train, 32, 8, 1, NegativeSampler(split.train), seed=0)
     loss = registries().loss.get("sequence_bce")()
     optim = torch.optim.Adam(model.parameters(), lr=1e-2)
@@ -129,7 +129,7 @@ def test_models_learn_a_deterministic_successor_to_near_perfect_hr_at_1(name):
 
 def test_evaluator_refuses_a_history_model_without_a_history():
     data = chains(n_users=10)
-    model = make("sasrec", data, embedding_size=8, max_len=4)
+    model = make("sasrec", data, embedding_dim=8, max_len=4)
     evaluator = RankingEvaluator({"hr@1": registries().metric.get("hr")(k=1)})
     with pytest.raises(ConfigError, match="history"):
         evaluator.evaluate(model, RankingTarget(data.to_csr(), None))
@@ -149,7 +149,7 @@ def test_sequence_bce_is_the_s3rec_loss_and_sequence_ce_the_softmax():
 def test_forward_scores_match_the_embeddings_at_target_positions():
     data = chains(n_users=6)
     torch.manual_seed(0)
-    model = make("gru4rec", data, embedding_size=8, max_len=8).eval()
+    model = make("gru4rec", data, embedding_dim=8, max_len=8).eval()
     batch = next(iter(SequenceBatches(data, 6, 8, 2, NegativeSampler(data), seed=0)))
     out = model(batch)
     mask = batch["pos_item"] >= 0
@@ -165,7 +165,7 @@ def test_forward_scores_match_the_embeddings_at_target_positions():
     ({"num_heads": 3}, "model.num_heads"),
     ({"dropout": 1.5}, "model.dropout"),
     ({"max_len": 0}, "model.max_len"),
-    ({"embedding_size": 0}, "model.embedding_size"),
+    ({"embedding_dim": 0}, "model.embedding_dim"),
     ({"hidden_size": 64}, "model.hidden_size"),
 ])
 def test_bad_model_config_is_one_line_naming_the_key(params, key):
@@ -178,7 +178,7 @@ def test_bad_model_config_is_one_line_naming_the_key(params, key):
 
 def test_runner_trains_and_evaluates_a_sequential_model_end_to_end(tmp_path):
     results = recframe.run(["data=synthetic", "model=sasrec", "protocol=leave_one_out", "trainer.max_epochs=2",
-                            "trainer.batch_size=16", "model.embedding_size=16", "model.max_len=8",
+                            "trainer.batch_size=16", "model.embedding_dim=16", "model.max_len=8",
                             "logger=none", "print_table=false"], run_dir=tmp_path)
     assert results["run"]["epochs"] >= 1
     assert 0.0 <= results["metrics"]["test/ndcg@10"] <= 1.0

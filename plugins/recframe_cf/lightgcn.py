@@ -93,22 +93,24 @@ class SymmetricSpMM(torch.autograd.Function):
 
 
 class LightGCN(Recommender):
-    """``n_layers`` propagation steps over embeddings of size ``embedding_dim``."""
+    """``num_layers`` propagation steps over embeddings of size ``embedding_dim``."""
 
     batch_kind = "pairwise"
 
-    def __init__(self, info: DatasetInfo, embedding_dim: int = 64, n_layers: int = 2,
+    param_aliases = {"n_layers": "num_layers"}  # deprecated config names, still accepted
+
+    def __init__(self, info: DatasetInfo, embedding_dim: int = 64, num_layers: int = 2,
                  reg_weight: float = 1e-4, reg_norm: str = "squared", init: str = "xavier_uniform",
                  init_std: float = 0.1) -> None:
         super().__init__(info)
-        if int(n_layers) < 0:
-            raise ValueError(f"n_layers must be >= 0, got {n_layers}")
+        if int(num_layers) < 0:
+            raise ValueError(f"num_layers must be >= 0, got {num_layers}")
         if reg_norm not in ("squared", "frobenius"):
             raise ValueError(f"reg_norm must be 'squared' (the paper) or 'frobenius' (RecBole), got {reg_norm!r}")
         if init not in ("xavier_uniform", "normal"):
             raise ValueError(f"init must be 'xavier_uniform' (RecBole) or 'normal' (the reference code, "
                              f"std init_std), got {init!r}")
-        self.n_layers, self.reg_weight, self.reg_norm = int(n_layers), float(reg_weight), reg_norm
+        self.num_layers, self.reg_weight, self.reg_norm = int(num_layers), float(reg_weight), reg_norm
         self.embedding = nn.Embedding(self.n_users + self.n_items, embedding_dim)
         with torch.no_grad():  # per table (users, items), as two separate embeddings
             for table in (self.embedding.weight[: self.n_users], self.embedding.weight[self.n_users:]):
@@ -165,10 +167,10 @@ class LightGCN(Recommender):
     def _propagate(self) -> tuple[Tensor, Tensor]:
         layer = self.table()
         total = layer
-        for _ in range(self.n_layers):
+        for _ in range(self.num_layers):
             layer = SymmetricSpMM.apply(layer, self.adjacency)
             total = total + layer
-        final = total / (self.n_layers + 1)
+        final = total / (self.num_layers + 1)
         return final[: self.n_users], final[self.n_users:]
 
     def forward(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:

@@ -41,7 +41,7 @@ class DCNv2(ContextRecommender):
 
     Args:
         info: the training data and its feature tables.
-        embedding_size: ``d``, the size of every field vector.
+        embedding_dim: ``d``, the size of every field vector.
         num_layers, hidden_size: depth and width of the deep part.
         num_cross_layers: depth of the cross network.
         structure: ``parallel`` or ``stacked``.
@@ -50,15 +50,17 @@ class DCNv2(ContextRecommender):
         rank_context: the context used for ranking (see ``fields.py``).
     """
 
-    def __init__(self, info: DatasetInfo, embedding_size: int = 16, num_layers: int = 2, hidden_size: int = 256,
+    param_aliases = {"embedding_size": "embedding_dim"}  # deprecated config names, still accepted
+
+    def __init__(self, info: DatasetInfo, embedding_dim: int = 16, num_layers: int = 2, hidden_size: int = 256,
                  num_cross_layers: int = 2, structure: str = "parallel", dropout: float = 0.2,
                  reg_weight: float = 0.0, rank_context: Any = "last") -> None:
-        super().__init__(info, embedding_size, rank_context)
+        super().__init__(info, embedding_dim, rank_context)
         if structure not in ("parallel", "stacked"):
             raise ValueError(f"structure must be 'parallel' or 'stacked', got {structure!r}")
         if reg_weight < 0:
             raise ValueError(f"reg_weight must be >= 0, got {reg_weight}")
-        dim = self.n_fields * embedding_size
+        dim = self.n_fields * embedding_dim
         self.structure, self.reg_weight = structure, float(reg_weight)
         self.cross = CrossNetwork(dim, num_cross_layers)
         self.deep = mlp(dim, hidden_size, num_layers, dropout, batch_norm=True)

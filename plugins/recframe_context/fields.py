@@ -94,13 +94,13 @@ class ContextRecommender(Recommender):
     #: full ranking scores this many (user, item) pairs per forward pass (bounds memory)
     pair_chunk = 1 << 16
 
-    def __init__(self, info: DatasetInfo, embedding_size: int = 16, rank_context: Any = "last") -> None:
+    def __init__(self, info: DatasetInfo, embedding_dim: int = 16, rank_context: Any = "last") -> None:
         super().__init__(info)
-        if embedding_size < 1:
-            raise ValueError(f"embedding_size must be >= 1, got {embedding_size}")
+        if embedding_dim < 1:
+            raise ValueError(f"embedding_dim must be >= 1, got {embedding_dim}")
         tables = info.features if info.features is not None else build_features(None, info.train)
         self.tables = tables
-        self.embedding_size = int(embedding_size)
+        self.embedding_dim = int(embedding_dim)
         self.n_fields = tables.n_fields
         # items absent from training still get a score from their item fields (genres, year, ...)
         self.scores_unseen_items = any(f.side == "item" and f.name != "item_id" for f in tables.fields)
@@ -108,7 +108,7 @@ class ContextRecommender(Recommender):
         self.register_buffer("item_slots", torch.from_numpy(tables.item), persistent=False)
         self.register_buffer("rank_ctx", torch.from_numpy(self._rank_context(info, rank_context)), persistent=False)
         self.n_user_slots, self.n_item_slots = tables.user.shape[1], tables.item.shape[1]
-        self.embed = FieldEmbedding(tables, self.embedding_size)
+        self.embed = FieldEmbedding(tables, self.embedding_dim)
         self.linear: FirstOrder | None = None  # a subclass that has a first-order term sets it
 
     def init_weights(self) -> None:

@@ -30,12 +30,14 @@ class FM(ContextRecommender):
 
     Args:
         info: the training data and its feature tables.
-        embedding_size: ``d``, the size of every field vector.
+        embedding_dim: ``d``, the size of every field vector.
         rank_context: the context used for ranking (see ``fields.py``).
     """
 
-    def __init__(self, info: DatasetInfo, embedding_size: int = 16, rank_context: Any = "last") -> None:
-        super().__init__(info, embedding_size, rank_context)
+    param_aliases = {"embedding_size": "embedding_dim"}  # deprecated config names, still accepted
+
+    def __init__(self, info: DatasetInfo, embedding_dim: int = 16, rank_context: Any = "last") -> None:
+        super().__init__(info, embedding_dim, rank_context)
         self.linear = FirstOrder(self.tables)
         self.init_weights()
 

@@ -22,17 +22,19 @@ class WideDeep(ContextRecommender):
 
     Args:
         info: the training data and its feature tables.
-        embedding_size: ``d``, the size of every field vector fed to the deep part.
+        embedding_dim: ``d``, the size of every field vector fed to the deep part.
         num_layers, hidden_size: depth and width of the deep part.
         dropout: dropout after every hidden layer.
         rank_context: the context used for ranking (see ``fields.py``).
     """
 
-    def __init__(self, info: DatasetInfo, embedding_size: int = 16, num_layers: int = 3, hidden_size: int = 256,
+    param_aliases = {"embedding_size": "embedding_dim"}  # deprecated config names, still accepted
+
+    def __init__(self, info: DatasetInfo, embedding_dim: int = 16, num_layers: int = 3, hidden_size: int = 256,
                  dropout: float = 0.2, rank_context: Any = "last") -> None:
-        super().__init__(info, embedding_size, rank_context)
+        super().__init__(info, embedding_dim, rank_context)
         self.linear = FirstOrder(self.tables)  # the wide part
-        self.deep = mlp(self.n_fields * embedding_size, hidden_size, num_layers, dropout)
+        self.deep = mlp(self.n_fields * embedding_dim, hidden_size, num_layers, dropout)
         self.out = nn.Linear(hidden_size, 1)
         self.init_weights()
 

@@ -50,7 +50,7 @@ def dropout(x: Tensor, p: float, training: bool) -> Tensor:
 
 
 class SequentialRecommender(Recommender):
-    """Base of next-item models: ``embedding_size`` (``d``) item embeddings and ``max_len`` history.
+    """Base of next-item models: ``embedding_dim`` (``d``) item embeddings and ``max_len`` history.
 
     ``item_embedding`` has ``n_items + 1`` rows; the last (index ``n_items``) is the padding item,
     kept at zero and never scored.
@@ -59,11 +59,11 @@ class SequentialRecommender(Recommender):
     batch_kind: ClassVar[str] = "sequence"
     uses_history: ClassVar[bool] = True
 
-    def __init__(self, info: DatasetInfo, embedding_size: int, max_len: int) -> None:
+    def __init__(self, info: DatasetInfo, embedding_dim: int, max_len: int) -> None:
         super().__init__(info)
-        self.embedding_size = positive_int("embedding_size", embedding_size)
+        self.embedding_dim = positive_int("embedding_dim", embedding_dim)
         self.max_len = positive_int("max_len", max_len)
-        self.item_embedding = nn.Embedding(self.n_items + 1, self.embedding_size, padding_idx=self.n_items)
+        self.item_embedding = nn.Embedding(self.n_items + 1, self.embedding_dim, padding_idx=self.n_items)
         # long[n_users, max_len]: each user's latest history items, -1 padded (rebuilt from data, not saved)
         self.register_buffer("history", torch.full((0, self.max_len), PAD, dtype=torch.long), persistent=False)
         self._history_source: Interactions | None = None

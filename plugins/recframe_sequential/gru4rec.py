@@ -26,21 +26,23 @@ class GRU4Rec(SequentialRecommender):
     """A GRU over item sequences.
 
     Args:
-        embedding_size: size ``d`` of the item embeddings and of the GRU's hidden state.
+        embedding_dim: size ``d`` of the item embeddings and of the GRU's hidden state.
         num_layers: stacked GRU layers.
         dropout: dropout on the input embeddings (and between GRU layers when ``num_layers > 1``).
         max_len: positions read (the latest ``max_len`` items of a sequence).
     """
 
-    def __init__(self, info: DatasetInfo, embedding_size: int = 64, num_layers: int = 1, dropout: float = 0.3,
+    param_aliases = {"embedding_size": "embedding_dim"}  # deprecated config names, still accepted
+
+    def __init__(self, info: DatasetInfo, embedding_dim: int = 64, num_layers: int = 1, dropout: float = 0.3,
                  max_len: int = 50) -> None:
-        super().__init__(info, embedding_size, max_len)
+        super().__init__(info, embedding_dim, max_len)
         self.num_layers = positive_int("num_layers", num_layers)
         dropout = probability("dropout", dropout)
         self.input_dropout = nn.Dropout(dropout)
-        self.gru = nn.GRU(self.embedding_size, self.embedding_size, self.num_layers, batch_first=True,
+        self.gru = nn.GRU(self.embedding_dim, self.embedding_dim, self.num_layers, batch_first=True,
                           dropout=dropout if self.num_layers > 1 else 0.0)
-        self.output = nn.Linear(self.embedding_size, self.embedding_size)
+        self.output = nn.Linear(self.embedding_dim, self.embedding_dim)
         nn.init.xavier_normal_(self.item_embedding.weight)
         for name, weight in self.gru.named_parameters():
             if name.startswith("weight"):

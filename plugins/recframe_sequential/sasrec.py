@@ -9,7 +9,7 @@ per position and binary cross-entropy (``loss=sequence_bce``), as in the paper.
 
 The block is the variant S3-Rec (K. Zhou et al., CIKM 2020) fine-tunes and reports as SASRec in its
 tables: BERT-style post-layer-norm blocks (``LN(x + Dropout(Attn(x)))``, then
-``LN(x + Dropout(FFN(x)))``, GELU feed-forward of width ``4 * embedding_size``), layer norm and
+``LN(x + Dropout(FFN(x)))``, GELU feed-forward of width ``4 * embedding_dim``), layer norm and
 dropout on the input embeddings, weights drawn from N(0, 0.02). The paper's own code puts the layer
 norm before attention and uses ReLU; on the S3-Rec benchmark the numbers come from this variant.
 Attention may read earlier non-padding positions and the position itself (so that a padding
@@ -108,29 +108,31 @@ class SASRec(SequentialRecommender):
     """Causal self-attention over item sequences.
 
     Args:
-        embedding_size: hidden size ``d`` of items, positions and every block.
+        embedding_dim: hidden size ``d`` of items, positions and every block.
         num_layers: self-attention blocks.
-        num_heads: attention heads (``embedding_size`` must be a multiple).
+        num_heads: attention heads (``embedding_dim`` must be a multiple).
         dropout: dropout on the input embeddings and after attention and feed-forward.
         attention_dropout: dropout on the attention weights (``None``: ``dropout``).
         max_len: positions read (the latest ``max_len`` items of a sequence).
     """
 
-    def __init__(self, info: DatasetInfo, embedding_size: int = 64, num_layers: int = 2, num_heads: int = 2,
+    param_aliases = {"embedding_size": "embedding_dim"}  # deprecated config names, still accepted
+
+    def __init__(self, info: DatasetInfo, embedding_dim: int = 64, num_layers: int = 2, num_heads: int = 2,
                  dropout: float = 0.5, attention_dropout: float | None = None, max_len: int = 50) -> None:
-        super().__init__(info, embedding_size, max_len)
+        super().__init__(info, embedding_dim, max_len)
         num_layers, num_heads = positive_int("num_layers", num_layers), positive_int("num_heads", num_heads)
-        if self.embedding_size % num_heads:
-            raise ValueError(f"model.embedding_size ({self.embedding_size}) must be a multiple of model.num_heads "
+        if self.embedding_dim % num_heads:
+            raise ValueError(f"model.embedding_dim ({self.embedding_dim}) must be a multiple of model.num_heads "
                              f"({num_heads})")
         dropout = probability("dropout", dropout)
         attention_dropout = dropout if attention_dropout is None else probability("attention_dropout",
                                                                                   attention_dropout)
         self.num_layers, self.num_heads = num_layers, num_heads
-        self.position_embedding = nn.Embedding(self.max_len, self.embedding_size)
-        self.input_norm = nn.LayerNorm(self.embedding_size, eps=1e-12)
+        self.position_embedding = nn.Embedding(self.max_len, self.embedding_dim)
+        self.input_norm = nn.LayerNorm(self.embedding_dim, eps=1e-12)
         self.dropout = dropout
-        self.blocks = nn.ModuleList(SelfAttentionBlock(self.embedding_size, num_heads, dropout, attention_dropout)
+        self.blocks = nn.ModuleList(SelfAttentionBlock(self.embedding_dim, num_heads, dropout, attention_dropout)
                                     for _ in range(num_layers))
         self.apply(self._init)
         with torch.no_grad():
@@ -160,4 +162,4 @@ class SASRec(SequentialRecommender):
         layout = buckets(real.sum(dim=1))
         for block in self.blocks:
             h = block(h, layout)
-        return h.new_zeros(b * length, self.embedding_size).index_copy(0, index, h).view(b, length, -1)
+        return h.new_zeros(b * length, self.embedding_dim).index_copy(0, index, h).view(b, length, -1)

@@ -81,6 +81,7 @@ class OptunaSweeperImpl:
 
         from hydra.core.override_parser.overrides_parser import OverridesParser
 
+        from recframe.param_aliases import rename_search_space
         from recframe.sweeps.samplers import make_sampler, pruner_spec
         from recframe.sweeps.storage import dashboard_hint, open_storage, storage_url
 
@@ -92,6 +93,7 @@ class OptunaSweeperImpl:
         settings = parse_settings(self.raw, str(cfg.protocol.valid_metric), sweep_cli,
                                   list(cfg.metrics.names), [int(k) for k in cfg.protocol.cutoffs])
         settings.space.fixed = fixed_cli + settings.space.fixed
+        rename_search_space(settings.space, str(cfg.model.name))  # deprecated model.<old> keys -> new names
         sweep_dir = Path(str(cfg.hydra.sweep.dir)).resolve()
         sweep_dir.mkdir(parents=True, exist_ok=True)
         write_text(sweep_dir / "multirun.yaml", redact(OmegaConf.to_yaml(cfg)))
