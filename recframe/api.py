@@ -87,6 +87,8 @@ _EXPORTS: dict[str, str] = {
     "progress_enabled": "recframe.progress",
     # memory checks before dense allocations
     "check_dense_allocation": "recframe.memory",
+    # serving: a model's own fold-in of a new user's history
+    "least_squares_fold_in": "recframe.serving.foldin",
 }
 
 __all__ = ["hookimpl", *sorted(_EXPORTS)]
@@ -128,6 +130,7 @@ if TYPE_CHECKING:  # static checkers see the real names
     from recframe.sizes import model_size
     from recframe.stages.context import Run
     from recframe.progress import progress_enabled
+    from recframe.serving.foldin import least_squares_fold_in
     from recframe.training.als import cg_half_step
     from recframe.training.dot_scores import dot_scores
     from recframe.training.sampling import NegativeSampler, sorted_unique

@@ -73,6 +73,12 @@ class Recommender(nn.Module):
     #: Deprecated config names of constructor parameters, old -> new (``{"embedding_size": "embedding_dim"}``):
     #: the old name still works from any config, renamed before the signature check with a warning, once.
     param_aliases: ClassVar[dict[str, str]] = {}
+    #: The users x items training matrix (``scipy.sparse`` CSR) a model keeps to score users from their rows
+    #: (EASE, ItemKNN, Mult-VAE; sequential models keep ``long[n_users, max_len]`` latest items instead).
+    #: Declared without a class default, as sequential models register it as a buffer; a model that keeps
+    #: none has no such attribute, which recframe reads as ``None``. Serving folds in a new user by swapping
+    #: in that user's row when it is a users x items sparse matrix.
+    history: Any
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -112,6 +118,35 @@ class Recommender(nn.Module):
         lets recframe count it: ``state_dict`` tensors (dense or torch sparse) plus numpy arrays and
         scipy sparse matrices held as module attributes (:func:`recframe.sizes.model_size`)."""
         return None
+
+    # -- serving (recframe.serving): a model overrides these only where the generic way does not fit ----------
+    def fold_in(self, items: Tensor) -> Tensor | None:
+        """``float[n_items]``: scores for a user the model never saw, whose history is ``items: long[n]``
+        (internal ids, oldest first). ``None`` (the default): recframe's generic fold-in
+        (:mod:`recframe.serving.foldin`: the ``history`` row swapped for the new one, else a least-squares
+        user vector against :meth:`serving_factors`' item side, else a one-line error)."""
+        return None
+
+    def serving_factors(self, users: Tensor) -> tuple[Tensor, Tensor] | None:
+        """``(P: float[B, d], Q: float[n_items, d])`` whose inner products order the items as
+        ``score_all(users)`` does, for serving's similar items (rows of ``Q``), approximate index and
+        least-squares fold-in. By default :meth:`score_factors`; a model whose scores are inner products
+        that evaluation should not shortcut (a user state computed from the history, content profiles)
+        returns them here. ``None``: the model has no such vectors."""
+        return self.score_factors(users)
+
+    def serving_state(self) -> dict[str, Any] | None:
+        """The fitted state to save with a served model beside ``state_dict``: ``{name: Tensor | ndarray |
+        scipy.sparse matrix}``. ``None`` (the default): recframe walks the model's attributes for such
+        values (:mod:`recframe.serving.state`). A model whose state lives elsewhere returns it here."""
+        return None
+
+    def load_serving_state(self, state: dict[str, Any]) -> None:
+        """Put back the model's own saved attributes (what the attribute walk or :meth:`serving_state`
+        saved), on a freshly built model, before ``load_state_dict``. The default sets each as an attribute
+        of the same name; a model that overrides :meth:`serving_state` overrides this too."""
+        for name, value in state.items():
+            setattr(self, name, value)
 
     def set_history(self, history: Interactions) -> None:
         """Use ``history`` (the interactions before the evaluated part) when scoring; models with

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from recframe.api import ClosedFormRecommender, DatasetInfo, Interactions, cg_half_step
+from recframe.api import ClosedFormRecommender, DatasetInfo, Interactions, cg_half_step, least_squares_fold_in
 
 
 class IALS(ClosedFormRecommender):
@@ -53,3 +53,8 @@ class IALS(ClosedFormRecommender):
     def score_factors(self, users: Tensor) -> tuple[Tensor, Tensor]:
         """``(X_u[B, d], Y[n_items, d])`` with ``score_all(users) = X_u Y^T``."""
         return self.user_factors[users], self.item_factors
+
+    def fold_in(self, items: Tensor) -> Tensor:
+        """``long[n] -> float[n_items]``: ``Y x`` for the exact user step of training (this model's
+        ``alpha`` and ``reg_weight``) on a new user whose history is ``items``."""
+        return least_squares_fold_in(self.item_factors, items, self.alpha, self.reg)

@@ -66,3 +66,7 @@ class Pop(ClosedFormRecommender):
     def score_all(self, users: Tensor) -> Tensor:
         """``long[B] -> float[B, n_items]``: the popularity row, repeated."""
         return self.popularity.unsqueeze(0).expand(len(users), -1).clone()
+
+    def fold_in(self, items: Tensor) -> Tensor:
+        """``long[n] -> float[n_items]``: a new user gets the same popularity row as everyone."""
+        return self.popularity.float().clone()

@@ -66,3 +66,16 @@ class ContentKNN(ClosedFormRecommender):
             profiles = self.profile_content.dense(users)  # float32[B, d]: one batch at a time
             return self.item_content.project(None, profiles).T  # (X @ profiles.T).T
         return self.profiles[users] @ self.item_vectors.T
+
+    def fold_in(self, items: Tensor) -> Tensor | None:
+        """``long[n] -> float[n_items]``: cosine of every item with a new user's profile, the normalised mean
+        of ``items``' content vectors. ``None`` for TF-IDF content (no dense vectors: recframe's error)."""
+        if self.sparse:
+            return None
+        mean = self.item_vectors[torch.unique(items)].mean(dim=0)
+        return self.item_vectors @ (mean / mean.norm().clamp_min(1e-12))
+
+    def serving_factors(self, users: Tensor) -> tuple[Tensor, Tensor] | None:
+        """``(profiles: float[B, d], item vectors: float[n_items, d])``: ``score_all`` is their product
+        (dense content only; ``None`` for TF-IDF)."""
+        return None if self.sparse else (self.profiles[users], self.item_vectors)

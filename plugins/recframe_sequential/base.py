@@ -99,6 +99,18 @@ class SequentialRecommender(Recommender):
                                 f"not called; evaluate it through recframe's evaluators")
         return self.encode(self.history[users])[:, -1, :]
 
+    def fold_in(self, items: Tensor) -> Tensor:
+        """``long[n] -> float[n_items]``: the state after the last of a new user's ``items`` (oldest first;
+        the latest ``max_len``, left-padded) against every item embedding, as a known user is scored."""
+        seq = torch.full((1, self.max_len), PAD, dtype=torch.long, device=self.item_embedding.weight.device)
+        recent = items[-self.max_len:].to(seq.device)
+        seq[0, self.max_len - len(recent):] = recent
+        return (self.encode(seq)[:, -1, :] @ self.item_weights().T).view(-1)
+
+    def serving_factors(self, users: Tensor) -> tuple[Tensor, Tensor]:
+        """``(state: float[B, d], item weights: float[n_items, d])``: ``score_all`` is their product."""
+        return self.user_state(users), self.item_weights()
+
     def score_all(self, users: Tensor) -> Tensor:
         """``long[B] -> float[B, n_items]``: the user's state against every item embedding."""
         return self.user_state(users) @ self.item_weights().T

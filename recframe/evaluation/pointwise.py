@@ -27,6 +27,7 @@ class PointwiseMetric(torchmetrics.Metric):
     full_state_update: ClassVar[bool] = False
     higher_is_better: ClassVar[bool] = False
     needs_ratings: ClassVar[bool] = True  # False: 0/1 labels
+    requires: ClassVar[tuple[str, ...]] = ()  # constructor inputs from METRIC_INPUTS (see TopKMetric.requires)
     name: ClassVar[str] = ""
 
     def __init__(self, **kwargs) -> None:

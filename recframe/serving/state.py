@@ -9,8 +9,10 @@ Two kinds of state are saved:
   training rows EASE and Mult-VAE score from, the cold-fallback ``unseen_items``). They are found by
   walking the modules' attributes, so a new closed-form model is saved with no code of its own.
 
-A model whose state is elsewhere may define ``serving_state(self) -> dict[str, Tensor | ndarray |
-spmatrix]`` and ``load_serving_state(self, state)``; those replace the attribute walk for it.
+A model whose state is elsewhere overrides :meth:`recframe.models.Recommender.serving_state` (``dict[str,
+Tensor | ndarray | spmatrix]`` instead of ``None``) and ``load_serving_state(state)``; those replace the
+attribute walk for it. The model's own attributes are put back through ``load_serving_state`` (by default
+one ``setattr`` each), its submodules' by ``setattr``.
 Attributes whose names start with ``_`` are caches and are not saved.
 """
 
@@ -21,9 +23,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from recframe.errors import ConfigError
+from recframe.models import Recommender
 
 SPARSE_PARTS = ("data", "indices", "indptr")
 #: (safetensors keys, layout entry) of one saved value
@@ -68,13 +71,13 @@ def unpack(key: str, entry: dict[str, Any], tensors: dict[str, Tensor]) -> Any:
     return cls(tuple(parts), shape=tuple(entry["shape"]))
 
 
-def fitted_attributes(model: nn.Module) -> dict[str, Any]:
+def fitted_attributes(model: Recommender) -> dict[str, Any]:
     """``{"<submodule path>:<attribute>": value}`` for every saveable plain attribute (see module doc)."""
+    custom = model.serving_state() if isinstance(model, Recommender) else None
+    if custom is not None:
+        return {f":{name}": value for name, value in custom.items()}
     found: dict[str, Any] = {}
     for path, module in model.named_modules():
-        custom = getattr(module, "serving_state", None)
-        if callable(custom) and module is model:
-            return {f":{name}": value for name, value in custom().items()}
         for name, value in vars(module).items():
             if name.startswith("_") or name == "training":
                 continue
@@ -83,7 +86,7 @@ def fitted_attributes(model: nn.Module) -> dict[str, Any]:
     return found
 
 
-def model_state(model: nn.Module) -> Packed:
+def model_state(model: Recommender) -> Packed:
     """Everything :func:`restore_state` needs: safetensors entries and their JSON layout."""
     tensors: dict[str, Tensor] = {}
     layout: dict[str, Any] = {"state": [], "attributes": {}}
@@ -100,18 +103,18 @@ def model_state(model: nn.Module) -> Packed:
     return tensors, layout
 
 
-def restore_state(model: nn.Module, tensors: dict[str, Tensor], layout: dict[str, Any]) -> None:
+def restore_state(model: Recommender, tensors: dict[str, Tensor], layout: dict[str, Any]) -> None:
     """Load what :func:`model_state` saved into a freshly built ``model`` of the same config."""
     state = {name: tensors[f"state/{name}"] for name in layout["state"]}
-    attributes = {key: unpack(f"attr/{key}", entry, tensors) for key, entry in layout["attributes"].items()}
-    for key, value in attributes.items():  # first: a buffer replaced by assignment may have a new shape
+    own: dict[str, Any] = {}
+    for key, entry in layout["attributes"].items():  # first: a buffer replaced by assignment may have a new shape
         path, _, name = key.partition(":")
-        if path == "" and callable(getattr(model, "load_serving_state", None)):
-            continue
-        setattr(model.get_submodule(path) if path else model, name, value)
-    custom = getattr(model, "load_serving_state", None)
-    if callable(custom):
-        custom({key.partition(":")[2]: value for key, value in attributes.items()})
+        value = unpack(f"attr/{key}", entry, tensors)
+        if path:
+            setattr(model.get_submodule(path), name, value)
+        else:
+            own[name] = value
+    model.load_serving_state(own)
     current = model.state_dict()
     for name, value in state.items():  # buffers a fit re-assigned with another shape (EASE's B)
         if name in current and current[name].shape != value.shape:

@@ -1,5 +1,6 @@
-"""What a model's scores are made of, found by duck typing: user and item vectors of inner-product
-models, item-item weight matrices, and item vectors to compare items by.
+"""What a model's scores are made of, read through the methods :class:`recframe.models.Recommender`
+declares: user and item vectors of inner-product models (``serving_factors``), and item-item weight
+matrices to compare items by.
 
 These are read-only views of a fitted model; nothing here changes it.
 """
@@ -11,33 +12,26 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 import torch
-from torch import Tensor, nn
+from torch import Tensor
+
+from recframe.models import Recommender
 
 
-def user_item_factors(model: nn.Module, users: Tensor) -> tuple[Tensor, Tensor] | None:
+def user_item_factors(model: Recommender, users: Tensor) -> tuple[Tensor, Tensor] | None:
     """``(P: float[B, d], Q: float[n_items, d])`` with ``scores(users) = P @ Q.T`` (up to a constant
-    per row), or ``None``: ``score_factors`` of factor models (BPR-MF, iALS, GMF, LightGCN's
-    propagated embeddings), or the history state and item table of next-item models (SASRec, GRU4Rec)."""
-    factors = getattr(model, "score_factors", None)
-    found = factors(users) if callable(factors) else None
-    if found is not None:
-        return found
-    state, items = getattr(model, "user_state", None), getattr(model, "item_weights", None)
-    if callable(state) and callable(items):
-        return state(users), items()
-    return None
+    per row), or ``None``: the model's ``serving_factors`` (by default its ``score_factors``: BPR-MF,
+    iALS, GMF, LightGCN's propagated embeddings; the history state and item table of SASRec and GRU4Rec;
+    content kNN's profiles and item vectors)."""
+    return model.serving_factors(users)
 
 
-def item_factors(model: nn.Module) -> Tensor | None:
-    """``float[n_items, d]``: the item side of :func:`user_item_factors`, or content vectors; else ``None``."""
+def item_factors(model: Recommender) -> Tensor | None:
+    """``float[n_items, d]``: the item side of :func:`user_item_factors`, or ``None``."""
     found = user_item_factors(model, torch.zeros(1, dtype=torch.long))
-    if found is not None:
-        return found[1].detach().float()
-    vectors = getattr(model, "item_vectors", None)
-    return vectors.detach().float() if isinstance(vectors, Tensor) else None
+    return found[1].detach().float() if found is not None else None
 
 
-def item_item_weights(model: nn.Module) -> Any:
+def item_item_weights(model: Recommender) -> Any:
     """A fitted ``n_items x n_items`` matrix ``W`` with ``scores = x_u @ W`` (EASE's ``B``, ItemKNN's
     similarities, and any such model: found as a square attribute or buffer), or ``None``."""
     n = int(model.n_items)
