@@ -151,3 +151,13 @@ def test_a_distilled_student_reloads(stage_runs):
                                          "+compressor.trainer.max_epochs=1"])
     handle = assert_lists_equal_stage_topk(run_dir, "0-distill")
     assert unwrap(handle.model).user_embedding.weight.shape == (943, 8)
+
+
+@pytest.mark.slow
+def test_int8_linear_layers_reload_by_rebuilding_without_weights(stage_runs):
+    run_dir = stage_runs("neumf-quantize", ["model=neumf", "trainer.max_epochs=1", "compressor=quantize"])
+    folder = run_dir / "model" / "stages" / "0-quantize"
+    meta = json.loads((folder / "stage.json").read_text())
+    assert meta["reloadable"] and meta["state"] is None and not (folder / "weights.safetensors").exists()
+    handle = assert_lists_equal_stage_topk(run_dir, "0-quantize")
+    assert not any(isinstance(m, torch.nn.Linear) for m in unwrap(handle.model).modules())
