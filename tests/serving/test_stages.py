@@ -161,3 +161,22 @@ def test_int8_linear_layers_reload_by_rebuilding_without_weights(stage_runs):
     assert meta["reloadable"] and meta["state"] is None and not (folder / "weights.safetensors").exists()
     handle = assert_lists_equal_stage_topk(run_dir, "0-quantize")
     assert not any(isinstance(m, torch.nn.Linear) for m in unwrap(handle.model).modules())
+
+
+def test_recommend_cli_serves_a_stage(stage_runs, tmp_path, monkeypatch):
+    import pandas as pd
+
+    from recframe.cli import main
+
+    run_dir = stage_runs("bpr-compare", BPR_COMPARE)
+    handle = recframe.load(run_dir, stage="lowrank")
+    users = handle.users.ids[:5].tolist()
+    out = tmp_path / "recs.csv"
+    monkeypatch.setenv("RECFRAME_DATA_DIR", str(tmp_path / "no-data-here"))
+    assert main(["recommend", str(run_dir), "--stage", "lowrank", "--users", ",".join(map(str, users)),
+                 "--k", "7", "--out", str(out)]) == 0
+    got = pd.read_csv(out)
+    want = handle.recommend(users, k=7)
+    assert got["item"].tolist() == want["item"].tolist()
+    trained = recframe.load(run_dir).recommend(users, k=7)
+    assert got["item"].tolist() != trained["item"].tolist()  # the stage's lists, not the trained model's
