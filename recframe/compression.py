@@ -59,8 +59,23 @@ class Compressor:
     def __init__(self) -> None:
         self.facts = {}
 
+    #: ``rebuild`` alone reproduces the stage's whole state from the previous model (no training, no
+    #: randomness): a stage whose state has no plain-tensor form (int8 dynamic linear layers) is then
+    #: reloaded by rebuilding it, with no weights of its own saved.
+    rebuild_is_exact: bool = False
+
     def compress(self, model: Recommender, context: CompressionContext) -> Recommender:  # pragma: no cover
         raise NotImplementedError
+
+    def rebuild(self, model: Recommender, context: CompressionContext) -> Recommender:
+        """The structure ``compress`` gives ``model`` (the previous stage's model), without training:
+        the saved stage's state is loaded over it (``recframe.load(run_dir, stage=...)``).
+
+        At reload the context holds the saved run's ``cfg``, ``info`` and ``seed`` only (no split,
+        evaluator or targets). The default: this stage kind cannot be reloaded.
+        """
+        raise ConfigError(f"compressor stage '{self.name}' ({type(self).__qualname__}) cannot be reloaded: it "
+                          f"defines no rebuild(model, context); its metrics are in results.json")
 
 
 @dataclass
@@ -77,6 +92,8 @@ class CompressionContext:
     original: Recommender | None = None
     stage_dir: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: One :class:`StageModel` per stage run by :func:`run_chain` (what the save of stages writes).
+    stage_models: list[StageModel] = field(default_factory=list)
 
     def build_model(self, spec: dict[str, Any]) -> Recommender:
         """A fresh model from a model config node (``{name: bpr, embedding_dim: 16}``)."""
@@ -122,6 +139,20 @@ class CompressionContext:
         facts = fit_torch_model(cfg, where, model, loss, self.split, self.evaluator, self.targets["valid"],
                                 self.seed)
         return {**facts, "seconds": round(time.perf_counter() - start, 4)}
+
+
+@dataclass
+class StageModel:
+    """One evaluated stage: its compressor, model, the stage it compressed (``source``: an index into the
+    stages, ``None`` for the trained model) and the test users' top-K it was evaluated with."""
+
+    index: int
+    name: str
+    spec: dict[str, Any]
+    compressor: Compressor
+    model: Recommender
+    source: int | None
+    test_topk: np.ndarray | None = None  # int32[n_test_users, K], the order of targets["test"].users
 
 
 # --- the chain ------------------------------------------------------------------------------------
@@ -220,7 +251,7 @@ def run_chain(specs: list[dict[str, Any]], model: Recommender, context: Compress
     regs = registries()
     rows = []
     context.original = model
-    current = model
+    current, current_index = model, None
     for i, spec in enumerate(specs):
         params = dict(spec)
         name = str(params.pop("name"))
@@ -232,7 +263,10 @@ def run_chain(specs: list[dict[str, Any]], model: Recommender, context: Compress
         compressed = compressor.compress(current, context)
         seconds = time.perf_counter() - start
         compressed.eval()
-        metrics, eval_seconds = evaluate(compressed, context.evaluator, context.targets)
+        lists: dict[str, np.ndarray] = {}
+        metrics, eval_seconds = evaluate(compressed, context.evaluator, context.targets, lists)
+        context.stage_models.append(StageModel(i, name, spec, compressor, compressed, current_index,
+                                               lists.get("test")))
         params_n, nbytes = storage(compressed)
         fit_seconds = getattr(compressor, "fit_seconds", None)  # declared on Compressor; duck-typed stages may lack it
         cost = {"params": params_n, "model_bytes": nbytes,
@@ -246,18 +280,22 @@ def run_chain(specs: list[dict[str, Any]], model: Recommender, context: Compress
                                     ("params", "model_bytes", "score_latency_ms_per_1k_users")},
                      "facts": getattr(compressor, "facts", {})})
         if chain:
-            current = compressed
+            current, current_index = compressed, i
     return rows
 
 
-def evaluate(model: Recommender, evaluator: RankingEvaluator,
-             targets: dict[str, RankingTarget]) -> tuple[dict[str, float], float]:
+def evaluate(model: Recommender, evaluator: RankingEvaluator, targets: dict[str, RankingTarget],
+             lists: dict[str, np.ndarray] | None = None) -> tuple[dict[str, float], float]:
+    """Metrics of ``model`` on the valid and test targets, and the seconds taken; with ``lists`` given,
+    each part's top-K lists (``int32[n_users, K]``) are put in it by part name."""
     start = time.perf_counter()
     values: dict[str, float] = {}
     model.eval()
     with torch.no_grad():
         for part in [p for p in ("valid", "test") if len(targets[p].users)]:
-            scores, _ = evaluator.evaluate(model, targets[part])
+            scores, per = evaluator.evaluate(model, targets[part], keep_lists=lists is not None)
+            if lists is not None:
+                lists[part] = per["topk"]
             values.update({f"{part}/{k}": float(v) for k, v in scores.items()})
     return values, time.perf_counter() - start
 
@@ -429,6 +467,6 @@ def teacher_topk(model: Recommender, users: np.ndarray, seen: Any, k: int, batch
     return torch.cat(out) if out else torch.empty(0, k, dtype=torch.long)
 
 
-__all__ = ["markdown_table", "Compressor", "CompressionContext", "Measured", "stage_specs", "run_chain", "storage",
-           "tensor_storage", "retention", "source_run", "source_config", "load_trained", "teacher_topk",
+__all__ = ["markdown_table", "Compressor", "CompressionContext", "Measured", "StageModel", "stage_specs", "run_chain",
+           "storage", "tensor_storage", "retention", "source_run", "source_config", "load_trained", "teacher_topk",
            "replace_module", "unwrap"]

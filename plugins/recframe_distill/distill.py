@@ -189,6 +189,11 @@ class Distill(Compressor):
             self.facts["summary"] = seed_summary([facts for _, facts in runs])
         return Measured(first.eval())
 
+    def rebuild(self, model: Recommender, context: CompressionContext) -> Recommender:
+        """An untrained student of the stage's ``student`` config (the teacher is not needed): the saved
+        student weights are loaded over it."""
+        return Measured(context.build_model(self.student).eval())
+
     def _train_seed(self, teacher: Recommender, topk: Tensor, table: Tensor | None, context: CompressionContext,
                     seed: int, several: bool) -> tuple[Recommender, dict[str, Any]]:
         """Train the student (and the baseline) with ``seed``; their fit facts and metrics."""

@@ -64,3 +64,12 @@ class LowRank(Compressor):
             trainer = {"max_epochs": self.finetune_epochs, **({"lr": self.lr} if self.lr else {})}
             self.facts["finetune"] = context.train(model, context.build_loss(), trainer, tag="finetune")
         return Measured(model.eval())
+
+    def rebuild(self, model: Recommender, context: CompressionContext | None = None) -> Recommender:
+        """The factored structure (the same tables replaced at the same rank), without fine-tuning; the
+        saved factors are loaded over it."""
+        model = copy.deepcopy(unwrap(model))
+        for name, module in list(model.named_modules()):
+            if isinstance(module, nn.Embedding) and module.embedding_dim > self.rank:
+                replace_module(model, name, LowRankEmbedding(module.weight, self.rank))
+        return Measured(model.eval())

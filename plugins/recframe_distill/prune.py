@@ -79,3 +79,11 @@ class Prune(Compressor):
         self.facts.update({"method": self.method, "scope": self.scope, "requested": self.amount,
                            "sparsity": round(zeros / total, 6) if total else 0.0, "per_layer": per_layer})
         return Measured(model.eval())
+
+    def rebuild(self, model: Recommender, context: CompressionContext | None = None) -> Recommender:
+        """The pruned structure is the model's own (masks made permanent): a copy, its pruned layers
+        marked sparse for the size count; the saved weights (zeros included) are loaded over it."""
+        model = copy.deepcopy(unwrap(model))
+        for _, m in self.layers(model):
+            m._recframe_sparse = True
+        return Measured(model.eval())

@@ -61,10 +61,15 @@ class Quantize(Compressor):
     """Int8 embedding tables (``embeddings``) and int8 dynamic linear layers (``linear``)."""
 
     name = "quantize"
+    rebuild_is_exact = True  # round-to-nearest of the previous model's weights: no training, no randomness
 
     def __init__(self, embeddings: bool = True, linear: bool = True) -> None:
         super().__init__()
         self.embeddings, self.linear = bool(embeddings), bool(linear)
+
+    def rebuild(self, model: Recommender, context: CompressionContext | None = None) -> Recommender:
+        """The int8 model quantized from ``model`` again (deterministic, so equal to the stage's)."""
+        return self.compress(model, context)
 
     def compress(self, model: Recommender, context: CompressionContext | None = None) -> Recommender:
         model = copy.deepcopy(unwrap(model)).eval()

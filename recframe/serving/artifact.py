@@ -152,6 +152,8 @@ class SavedRun:
     item_popularity: np.ndarray  # int64[n_items]
     items: pd.DataFrame | None  # item metadata by internal id (first column recframe_id: the original id)
     results: dict[str, Any]
+    #: the compressed stage loaded in place of the trained model (its ``stage.json``), ``None``: the trained model
+    stage: dict[str, Any] | None = None
 
     @property
     def history(self) -> Interactions:
@@ -195,6 +197,19 @@ def _part(arrays: Any, part: str, n_users: int, n_items: int, user_ids: np.ndarr
                         item_ids=item_ids, item_features=items, user_features=users)
 
 
+def dataset_info(config: dict[str, Any], train: Interactions, item_popularity: np.ndarray) -> Any:
+    """The :class:`DatasetInfo` a model is built from, out of the saved training data and ``data.features``."""
+    from recframe.models import DatasetInfo
+
+    features = None
+    spec = (config.get("data") or {}).get("features")
+    if spec is not None:
+        from recframe.data.features import build_features
+
+        features = build_features(spec, train)
+    return DatasetInfo(train.n_users, train.n_items, train, item_popularity, features)
+
+
 def build_saved_model(meta: dict[str, Any], config: dict[str, Any], train: Interactions,
                       item_popularity: np.ndarray, folder: Path) -> Any:
     """Rebuild the model from its config and a :class:`DatasetInfo` of the saved training data, then
@@ -202,7 +217,6 @@ def build_saved_model(meta: dict[str, Any], config: dict[str, Any], train: Inter
     import torch
     from safetensors.torch import load_file
 
-    from recframe.models import DatasetInfo
     from recframe.plugins import registries
     from recframe.runner import build
     from recframe.serving.state import restore_state
@@ -214,13 +228,7 @@ def build_saved_model(meta: dict[str, Any], config: dict[str, Any], train: Inter
     except PluginError:
         raise ConfigError(f"{folder} holds a '{name}' model ({meta.get('model_class')}), but no installed plugin "
                           f"registers the model '{name}': install the plugin that provides it") from None
-    features = None
-    spec = (config.get("data") or {}).get("features")
-    if spec is not None:
-        from recframe.data.features import build_features
-
-        features = build_features(spec, train)
-    info = DatasetInfo(train.n_users, train.n_items, train, item_popularity, features)
+    info = dataset_info(config, train, item_popularity)
     torch.manual_seed(0)
     model = build(model_cls, "model", name, model_cfg, info)
     try:
@@ -233,8 +241,9 @@ def build_saved_model(meta: dict[str, Any], config: dict[str, Any], train: Inter
     return model
 
 
-def load_saved_run(run_dir: str | Path) -> SavedRun:
-    """Read ``<run_dir>/model/`` (one-line errors for anything missing or foreign)."""
+def load_saved_run(run_dir: str | Path, stage: int | str | None = None) -> SavedRun:
+    """Read ``<run_dir>/model/`` (one-line errors for anything missing or foreign); with ``stage``, the model
+    is that compressed stage's (``model/stages/``, see :mod:`recframe.serving.stages`)."""
     run_dir = Path(run_dir)
     meta = _read_meta(run_dir)
     folder = run_dir / MODEL_DIR
@@ -254,4 +263,9 @@ def load_saved_run(run_dir: str | Path) -> SavedRun:
     model = build_saved_model(meta, config, train, popularity, folder)
     results_path = run_dir / "results.json"
     results = json.loads(results_path.read_text(encoding="utf-8")) if results_path.is_file() else {}
-    return SavedRun(run_dir, meta, config, model, user_ids, item_ids, train, valid, popularity, items, results)
+    saved = SavedRun(run_dir, meta, config, model, user_ids, item_ids, train, valid, popularity, items, results)
+    if stage is not None:
+        from recframe.serving.stages import with_stage
+
+        saved = with_stage(saved, stage)
+    return saved

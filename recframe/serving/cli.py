@@ -81,6 +81,8 @@ def recommend_main(argv: list[str]) -> int:
     """recframe recommend RUN_DIR (--users 1,2,3 | --all) [--k 10] [--out recs.parquet]: a saved run's top-k."""
     parser = argparse.ArgumentParser(prog="recframe recommend", description=recommend_main.__doc__)
     parser.add_argument("run_dir", help="a run folder with a saved model (model/)")
+    parser.add_argument("--stage", default=None,
+                        help="a compressed stage's model instead: index, folder (1-quantize) or unique name")
     who = parser.add_mutually_exclusive_group(required=True)
     who.add_argument("--users", help="comma-separated original user ids")
     who.add_argument("--all", action="store_true", help="every user of the run (use with --out)")
@@ -100,7 +102,7 @@ def recommend_main(argv: list[str]) -> int:
         raise ConfigError(f"--batch-users must be >= 1, got {args.batch_users}")
     from recframe.serving.handle import load
 
-    handle = load(args.run_dir)
+    handle = load(args.run_dir, stage=args.stage)
     items = [i.strip() for i in args.items.split(",") if i.strip()] if args.items else None
     if args.all:
         rows = write_all(handle, out, args.k, not args.include_seen, items, args.metadata, args.batch_users)
@@ -122,6 +124,8 @@ def serve_main(argv: list[str]) -> int:
     """recframe serve RUN_DIR [--host 127.0.0.1] [--port 8000] [--index exact|ann]: an HTTP server for a saved run."""
     parser = argparse.ArgumentParser(prog="recframe serve", description=serve_main.__doc__)
     parser.add_argument("run_dir", help="a run folder with a saved model (model/)")
+    parser.add_argument("--stage", default=None,
+                        help="a compressed stage's model instead: index, folder (1-quantize) or unique name")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
     parser.add_argument("--index", default="exact", choices=("exact", "ann"),
@@ -138,7 +142,7 @@ def serve_main(argv: list[str]) -> int:
     from recframe.serving.handle import load
     from recframe.serving.server import serve
 
-    handle = load(args.run_dir)
+    handle = load(args.run_dir, stage=args.stage)
     attach_index(handle, args.index)
     info = handle.describe()["index"]
     print(f"recframe serve: {handle.model_name} ({len(handle.users)} users, {handle.n_items} items) from "

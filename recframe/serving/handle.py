@@ -126,6 +126,7 @@ class LoadedModel:
     def describe(self) -> dict[str, Any]:
         """What is loaded (for ``GET /model``): model, protocol, metrics, cost, sizes, index."""
         from recframe.serving.foldin import fold_in_kind
+        from recframe.serving.stages import list_stages
 
         results = self.saved.results
         return {"run_dir": str(self.run_dir), "model": self.model_name, "model_class": self.saved.meta["model_class"],
@@ -133,7 +134,8 @@ class LoadedModel:
                 "items": self.n_items, "cold_users": int(self.cold.sum()), "fold_in": fold_in_kind(self.model),
                 "protocol": results.get("protocol", self.protocol), "metrics": results.get("metrics", {}),
                 "cost": results.get("cost", {}),
-                "index": self.index.describe() if self.index is not None else {"kind": "exact"}}
+                "index": self.index.describe() if self.index is not None else {"kind": "exact"},
+                "stage": self.saved.stage, "stages": list_stages(self.run_dir)}
 
     # -- ranking ---------------------------------------------------------------------------------------
     def _mask_rows(self, scores: Tensor, users: np.ndarray) -> None:
@@ -356,6 +358,10 @@ class LoadedModel:
         return pd.DataFrame({"user": self.users.original(u), "item": self.items.original(i), "score": out})
 
 
-def load(run_dir: str | Path, batch_users: int | None = None) -> LoadedModel:
-    """The model a run saved (``<run_dir>/model/``), ready to recommend; see :class:`LoadedModel`."""
-    return LoadedModel(load_saved_run(run_dir), batch_users)
+def load(run_dir: str | Path, batch_users: int | None = None, stage: int | str | None = None) -> LoadedModel:
+    """The model a run saved (``<run_dir>/model/``), ready to recommend; see :class:`LoadedModel`.
+
+    ``stage`` loads a compressed stage's model instead (``model/stages/``): its index, its folder name
+    (``"1-quantize"``) or its name when unique (``"quantize"``); ``describe()["stages"]`` lists them.
+    """
+    return LoadedModel(load_saved_run(run_dir, stage=stage), batch_users)

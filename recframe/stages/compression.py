@@ -48,3 +48,6 @@ def compress(ctx: RunContext) -> None:
                                        ctx.require("seeds").sampler)
     ctx.results["compressed"] = chain.run_chain(stages, ctx.require("model"), context, ctx.results,
                                                 chain.chained(ctx.cfg))
+    from recframe.serving.stages import save_stages
+
+    save_stages(ctx.run_dir, context.stage_models, ctx.targets["test"].users)
