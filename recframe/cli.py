@@ -292,9 +292,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not argv or argv in (["--help"], ["-h"], ["help"]):
             print_usage()
             return 0
-        from recframe.param_aliases import resolve_override_aliases
+        from recframe import config as rconfig
+        from recframe.alias_overrides import resolve_override_aliases
 
-        argv = resolve_override_aliases(argv)  # deprecated model.<old>= keys renamed for Hydra too
+        argv = resolve_override_aliases(argv, rconfig.compose_plain)  # deprecated model.<old>= keys renamed for Hydra too
         if wants_version(argv):
             print(version_line())
             return 0

@@ -66,9 +66,9 @@ def compose(overrides: Sequence[str] = (), config_name: str = CONFIG_NAME) -> Di
     except ConfigError:
         raise
     except Exception as exc:
-        from recframe.param_aliases import resolve_override_aliases
+        from recframe.alias_overrides import resolve_override_aliases
 
-        renamed = resolve_override_aliases(overrides)  # a deprecated model.<old>= key, renamed (warns once)
+        renamed = resolve_override_aliases(overrides, compose_plain)  # deprecated model.<old>= keys (warn once)
         if renamed != list(overrides):
             return compose(renamed, config_name)
         raise explain_hydra_error(exc, overrides) from None

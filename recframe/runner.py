@@ -71,7 +71,10 @@ def run(overrides: list[str] | tuple[str, ...] = (), run_dir: str | Path | None 
     """
     from hydra.core.hydra_config import HydraConfig
 
-    cfg = rconfig.compose(list(overrides))
+    from recframe.alias_overrides import resolve_override_aliases
+
+    overrides = resolve_override_aliases(list(overrides), rconfig.compose_plain)  # deprecated model.<old>= keys (warns once)
+    cfg = rconfig.compose(overrides)
     HydraConfig.instance().set_config(cfg)
     target = Path(run_dir) if run_dir is not None else Path(str(cfg.hydra.run.dir))
     target.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from recframe import config as rconfig
-from recframe import param_aliases
+from recframe import alias_overrides, param_aliases
 from recframe.cli import precheck
 from recframe.data.interactions import Interactions
 from recframe.errors import ConfigError
@@ -98,7 +98,7 @@ def test_the_pre_run_check_accepts_the_old_name_in_fixed_and_sweep_overrides():
         precheck(["model=deepfm", "model.embedding_size=8"])
     with pytest.warns(FutureWarning):
         precheck(["-m", "model=sasrec", "model.embedding_size=16,32"])
-    assert param_aliases.resolve_override_aliases(["-m", "model=sasrec", "model.embedding_size=16,32"]) == [
+    assert alias_overrides.resolve_override_aliases(["-m", "model=sasrec", "model.embedding_size=16,32"], rconfig.compose_plain) == [
         "-m",
         "model=sasrec",
         "model.embedding_dim=16,32",
@@ -109,7 +109,7 @@ def test_the_pre_run_check_accepts_the_old_name_in_fixed_and_sweep_overrides():
 
 def test_old_and_new_name_on_the_command_line_is_a_one_line_error():
     with pytest.raises(ConfigError, match="model.embedding_size and model.embedding_dim are both set"):
-        param_aliases.resolve_override_aliases(["model=fm", "model.embedding_size=8", "model.embedding_dim=8"])
+        alias_overrides.resolve_override_aliases(["model=fm", "model.embedding_size=8", "model.embedding_dim=8"], rconfig.compose_plain)
 
 
 def test_command_line_alias_loads_no_torch():
@@ -149,11 +149,11 @@ def test_a_sweep_search_space_with_the_old_name_searches_the_new_key():
     )
     pinned = SearchSpace(fixed=["model.embedding_size=8", "trainer.max_epochs=2"])
     with pytest.warns(FutureWarning, match="model.embedding_size is deprecated for model 'sasrec'"):
-        param_aliases.rename_search_space(space, "sasrec")
-    param_aliases.rename_search_space(pinned, "sasrec")
+        alias_overrides.rename_search_space(space, "sasrec")
+    alias_overrides.rename_search_space(pinned, "sasrec")
     assert space.distributions == {"model.embedding_dim": "d1", "trainer.lr": "d2"}
     assert pinned.fixed == ["model.embedding_dim=8", "trainer.max_epochs=2"]
     assert space.grid == {"model.embedding_dim": [8, 16]}
     both = SearchSpace(distributions={"model.n_layers": "d1", "model.num_layers": "d2"})
     with pytest.raises(ConfigError, match="model.n_layers and model.num_layers are both in the search space"):
-        param_aliases.rename_search_space(both, "lightgcn")
+        alias_overrides.rename_search_space(both, "lightgcn")

@@ -112,6 +112,8 @@ DECLARED = {
     "score_factors": ("Recommender",),
     "scores_unseen_items": ("Recommender",),
     "predicts_ratings": ("Recommender",),
+    "param_aliases": ("Recommender",),
+    "rebuild_is_exact": ("Compressor",),
     "unseen_items": ("Recommender",),
     "uses_history": ("Recommender",),
     "storage": ("Recommender",),

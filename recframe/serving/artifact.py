@@ -218,7 +218,7 @@ def build_saved_model(meta: dict[str, Any], config: dict[str, Any], train: Inter
     from safetensors.torch import load_file
 
     from recframe.plugins import registries
-    from recframe.runner import build
+    from recframe.factory import build
     from recframe.serving.state import restore_state
 
     model_cfg = dict(config["model"])
@@ -241,9 +241,9 @@ def build_saved_model(meta: dict[str, Any], config: dict[str, Any], train: Inter
     return model
 
 
-def load_saved_run(run_dir: str | Path, stage: int | str | None = None) -> SavedRun:
-    """Read ``<run_dir>/model/`` (one-line errors for anything missing or foreign); with ``stage``, the model
-    is that compressed stage's (``model/stages/``, see :mod:`recframe.serving.stages`)."""
+def load_saved_run(run_dir: str | Path) -> SavedRun:
+    """Read ``<run_dir>/model/`` (one-line errors for anything missing or foreign); a compressed stage's
+    model is put in place by :func:`recframe.serving.stages.with_stage`."""
     run_dir = Path(run_dir)
     meta = _read_meta(run_dir)
     folder = run_dir / MODEL_DIR
@@ -263,9 +263,4 @@ def load_saved_run(run_dir: str | Path, stage: int | str | None = None) -> Saved
     model = build_saved_model(meta, config, train, popularity, folder)
     results_path = run_dir / "results.json"
     results = json.loads(results_path.read_text(encoding="utf-8")) if results_path.is_file() else {}
-    saved = SavedRun(run_dir, meta, config, model, user_ids, item_ids, train, valid, popularity, items, results)
-    if stage is not None:
-        from recframe.serving.stages import with_stage
-
-        saved = with_stage(saved, stage)
-    return saved
+    return SavedRun(run_dir, meta, config, model, user_ids, item_ids, train, valid, popularity, items, results)

@@ -364,4 +364,9 @@ def load(run_dir: str | Path, batch_users: int | None = None, stage: int | str |
     ``stage`` loads a compressed stage's model instead (``model/stages/``): its index, its folder name
     (``"1-quantize"``) or its name when unique (``"quantize"``); ``describe()["stages"]`` lists them.
     """
-    return LoadedModel(load_saved_run(run_dir, stage=stage), batch_users)
+    saved = load_saved_run(run_dir)
+    if stage is not None:
+        from recframe.serving.stages import with_stage
+
+        saved = with_stage(saved, stage)
+    return LoadedModel(saved, batch_users)

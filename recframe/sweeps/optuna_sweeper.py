@@ -81,7 +81,7 @@ class OptunaSweeperImpl:
 
         from hydra.core.override_parser.overrides_parser import OverridesParser
 
-        from recframe.param_aliases import rename_search_space
+        from recframe.alias_overrides import rename_search_space
         from recframe.sweeps.samplers import make_sampler, pruner_spec
         from recframe.sweeps.storage import dashboard_hint, open_storage, storage_url
 
