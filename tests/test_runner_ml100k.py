@@ -31,7 +31,9 @@ def test_results_json_has_the_documented_shape(bpr_results):
     results, run_dir = bpr_results
     on_disk = json.loads((run_dir / "results.json").read_text())
     assert on_disk == json.loads(json.dumps(results))
-    assert set(on_disk) == {"recframe_version", "run", "protocol", "data", "metrics", "cost", "environment"}
+    assert set(on_disk) == {"recframe_version", "run", "protocol", "data", "metrics", "cost", "environment",
+                            "latency"}
+    assert on_disk["latency"]["median"] == on_disk["cost"]["score_latency_ms_per_1k_users"]
     assert on_disk["run"]["model"] == "bpr" and on_disk["run"]["data"] == "ml-100k" and on_disk["run"]["seed"] == 0
     assert len(on_disk["run"]["config_hash"]) == 12
     data = on_disk["data"]
