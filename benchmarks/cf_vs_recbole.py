@@ -68,7 +68,12 @@ RECBOLE_PACKAGES = [
     "pandas<3",
     "setuptools<81",  # pkg_resources, imported by RecBole's dependencies
     "ray==2.6.3",  # imported by recbole.quick_start (hyper-parameter tuning); has a cp311 wheel
-    "thop", "tabulate", "colorlog==4.7.2", "colorama==0.4.4", "texttable", "tensorboard",
+    "thop",
+    "tabulate",
+    "colorlog==4.7.2",
+    "colorama==0.4.4",
+    "texttable",
+    "tensorboard",
 ]
 
 
@@ -170,20 +175,40 @@ def recframe_side(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from recframe.evaluation.ranking import RankingEvaluator
     from recframe.models import DatasetInfo
     from recframe.plugins import registries
-    from recframe.runner import _group_params, build, build_metrics, derive_seeds, load_data, make_split, \
-        ranking_targets
+    from recframe.runner import (
+        _group_params,
+        build,
+        build_metrics,
+        derive_seeds,
+        load_data,
+        make_split,
+        ranking_targets,
+    )
     from recframe.training.batches import InteractionBatches
     from recframe.training.module import RecframeModule
     from recframe.training.sampling import NegativeSampler
 
-    common = [f"seed={args.seed}", "protocol.cutoffs=[10]", "logger=none", "print_table=false",
-              "trainer.progress_bar=false"]
-    bpr = ["experiment=repro/recbole_ml1m/bpr", *common, f"trainer.lr={args.lr}",
-           f"trainer.max_epochs={args.epochs}", f"trainer.eval_every={args.epochs + 1}"]  # no validation
+    common = [
+        f"seed={args.seed}",
+        "protocol.cutoffs=[10]",
+        "logger=none",
+        "print_table=false",
+        "trainer.progress_bar=false",
+    ]
+    bpr = [
+        "experiment=repro/recbole_ml1m/bpr",
+        *common,
+        f"trainer.lr={args.lr}",
+        f"trainer.max_epochs={args.epochs}",
+        f"trainer.eval_every={args.epochs + 1}",
+    ]  # no validation
     from recframe import kernels
 
-    out: dict[str, Any] = {"torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-                           "kernels": kernels.available()}
+    out: dict[str, Any] = {
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "kernels": kernels.available(),
+    }
 
     # (a) BPR epochs as a user runs them: recframe.run -> Lightning; then test NDCG@10 of the last epoch.
     results, epochs = run_recframe_bpr(bpr, work / "bpr-run")
@@ -198,16 +223,23 @@ def recframe_side(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     split_seed, sampler_seed, init_seed, _ = derive_seeds(cfg.seed, 4)
     data = load_data(cfg)
     split = make_split(cfg, data, split_seed)
-    info = DatasetInfo(split.n_users, split.n_items, split.train,
-                       np.bincount(split.train.item, minlength=split.n_items))
+    info = DatasetInfo(
+        split.n_users, split.n_items, split.train, np.bincount(split.train.item, minlength=split.n_items)
+    )
     torch.manual_seed(init_seed)
     model_name, model_params = _group_params(cfg.model)
     model = build(regs.model.get(model_name), "model", model_name, model_params, info)
     loss_name, loss_params = _group_params(cfg.loss)
     loss = build(regs.loss.get(loss_name), "loss", loss_name, loss_params)
     t = cfg.trainer
-    batches = InteractionBatches(split.train, model.batch_kind, t.batch_size, t.num_negatives,
-                                 NegativeSampler(split.train, distribution=str(t.negative_sampling)), sampler_seed)
+    batches = InteractionBatches(
+        split.train,
+        model.batch_kind,
+        t.batch_size,
+        t.num_negatives,
+        NegativeSampler(split.train, distribution=str(t.negative_sampling)),
+        sampler_seed,
+    )
     optim = {"optimizer": t.optimizer, "lr": t.lr, "weight_decay": t.weight_decay}
     optimizer = RecframeModule(model, loss, optim, None, None).configure_optimizers()  # as fit_torch_model's
     raw = []
@@ -224,8 +256,9 @@ def recframe_side(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
     # (b) Full evaluation of the test set with the BPR model just trained.
     model.eval()
-    evaluator = RankingEvaluator(build_metrics(cfg, info), batch_users=int(t.eval_batch_users),
-                                 ties=str(cfg.protocol.ties))
+    evaluator = RankingEvaluator(
+        build_metrics(cfg, info), batch_users=int(t.eval_batch_users), ties=str(cfg.protocol.ties)
+    )
     targets = ranking_targets(split, bool(cfg.protocol.filter_seen))
     evals = []
     evaluator.evaluate(model, targets["test"])  # warm-up, untimed (as RecBole's): loads compiled kernels
@@ -257,14 +290,23 @@ def recbole_side(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     py = recbole_python(Path(args.recbole_venv))
     atomic = recbole_atomic_files(data_dir() / "ml-1m" / "ratings.dat", cache_dir() / "recbole-data")
     env = {**os.environ, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1", "PYTHONWARNINGS": "ignore"}
-    cmd = [str(py), str(HERE / "recbole_driver.py"), str(atomic), str(work / "recbole"), str(args.epochs),
-           str(args.repeats), str(args.lr), str(args.seed), str(args.threads)]
+    cmd = [
+        str(py),
+        str(HERE / "recbole_driver.py"),
+        str(atomic),
+        str(work / "recbole"),
+        str(args.epochs),
+        str(args.repeats),
+        str(args.lr),
+        str(args.seed),
+        str(args.threads),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
         sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-8000:])
         raise SystemExit(f"the RecBole driver failed (exit {proc.returncode})")
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 def med(values: list[list[float]], which: int = 0) -> float:
@@ -274,16 +316,25 @@ def med(values: list[list[float]], which: int = 0) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=5,
-                        help="BPR epochs timed (and trained before the accuracy check); the first includes "
-                             "one-off warm-up (numba loading its compiled kernels), so medians want several")
-    parser.add_argument("--repeats", type=int, default=5,
-                        help="repetitions of the evaluation (after one untimed warm-up on each side) and the EASE fit")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=5,
+        help="BPR epochs timed (and trained before the accuracy check); the first includes "
+        "one-off warm-up (numba loading its compiled kernels), so medians want several",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=5,
+        help="repetitions of the evaluation (after one untimed warm-up on each side) and the EASE fit",
+    )
     parser.add_argument("--lr", type=float, default=1e-3, help="BPR learning rate (both sides)")
     parser.add_argument("--seed", type=int, default=2020)
     parser.add_argument("--recbole-venv", default=str(cache_dir() / "recbole-venv"))
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch intra-op threads on both sides (0: torch's default, one per core)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch intra-op threads on both sides (0: torch's default, one per core)"
+    )
     parser.add_argument("--json", default=None, help="also write all timings to this file")
     args = parser.parse_args()
     if args.threads > 0:  # the environment (for numpy's BLAS and the RecBole process) is set at import
@@ -303,18 +354,26 @@ def main() -> None:
     ]
     rows = [(name, med(ours[a]), med(theirs[b]), med(ours[a], 1), med(theirs[b], 1)) for name, a, b in keys]
     c_ours, c_theirs = ours["counts"], theirs["counts"]
-    print(f"\nfiltered ML-1M: recframe {c_ours['users']:,} users / {c_ours['items']:,} items / "
-          f"{c_ours['interactions']:,} interactions; RecBole {c_theirs['users']:,} / {c_theirs['items']:,} / "
-          f"{c_theirs['interactions']:,} (RecBole counts a padding user and item)")
-    print(f"recframe's numba kernels (recframe[fast]): {'on' if ours['kernels'] else 'off'}; "
-          f"first BPR epoch (with warm-up): recframe {ours['bpr_epoch_seconds'][0][0]:.3f} s, "
-          f"RecBole {theirs['bpr_epoch_seconds'][0][0]:.3f} s")
-    print(f"torch {ours['torch']}, threads: recframe {ours['torch_threads']}, RecBole {theirs['torch_threads']}; "
-          f"RecBole {theirs['recbole']}; {args.epochs} BPR epochs, {args.repeats} repeats; medians; "
-          f"ratio = RecBole / recframe (> 1: recframe faster)\n")
+    print(
+        f"\nfiltered ML-1M: recframe {c_ours['users']:,} users / {c_ours['items']:,} items / "
+        f"{c_ours['interactions']:,} interactions; RecBole {c_theirs['users']:,} / {c_theirs['items']:,} / "
+        f"{c_theirs['interactions']:,} (RecBole counts a padding user and item)"
+    )
+    print(
+        f"recframe's numba kernels (recframe[fast]): {'on' if ours['kernels'] else 'off'}; "
+        f"first BPR epoch (with warm-up): recframe {ours['bpr_epoch_seconds'][0][0]:.3f} s, "
+        f"RecBole {theirs['bpr_epoch_seconds'][0][0]:.3f} s"
+    )
+    print(
+        f"torch {ours['torch']}, threads: recframe {ours['torch_threads']}, RecBole {theirs['torch_threads']}; "
+        f"RecBole {theirs['recbole']}; {args.epochs} BPR epochs, {args.repeats} repeats; medians; "
+        f"ratio = RecBole / recframe (> 1: recframe faster)\n"
+    )
     width = max(len(r[0]) for r in rows)
-    print(f"{'measurement':<{width}}  {'recframe s':>10}  {'RecBole s':>10}  {'ratio':>7}  "
-          f"{'recframe CPU s':>14}  {'RecBole CPU s':>13}  {'CPU ratio':>9}")
+    print(
+        f"{'measurement':<{width}}  {'recframe s':>10}  {'RecBole s':>10}  {'ratio':>7}  "
+        f"{'recframe CPU s':>14}  {'RecBole CPU s':>13}  {'CPU ratio':>9}"
+    )
     for name, a, b, ca, cb in rows:
         print(f"{name:<{width}}  {a:>10.3f}  {b:>10.3f}  {b / a:>6.2f}x  {ca:>14.3f}  {cb:>13.3f}  {cb / ca:>8.2f}x")
     print()
@@ -323,9 +382,18 @@ def main() -> None:
     print(f"BPR test NDCG@10 after {args.epochs} epochs (lr {args.lr:g}): recframe {bpr_a:.4f}, RecBole {bpr_b:.4f}")
     print(f"EASE test NDCG@10: recframe {ease_a:.4f}, RecBole {ease_b:.4f} (RecBole's published 0.2865)")
     if args.json:
-        Path(args.json).write_text(json.dumps({"args": vars(args), "recframe": ours, "recbole": theirs,
-                                               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())},
-                                              indent=2, default=float))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "args": vars(args),
+                    "recframe": ours,
+                    "recbole": theirs,
+                    "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                },
+                indent=2,
+                default=float,
+            )
+        )
     goals = {0: " (goal >= 5x)", 2: " (goal >= 10x)"}
     for k, (name, a, b, ca, cb) in enumerate(rows[:4]):
         print(f"ratio {name}: {b / a:.2f}x wall, {cb / ca:.2f}x CPU{goals.get(k, '')}")

@@ -28,8 +28,9 @@ def ml1m_info() -> DatasetInfo:
     cfg = rconfig.compose(["data=ml-1m"])
     split = make_split(cfg, load_data(cfg), 0)
     features = build_features(OmegaConf.to_container(cfg.data.features, resolve=True), split.train)
-    return DatasetInfo(split.n_users, split.n_items, split.train,
-                       np.bincount(split.train.item, minlength=split.n_items), features)
+    return DatasetInfo(
+        split.n_users, split.n_items, split.train, np.bincount(split.train.item, minlength=split.n_items), features
+    )
 
 
 def seconds(fn, users: torch.Tensor) -> tuple[float, torch.Tensor]:
@@ -51,8 +52,10 @@ def main() -> None:
 
     info = ml1m_info()
     users = torch.arange(args.users)
-    print(f"ML-1M: {info.n_users} users, {info.n_items} items, {info.features.n_fields} fields; "
-          f"{args.users} users, {args.threads} thread(s), median of {args.repeats}")
+    print(
+        f"ML-1M: {info.n_users} users, {info.n_items} items, {info.features.n_fields} fields; "
+        f"{args.users} users, {args.threads} thread(s), median of {args.repeats}"
+    )
     for cls in (DeepFM, WideDeep, DCNv2):
         torch.manual_seed(0)
         model = cls(info).eval()
@@ -67,8 +70,10 @@ def main() -> None:
                 torch.testing.assert_close(fast, pairs, rtol=1e-5, atol=1e-5)
         per_1k = 1000.0 / args.users
         a, b = float(np.median(split_t)) * per_1k, float(np.median(pair_t)) * per_1k
-        print(f"{cls.__name__:9s} side-split {a:8.2f} s/1k users   pair by pair {b:8.2f} s/1k users   "
-              f"speed-up {b / a:5.2f}x")
+        print(
+            f"{cls.__name__:9s} side-split {a:8.2f} s/1k users   pair by pair {b:8.2f} s/1k users   "
+            f"speed-up {b / a:5.2f}x"
+        )
 
 
 if __name__ == "__main__":

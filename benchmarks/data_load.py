@@ -69,8 +69,12 @@ def main() -> None:
         t_parse = timed(lambda: load_dataset("ml-1m", source, use_cache=False), args.repeats)
         load_dataset("ml-1m", source)
         t_warm = timed(lambda: load_dataset("ml-1m", source), args.repeats)
-    t_pd_py = timed(lambda: pd.read_csv(ratings, sep="::", engine="python", header=None,
-                                        names=["user", "item", "rating", "timestamp"]), args.repeats)
+    t_pd_py = timed(
+        lambda: pd.read_csv(
+            ratings, sep="::", engine="python", header=None, names=["user", "item", "rating", "timestamp"]
+        ),
+        args.repeats,
+    )
     t_pd_c = timed(lambda: pd.read_csv(ratings, sep=":", header=None, usecols=[0, 2, 4, 6]), args.repeats)
 
     import numpy as np

@@ -8,6 +8,7 @@ int8 copy in turns (7 rounds of ``score_latency_ms_per_1k``, 3 repeats each) so 
 three alike, and prints the medians and the speed-ups. Both models are BPR-MF; their sizes are read from
 the run's config.
 """
+
 import argparse
 import json
 import statistics
@@ -26,7 +27,7 @@ def load(path: Path, info: DatasetInfo, dim: int, prefix: str) -> BPRMF:
     """A BPR-MF of ``dim`` with the weights of a Lightning checkpoint (keys under ``prefix``)."""
     model = BPRMF(info, dim)
     state = torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
-    model.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
+    model.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
     return model.eval()
 
 
@@ -54,11 +55,20 @@ def main() -> None:
         for name, model in models.items():
             times[name].append(score_latency_ms_per_1k(model, users, repeats=3))
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(json.dumps({"ms_per_1k_users": {k: round(v, 2) for k, v in med.items()},
-                      "speed_up_student": round(med["teacher"] / med["student"], 2),
-                      "speed_up_student_int8": round(med["teacher"] / med["student int8"], 2),
-                      "threads": args.threads, "params": {"teacher": sum(p.numel() for p in teacher.parameters()),
-                                                          "student": sum(p.numel() for p in student.parameters())}}))
+    print(
+        json.dumps(
+            {
+                "ms_per_1k_users": {k: round(v, 2) for k, v in med.items()},
+                "speed_up_student": round(med["teacher"] / med["student"], 2),
+                "speed_up_student_int8": round(med["teacher"] / med["student int8"], 2),
+                "threads": args.threads,
+                "params": {
+                    "teacher": sum(p.numel() for p in teacher.parameters()),
+                    "student": sum(p.numel() for p in student.parameters()),
+                },
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,13 @@ from recframe_metrics.ranking import MRR, NDCG, HitRate, Precision, Recall
 
 CUTOFFS = (10, 20)
 OURS = {"hr": HitRate, "recall": Recall, "ndcg": NDCG, "mrr": MRR, "precision": Precision}
-THEIRS = {"hr": tmr.RetrievalHitRate, "recall": tmr.RetrievalRecall, "ndcg": tmr.RetrievalNormalizedDCG,
-          "mrr": tmr.RetrievalMRR, "precision": tmr.RetrievalPrecision}
+THEIRS = {
+    "hr": tmr.RetrievalHitRate,
+    "recall": tmr.RetrievalRecall,
+    "ndcg": tmr.RetrievalNormalizedDCG,
+    "mrr": tmr.RetrievalMRR,
+    "precision": tmr.RetrievalPrecision,
+}
 
 
 class ScoreTable(Recommender):
@@ -61,12 +66,15 @@ def main() -> None:
     target = RankingTarget(split.test.to_csr(), seen)
     g = torch.Generator().manual_seed(0)
     scores = torch.argsort(torch.rand(data.n_users, data.n_items, generator=g), dim=1).float()
-    print(f"ML-1M: {data.n_users} users x {data.n_items} items, {len(split.test):,} test items "
-          f"for {len(target.users):,} users, {seen.nnz:,} masked")
+    print(
+        f"ML-1M: {data.n_users} users x {data.n_items} items, {len(split.test):,} test items "
+        f"for {len(target.users):,} users, {seen.nnz:,} masked"
+    )
 
     model = ScoreTable(scores)
-    evaluator = RankingEvaluator({f"{n}@{k}": c(k) for n, c in OURS.items() for k in CUTOFFS},
-                                 batch_users=args.batch_users)
+    evaluator = RankingEvaluator(
+        {f"{n}@{k}": c(k) for n, c in OURS.items() for k in CUTOFFS}, batch_users=args.batch_users
+    )
     evaluator.evaluate(model, target)  # warm-up
     times = []
     for _ in range(args.repeats):
@@ -96,14 +104,18 @@ def main() -> None:
             theirs[f"{name}@{k}"] = float(metric.compute())
             t_theirs += time.perf_counter() - start
             del metric
-    print(f"torchmetrics: {t_theirs:.2f} s for update + compute of {len(theirs)} retrieval metrics "
-          f"(input preparation {t_prep:.2f} s not counted)")
+    print(
+        f"torchmetrics: {t_theirs:.2f} s for update + compute of {len(theirs)} retrieval metrics "
+        f"(input preparation {t_prep:.2f} s not counted)"
+    )
     diff = max(abs(ours[k] - theirs[k]) for k in ours)
     for k in ours:
         print(f"  {k:13s} recframe {ours[k]:.6f}  torchmetrics {theirs[k]:.6f}")
     print(f"max abs difference: {diff:.2e}")
     assert diff < 1e-5, f"values differ by {diff}"
-    print(f"speed-up: recframe is {t_theirs / t_ours:.0f}x faster than torchmetrics ({t_ours:.3f} s vs {t_theirs:.2f} s)")
+    print(
+        f"speed-up: recframe is {t_theirs / t_ours:.0f}x faster than torchmetrics ({t_ours:.3f} s vs {t_theirs:.2f} s)"
+    )
 
 
 if __name__ == "__main__":

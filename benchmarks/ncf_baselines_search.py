@@ -31,8 +31,12 @@ def draw(model: str, rng: np.random.Generator) -> dict[str, Any]:
     log = lambda lo, hi: float(np.exp(rng.uniform(np.log(lo), np.log(hi))))  # noqa: E731
     if model in ("itemknn", "userknn"):
         similarity = str(rng.choice(["cosine", "jaccard", "asymmetric", "dice", "tversky"]))
-        params: dict[str, Any] = {"k": int(rng.integers(5, 1001)), "shrink": float(rng.integers(0, 1001)),
-                                  "similarity": similarity, "normalize": bool(rng.integers(0, 2))}
+        params: dict[str, Any] = {
+            "k": int(rng.integers(5, 1001)),
+            "shrink": float(rng.integers(0, 1001)),
+            "similarity": similarity,
+            "normalize": bool(rng.integers(0, 2)),
+        }
         if similarity == "cosine":
             params["feature_weighting"] = str(rng.choice(["none", "tfidf", "bm25"]))
         if similarity == "asymmetric":
@@ -41,11 +45,18 @@ def draw(model: str, rng: np.random.Generator) -> dict[str, Any]:
             params["tversky_alpha"], params["tversky_beta"] = float(rng.uniform(0, 2)), float(rng.uniform(0, 2))
         return params
     if model == "p3alpha":
-        return {"k": int(rng.integers(5, 1001)), "alpha": float(rng.uniform(0, 2)),
-                "normalize_similarity": bool(rng.integers(0, 2))}
+        return {
+            "k": int(rng.integers(5, 1001)),
+            "alpha": float(rng.uniform(0, 2)),
+            "normalize_similarity": bool(rng.integers(0, 2)),
+        }
     if model == "rp3beta":
-        return {"k": int(rng.integers(5, 1001)), "alpha": float(rng.uniform(0, 2)), "beta": float(rng.uniform(0, 2)),
-                "normalize_similarity": bool(rng.integers(0, 2))}
+        return {
+            "k": int(rng.integers(5, 1001)),
+            "alpha": float(rng.uniform(0, 2)),
+            "beta": float(rng.uniform(0, 2)),
+            "normalize_similarity": bool(rng.integers(0, 2)),
+        }
     if model == "puresvd":
         return {"num_factors": int(rng.integers(1, 351))}
     if model == "slim":
@@ -79,19 +90,28 @@ def main() -> None:
     candidates = split.candidates[users]
     rng = np.random.default_rng(args.seed)
     given = json.loads(args.set) if args.set else None
-    settings = (given if isinstance(given, list) else [given]) if given else [draw(args.model, rng)
-                                                                               for _ in range(args.trials)]
+    settings = (
+        (given if isinstance(given, list) else [given])
+        if given
+        else [draw(args.model, rng) for _ in range(args.trials)]
+    )
     best = None
     for n, params in enumerate(settings):
         start = time.perf_counter()
         model = registries().model.get(args.model)(info, **params)
         model.fit(train)
         fit_s = time.perf_counter() - start
-        scores = np.concatenate([model.score_all(torch.from_numpy(users[i:i + 1024])).numpy()
-                                 for i in range(0, len(users), 1024)])
+        scores = np.concatenate(
+            [model.score_all(torch.from_numpy(users[i : i + 1024])).numpy() for i in range(0, len(users), 1024)]
+        )
         hr, ndcg = sampled_hr_ndcg(scores, positives, candidates)
-        row = {"trial": n, "valid/hr@10": round(hr, 4), "valid/ndcg@10": round(ndcg, 4), "fit_s": round(fit_s, 1),
-               "params": params}
+        row = {
+            "trial": n,
+            "valid/hr@10": round(hr, 4),
+            "valid/ndcg@10": round(ndcg, 4),
+            "fit_s": round(fit_s, 1),
+            "params": params,
+        }
         print(json.dumps(row), flush=True)
         if best is None or ndcg > best["valid/ndcg@10"]:
             best = row

@@ -27,6 +27,7 @@ def task(name: str) -> Callable:
     def register(fn: Callable) -> Callable:
         TASKS[name] = fn
         return fn
+
     return register
 
 
@@ -50,6 +51,7 @@ def timed(fn: Callable[[], Any], repeats: int) -> tuple[list[float], Any]:
 
 # ---- implicit ---------------------------------------------------------------------------------------------
 
+
 @task("implicit_als")
 def implicit_als(split: dict[str, np.ndarray], p: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     from implicit.cpu.als import AlternatingLeastSquares
@@ -57,9 +59,15 @@ def implicit_als(split: dict[str, np.ndarray], p: dict[str, Any]) -> tuple[dict[
     train = csr(split, "train")
 
     def fit() -> Any:
-        model = AlternatingLeastSquares(factors=p["factors"], regularization=p["regularization"], alpha=p["alpha"],
-                                        iterations=p["iterations"], num_threads=p["threads"], random_state=p["seed"],
-                                        calculate_training_loss=False)
+        model = AlternatingLeastSquares(
+            factors=p["factors"],
+            regularization=p["regularization"],
+            alpha=p["alpha"],
+            iterations=p["iterations"],
+            num_threads=p["threads"],
+            random_state=p["seed"],
+            calculate_training_loss=False,
+        )
         model.cg_steps = p["cg_steps"]
         model.fit(train, show_progress=False)
         return model
@@ -76,8 +84,14 @@ def implicit_bpr(split: dict[str, np.ndarray], p: dict[str, Any]) -> tuple[dict[
     seconds = []
     model = None
     for _ in range(p["repeats"]):  # each repetition trains `epochs` epochs from scratch; time per epoch
-        model = BayesianPersonalizedRanking(factors=p["factors"], learning_rate=p["lr"], regularization=p["reg"],
-                                            iterations=p["epochs"], num_threads=p["threads"], random_state=p["seed"])
+        model = BayesianPersonalizedRanking(
+            factors=p["factors"],
+            learning_rate=p["lr"],
+            regularization=p["reg"],
+            iterations=p["epochs"],
+            num_threads=p["threads"],
+            random_state=p["seed"],
+        )
         start = time.perf_counter()
         model.fit(train, show_progress=False)
         seconds.append((time.perf_counter() - start) / p["epochs"])
@@ -112,12 +126,15 @@ def implicit_eval(split: dict[str, np.ndarray], p: dict[str, Any]) -> tuple[dict
     model.item_factors = np.ascontiguousarray(split["item_factors"], dtype=np.float32)
     train, test = csr(split, "train"), csr(split, "test")
     ranking_metrics_at_k(model, train, test, K=p["k"], show_progress=False, num_threads=p["threads"])  # warm-up
-    seconds, metrics = timed(lambda: ranking_metrics_at_k(model, train, test, K=p["k"], show_progress=False,
-                                                          num_threads=p["threads"]), p["repeats"])
+    seconds, metrics = timed(
+        lambda: ranking_metrics_at_k(model, train, test, K=p["k"], show_progress=False, num_threads=p["threads"]),
+        p["repeats"],
+    )
     return {"seconds": seconds, "metrics": {k: float(v) for k, v in metrics.items()}}, {}
 
 
 # ---- Cornac -----------------------------------------------------------------------------------------------
+
 
 def cornac_train_set(split: dict[str, np.ndarray]) -> Any:
     from cornac.data import Dataset
@@ -139,8 +156,14 @@ def cornac_bpr(split: dict[str, np.ndarray], p: dict[str, Any]) -> tuple[dict[st
     train_set = cornac_train_set(split)
     seconds, model = [], None
     for _ in range(p["repeats"]):
-        model = BPR(k=p["factors"], max_iter=p["epochs"], learning_rate=p["lr"], lambda_reg=p["reg"],
-                    seed=p["seed"], verbose=False)
+        model = BPR(
+            k=p["factors"],
+            max_iter=p["epochs"],
+            learning_rate=p["lr"],
+            lambda_reg=p["reg"],
+            seed=p["seed"],
+            verbose=False,
+        )
         start = time.perf_counter()
         model.fit(train_set)
         seconds.append((time.perf_counter() - start) / p["epochs"])
@@ -150,9 +173,13 @@ def cornac_bpr(split: dict[str, np.ndarray], p: dict[str, Any]) -> tuple[dict[st
     v = np.where(items[:, None] >= 0, model.i_factors[items.clip(min=0)], 0.0)
     bias = np.where(items >= 0, model.i_biases[items.clip(min=0)], -1e9)
     # score = u . v + b_i: append a ones column to users and the bias to items
-    return ({"seconds": seconds},
-            {"user_factors": np.hstack([u, np.ones((len(u), 1))]).astype(np.float32),
-             "item_factors": np.hstack([v, bias[:, None]]).astype(np.float32)})
+    return (
+        {"seconds": seconds},
+        {
+            "user_factors": np.hstack([u, np.ones((len(u), 1))]).astype(np.float32),
+            "item_factors": np.hstack([v, bias[:, None]]).astype(np.float32),
+        },
+    )
 
 
 @task("cornac_ease")
@@ -176,6 +203,7 @@ def cornac_ease(split: dict[str, np.ndarray], p: dict[str, Any]) -> tuple[dict[s
 
 
 # ---- LensKit -----------------------------------------------------------------------------------------------
+
 
 def lenskit_dataset(split: dict[str, np.ndarray]) -> Any:
     import pandas as pd

@@ -47,8 +47,14 @@ def _threads_from_argv(default: int = 1) -> int:
     return default
 
 
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS", "LK_NUM_THREADS",
-               "LK_NUM_BACKEND_THREADS")
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+    "LK_NUM_THREADS",
+    "LK_NUM_BACKEND_THREADS",
+)
 for _var in THREAD_VARS:
     os.environ[_var] = str(_threads_from_argv())
 
@@ -109,8 +115,10 @@ class Row:
         if self.recframe_ndcg is not None:
             acc = f"  NDCG@10 recframe {self.recframe_ndcg:.4f}"
             acc += f" {self.peer} {self.peer_ndcg:.4f}" if self.peer_ndcg is not None else ""
-        return (f"{self.what:<34} recframe {statistics.median(self.recframe_s):8.3f} s  {self.peer:<9} "
-                f"{statistics.median(self.peer_s):8.3f} s  ratio {self.ratio:6.2f}{acc}  {self.note}")
+        return (
+            f"{self.what:<34} recframe {statistics.median(self.recframe_s):8.3f} s  {self.peer:<9} "
+            f"{statistics.median(self.peer_s):8.3f} s  ratio {self.ratio:6.2f}{acc}  {self.note}"
+        )
 
 
 @dataclass
@@ -127,8 +135,9 @@ class Bench:
     skipped: dict[str, str] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
 
-    def peer(self, name: str, task: str, params: dict[str, Any], extra: dict[str, np.ndarray] | None = None
-             ) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
+    def peer(
+        self, name: str, task: str, params: dict[str, Any], extra: dict[str, np.ndarray] | None = None
+    ) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
         """Run ``task`` of ``benchmarks/peer_driver.py`` in peer ``name``'s venv; ``None`` when that peer is missing."""
         if name in self.skipped:
             return None
@@ -145,8 +154,12 @@ class Bench:
                 np.savez(split_file, **{**{k: f[k] for k in f.files}, **extra})
         out = self.work / f"{task}-out.npz"
         params = {"threads": self.args.threads, "seed": self.args.seed, **params}
-        done = subprocess.run([str(py), str(HERE / "peer_driver.py"), task, str(split_file), str(out),
-                               json.dumps(params)], capture_output=True, text=True, env=dict(os.environ))
+        done = subprocess.run(
+            [str(py), str(HERE / "peer_driver.py"), task, str(split_file), str(out), json.dumps(params)],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ),
+        )
         if done.returncode != 0:
             tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
             print(f"{name} {task} failed: {tail[0]}", flush=True)
@@ -166,9 +179,11 @@ COMPARISONS: dict[str, Callable[[Bench], list[Row]]] = {}
 
 def comparison(name: str) -> Callable[[Callable[[Bench], list[Row]]], Callable[[Bench], list[Row]]]:
     """Register a comparison under ``name`` (``--only name``)."""
+
     def register(fn: Callable[[Bench], list[Row]]) -> Callable[[Bench], list[Row]]:
         COMPARISONS[name] = fn
         return fn
+
     return register
 
 
@@ -214,20 +229,41 @@ def ials_vs_implicit(bench: Bench) -> list[Row]:
     implicit gets ``alpha + 1``. Both start from small random factors (different generators).
     """
     a = bench.args
-    params = {"factors": a.dim, "iterations": a.iterations, "alpha": a.alpha + 1.0, "regularization": a.reg,
-              "cg_steps": a.cg_steps}
+    params = {
+        "factors": a.dim,
+        "iterations": a.iterations,
+        "alpha": a.alpha + 1.0,
+        "regularization": a.reg,
+        "cg_steps": a.cg_steps,
+    }
     ours, theirs, model, arrays = [], [], None, None
     for _ in range(a.repeats):
-        model = build_model(bench, "ials", embedding_dim=a.dim, iterations=a.iterations, alpha=a.alpha,
-                            reg_weight=a.reg, cg_steps=a.cg_steps, seed=a.seed)
+        model = build_model(
+            bench,
+            "ials",
+            embedding_dim=a.dim,
+            iterations=a.iterations,
+            alpha=a.alpha,
+            reg_weight=a.reg,
+            cg_steps=a.cg_steps,
+            seed=a.seed,
+        )
         ours.append(clock(model.fit, bench.split.train)[0])
         got = bench.peer("implicit", "implicit_als", {**params, "repeats": 1})
         if got is None:
             return []
         theirs += got[0]["seconds"]
         arrays = got[1]
-    return [Row(f"iALS fit ({a.iterations} it, d={a.dim})", "implicit", ours, theirs, bench.ndcg(model),
-                bench.ndcg(factor_model(bench, arrays["user_factors"], arrays["item_factors"])))]
+    return [
+        Row(
+            f"iALS fit ({a.iterations} it, d={a.dim})",
+            "implicit",
+            ours,
+            theirs,
+            bench.ndcg(model),
+            bench.ndcg(factor_model(bench, arrays["user_factors"], arrays["item_factors"])),
+        )
+    ]
 
 
 def recframe_bpr_epochs(bench: Bench, epochs: int) -> tuple[list[float], Any]:
@@ -242,10 +278,17 @@ def recframe_bpr_epochs(bench: Bench, epochs: int) -> tuple[list[float], Any]:
     torch.manual_seed(a.seed)
     model = build_model(bench, "bpr", embedding_dim=a.dim)
     loss = build(registries().loss.get("bpr"), "loss", "bpr", {})
-    batches = InteractionBatches(bench.split.train, model.batch_kind, a.batch_size, 1,
-                                 NegativeSampler(bench.split.train, distribution="uniform"), a.seed)
-    optimizer = RecframeModule(model, loss, {"optimizer": "adam", "lr": a.lr, "weight_decay": 0.0}, None,
-                               None).configure_optimizers()
+    batches = InteractionBatches(
+        bench.split.train,
+        model.batch_kind,
+        a.batch_size,
+        1,
+        NegativeSampler(bench.split.train, distribution="uniform"),
+        a.seed,
+    )
+    optimizer = RecframeModule(
+        model, loss, {"optimizer": "adam", "lr": a.lr, "weight_decay": 0.0}, None, None
+    ).configure_optimizers()
     seconds = []
     model.train()
     for warm, batch in enumerate(batches):  # untimed: loads the compiled kernels, first allocations
@@ -279,9 +322,17 @@ def bpr_vs_implicit_and_cornac(bench: Bench) -> list[Row]:
         got = bench.peer(peer, task, {"factors": a.dim, "epochs": a.epochs, "lr": lr, "reg": 0.01, "repeats": 1})
         if got is None:
             continue
-        rows.append(Row(f"BPR-MF epoch (d={a.dim})", peer, ours, got[0]["seconds"], bench.ndcg(model),
-                        bench.ndcg(factor_model(bench, got[1]["user_factors"], got[1]["item_factors"])),
-                        f"after {a.epochs} epochs"))
+        rows.append(
+            Row(
+                f"BPR-MF epoch (d={a.dim})",
+                peer,
+                ours,
+                got[0]["seconds"],
+                bench.ndcg(model),
+                bench.ndcg(factor_model(bench, got[1]["user_factors"], got[1]["item_factors"])),
+                f"after {a.epochs} epochs",
+            )
+        )
     return rows
 
 
@@ -302,8 +353,16 @@ def itemknn_vs_implicit_and_lenskit(bench: Bench) -> list[Row]:
             arrays = got[1]
         if arrays is None:
             continue
-        rows.append(Row(f"ItemKNN fit (k={a.knn_k})", peer, ours, theirs, bench.ndcg(model),
-                        bench.ndcg(knn_model(bench, arrays, a.knn_k))))
+        rows.append(
+            Row(
+                f"ItemKNN fit (k={a.knn_k})",
+                peer,
+                ours,
+                theirs,
+                bench.ndcg(model),
+                bench.ndcg(knn_model(bench, arrays, a.knn_k)),
+            )
+        )
     return rows
 
 
@@ -327,8 +386,9 @@ def ease_vs_cornac_and_lenskit(bench: Bench) -> list[Row]:
         peer_model = build_model(bench, "ease", reg_weight=a.ease_reg)
         peer_model.fit(bench.split.train)  # for its history; the weights are the peer's
         peer_model.item_weights = torch.from_numpy(arrays["weights"])
-        rows.append(Row(f"EASE fit (reg {a.ease_reg:g})", peer, ours, theirs, bench.ndcg(model),
-                        bench.ndcg(peer_model)))
+        rows.append(
+            Row(f"EASE fit (reg {a.ease_reg:g})", peer, ours, theirs, bench.ndcg(model), bench.ndcg(peer_model))
+        )
     return rows
 
 
@@ -350,8 +410,12 @@ def evaluation_vs_implicit(bench: Bench) -> list[Row]:
         seen_i = np.concatenate([bench.split.train.item, bench.split.valid.item])
     else:
         seen_u, seen_i = seen.user, seen.item
-    extra = {"user_factors": model.user_factors.numpy(), "item_factors": model.item_factors.numpy(),
-             "train_user": seen_u, "train_item": seen_i}
+    extra = {
+        "user_factors": model.user_factors.numpy(),
+        "item_factors": model.item_factors.numpy(),
+        "train_user": seen_u,
+        "train_item": seen_i,
+    }
     bench.evaluator.evaluate(model, bench.targets["test"])  # warm-up: loads the compiled kernels
     ours, theirs, peer_metrics, value = [], [], {}, 0.0
     for _ in range(a.repeats):
@@ -363,8 +427,17 @@ def evaluation_vs_implicit(bench: Bench) -> list[Row]:
             return []
         theirs += got[0]["seconds"]
         peer_metrics = got[0]["metrics"]
-    return [Row("full-ranking test eval @10", "implicit", ours, theirs, value, peer_metrics.get("ndcg"),
-                f"{len(bench.targets['test'].users) if hasattr(bench.targets['test'], 'users') else ''} users")]
+    return [
+        Row(
+            "full-ranking test eval @10",
+            "implicit",
+            ours,
+            theirs,
+            value,
+            peer_metrics.get("ndcg"),
+            f"{len(bench.targets['test'].users) if hasattr(bench.targets['test'], 'users') else ''} users",
+        )
+    ]
 
 
 def prepare(args: argparse.Namespace) -> Bench:
@@ -378,21 +451,32 @@ def prepare(args: argparse.Namespace) -> Bench:
     split_seed = derive_seeds(cfg.seed, 4)[0]
     data = load_data(cfg)
     split = make_split(cfg, data, split_seed)
-    info = DatasetInfo(split.n_users, split.n_items, split.train, np.bincount(split.train.item,
-                                                                              minlength=split.n_items))
-    evaluator = RankingEvaluator(build_metrics(cfg, info), batch_users=int(cfg.trainer.eval_batch_users),
-                                 ties=str(cfg.protocol.ties))
+    info = DatasetInfo(
+        split.n_users, split.n_items, split.train, np.bincount(split.train.item, minlength=split.n_items)
+    )
+    evaluator = RankingEvaluator(
+        build_metrics(cfg, info), batch_users=int(cfg.trainer.eval_batch_users), ties=str(cfg.protocol.ties)
+    )
     (cache_root() / "work").mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="run-", dir=cache_root() / "work"))  # own folder: runs may overlap
     split_file = work / "split.npz"
-    np.savez(split_file, train_user=split.train.user, train_item=split.train.item, test_user=split.test.user,
-             test_item=split.test.item, n_users=np.int64(split.n_users), n_items=np.int64(split.n_items))
+    np.savez(
+        split_file,
+        train_user=split.train.user,
+        train_item=split.train.item,
+        test_user=split.test.user,
+        test_item=split.test.item,
+        n_users=np.int64(split.n_users),
+        n_items=np.int64(split.n_items),
+    )
     warm = build(registries().model.get("ials"), "model", "ials", {"iterations": 1}, info)
     warm.fit(split.train.subset(np.arange(len(split.train)) < 10_000))  # untimed: loads the compiled kernel
-    print(f"data: {' '.join(args.data)}: {split.n_users} users, {split.n_items} items, {len(split.train)} train / "
-          f"{len(split.test)} test interactions; threads {args.threads}", flush=True)
-    return Bench(args, split, info, ranking_targets(split, bool(cfg.protocol.filter_seen)), evaluator, work,
-                 split_file)
+    print(
+        f"data: {' '.join(args.data)}: {split.n_users} users, {split.n_items} items, {len(split.train)} train / "
+        f"{len(split.test)} test interactions; threads {args.threads}",
+        flush=True,
+    )
+    return Bench(args, split, info, ranking_targets(split, bool(cfg.protocol.filter_seen)), evaluator, work, split_file)
 
 
 def main() -> None:
@@ -430,9 +514,18 @@ def main() -> None:
     print("peers: " + ", ".join(sorted(bench.versions.values())))
     shutil.rmtree(bench.work, ignore_errors=True)
     if args.json:
-        Path(args.json).write_text(json.dumps({"threads": args.threads, "data": args.data, "peers": bench.versions,
-                                               "skipped": bench.skipped,
-                                               "rows": [vars(r) | {"ratio": r.ratio} for r in rows]}, indent=1))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "threads": args.threads,
+                    "data": args.data,
+                    "peers": bench.versions,
+                    "skipped": bench.skipped,
+                    "rows": [vars(r) | {"ratio": r.ratio} for r in rows],
+                },
+                indent=1,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -43,12 +43,17 @@ def best(fit):
     print(json.dumps({"seconds": min(times)}))
 """
 
-IMPLICIT_ITEMKNN = _LOAD + """
+IMPLICIT_ITEMKNN = (
+    _LOAD
+    + """
 from implicit.nearest_neighbours import CosineRecommender
 best(lambda: CosineRecommender(K=opts["k"], num_threads=opts["threads"]).fit(x, show_progress=False))
 """
+)
 
-LENSKIT_KNN = _LOAD + """
+LENSKIT_KNN = (
+    _LOAD
+    + """
 import pandas as pd
 u, i = x.nonzero()
 frame = pd.DataFrame({"user_id": u, "item_id": i})
@@ -67,8 +72,11 @@ except ImportError:  # LensKit 0.14
         lambda: UserUser(opts["k"], feedback="implicit"))
     best(lambda: make().fit(frame))
 """
+)
 
-SKLEARN_SLIM = _LOAD + """
+SKLEARN_SLIM = (
+    _LOAD
+    + """
 import warnings
 from sklearn.linear_model import ElasticNet
 from sklearn.exceptions import ConvergenceWarning
@@ -86,6 +94,7 @@ def fit():
         xc.data[lo:hi] = saved
 best(fit)
 """
+)
 
 
 def cache_dir() -> Path:
@@ -123,14 +132,20 @@ def _run_peer(name: str, script: str, x: sp.csr_matrix, opts: dict) -> float:
         path = Path(tmp) / "x.npz"
         np.savez(path, data=x.data, indices=x.indices, indptr=x.indptr, shape=np.array(x.shape))
         env = {**os.environ, **_thread_env(opts["threads"])}
-        out = subprocess.run([str(peer_python(name)), "-c", script, str(path), json.dumps(opts)], check=True,
-                             capture_output=True, text=True, env=env).stdout
+        out = subprocess.run(
+            [str(peer_python(name)), "-c", script, str(path), json.dumps(opts)],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+        ).stdout
     return float(json.loads(out.strip().splitlines()[-1])["seconds"])
 
 
 def _thread_env(threads: int) -> dict[str, str]:
-    return {key: str(threads) for key in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                                          "NUMBA_NUM_THREADS")}
+    return {
+        key: str(threads) for key in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+    }
 
 
 def _best(fit, repeats: int) -> float:
@@ -146,8 +161,9 @@ def _info(x: sp.csr_matrix):
     from recframe.api import DatasetInfo, Interactions
 
     users, items = x.nonzero()
-    train = Interactions(user=users.astype(np.int64), item=items.astype(np.int64), n_users=x.shape[0],
-                         n_items=x.shape[1])
+    train = Interactions(
+        user=users.astype(np.int64), item=items.astype(np.int64), n_users=x.shape[0], n_items=x.shape[1]
+    )
     return train, DatasetInfo(x.shape[0], x.shape[1], train, np.bincount(items, minlength=x.shape[1]))
 
 
@@ -188,11 +204,23 @@ def recframe_slim_fit(x: sp.csr_matrix, columns: list[int], alpha: float, l1_rat
     return _best(fit, repeats)
 
 
-def sklearn_slim_fit(x: sp.csr_matrix, columns: list[int], alpha: float, l1_ratio: float, repeats: int,
-                     threads: int) -> float:
-    return _run_peer("sklearn", SKLEARN_SLIM, x, {"columns": columns, "alpha": alpha, "l1_ratio": l1_ratio,
-                                                 "max_iter": 100, "tol": 1e-4, "repeats": repeats,
-                                                 "threads": threads})
+def sklearn_slim_fit(
+    x: sp.csr_matrix, columns: list[int], alpha: float, l1_ratio: float, repeats: int, threads: int
+) -> float:
+    return _run_peer(
+        "sklearn",
+        SKLEARN_SLIM,
+        x,
+        {
+            "columns": columns,
+            "alpha": alpha,
+            "l1_ratio": l1_ratio,
+            "max_iter": 100,
+            "tol": 1e-4,
+            "repeats": repeats,
+            "threads": threads,
+        },
+    )
 
 
 def main() -> None:
@@ -212,21 +240,37 @@ def main() -> None:
     rows = []
     if "itemknn" in only:
         ours = recframe_knn_fit(x, "item", args.k, args.repeats)
-        rows.append(("itemknn fit", "implicit CosineRecommender", ours,
-                     implicit_itemknn_fit(x, args.k, args.repeats, args.threads)))
-        rows.append(("itemknn fit", "lenskit item kNN", ours, lenskit_knn_fit(x, "item", args.k, args.repeats,
-                                                                            args.threads)))
+        rows.append(
+            (
+                "itemknn fit",
+                "implicit CosineRecommender",
+                ours,
+                implicit_itemknn_fit(x, args.k, args.repeats, args.threads),
+            )
+        )
+        rows.append(
+            ("itemknn fit", "lenskit item kNN", ours, lenskit_knn_fit(x, "item", args.k, args.repeats, args.threads))
+        )
     if "userknn" in only:
         ours = recframe_knn_fit(x, "user", args.k, args.repeats)
-        rows.append(("userknn fit", "lenskit user kNN", ours, lenskit_knn_fit(x, "user", args.k, args.repeats,
-                                                                            args.threads)))
+        rows.append(
+            ("userknn fit", "lenskit user kNN", ours, lenskit_knn_fit(x, "user", args.k, args.repeats, args.threads))
+        )
     if "slim" in only:
         columns = slim_columns(x.shape[1], args.slim_columns)
         ours = recframe_slim_fit(x, columns, 1e-3, 0.1, args.repeats)
-        rows.append((f"slim fit, {len(columns)} columns", "scikit-learn ElasticNet per column", ours,
-                     sklearn_slim_fit(x, columns, 1e-3, 0.1, args.repeats, args.threads)))
-    print(f"NCF ML-1M training file: {x.shape[0]} users, {x.shape[1]} items, {x.nnz} pairs; "
-          f"{args.threads} thread(s), best of {args.repeats}")
+        rows.append(
+            (
+                f"slim fit, {len(columns)} columns",
+                "scikit-learn ElasticNet per column",
+                ours,
+                sklearn_slim_fit(x, columns, 1e-3, 0.1, args.repeats, args.threads),
+            )
+        )
+    print(
+        f"NCF ML-1M training file: {x.shape[0]} users, {x.shape[1]} items, {x.nnz} pairs; "
+        f"{args.threads} thread(s), best of {args.repeats}"
+    )
     print(f"{'task':<28} {'peer':<36} {'recframe s':>10} {'peer s':>10} {'peer/recframe':>14}")
     for task, peer, ours, theirs in rows:
         print(f"{task:<28} {peer:<36} {ours:>10.2f} {theirs:>10.2f} {theirs / ours:>13.2f}x")

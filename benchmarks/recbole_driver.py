@@ -90,15 +90,23 @@ def timed_eval(trainer, test, repeats: int) -> tuple[list[list[float]], dict]:
 
 def fit(argv: list[str]) -> None:
     """One RecBole run of ``MODEL`` under the benchmark protocol, to set beside a reproduction."""
-    model_name, data_dir, work_dir, lr, seed, threads = argv[0], argv[1], argv[2], float(argv[3]), int(argv[4]), int(argv[5])
+    model_name, data_dir, work_dir, lr, seed, threads = (
+        argv[0],
+        argv[1],
+        argv[2],
+        float(argv[3]),
+        int(argv[4]),
+        int(argv[5]),
+    )
     if threads > 0:
         torch.set_num_threads(threads)
     os.makedirs(work_dir, exist_ok=True)
     os.chdir(work_dir)
     overrides = json.loads(argv[6]) if len(argv) > 6 else {}
     start = time.perf_counter()
-    config = Config(model=model_name, dataset="ml-1m",
-                    config_dict={**config_dict(data_dir, work_dir, lr, seed), **overrides})
+    config = Config(
+        model=model_name, dataset="ml-1m", config_dict={**config_dict(data_dir, work_dir, lr, seed), **overrides}
+    )
     init_seed(config["seed"], config["reproducibility"])
     init_logger(config)
     logging.getLogger().setLevel(logging.WARNING)
@@ -109,11 +117,20 @@ def fit(argv: list[str]) -> None:
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
     best_valid, _ = trainer.fit(train, valid, saved=True, show_progress=False, verbose=False)
     result = trainer.evaluate(test, load_best_model=True, show_progress=False)
-    print("RESULT " + json.dumps({"model": model_name, "seconds": time.perf_counter() - start,
-                                  "best_valid": float(best_valid),
-                                  "test": {k: float(v) for k, v in result.items()},
-                                  "config": {k: config[k] for k in ("learning_rate", "epochs", "stopping_step", "train_batch_size")},
-                                  "overrides": overrides}), flush=True)
+    print(
+        "RESULT "
+        + json.dumps(
+            {
+                "model": model_name,
+                "seconds": time.perf_counter() - start,
+                "best_valid": float(best_valid),
+                "test": {k: float(v) for k, v in result.items()},
+                "config": {k: config[k] for k in ("learning_rate", "epochs", "stopping_step", "train_batch_size")},
+                "overrides": overrides,
+            }
+        ),
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -136,8 +153,11 @@ def main() -> None:
     start = time.perf_counter()
     config, dataset, train, test = prepare("BPR", data_dir, work_dir, lr, seed)
     out["prepare_seconds"] = time.perf_counter() - start
-    out["counts"] = {"users": int(dataset.user_num), "items": int(dataset.item_num),
-                     "interactions": int(dataset.inter_num)}
+    out["counts"] = {
+        "users": int(dataset.user_num),
+        "items": int(dataset.item_num),
+        "interactions": int(dataset.inter_num),
+    }
     init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
     model = get_model(config["model"])(config, train._dataset).to(config["device"])
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)

@@ -39,16 +39,28 @@ def main() -> None:
     atomic = recbole_atomic_files(data_dir() / "ml-1m" / "ratings.dat", cache_dir() / "recbole-data")
     work = cache_dir() / "work" / f"fit-{args.model}"
     env = {**os.environ, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1", "PYTHONWARNINGS": "ignore"}
-    cmd = [str(py), str(HERE / "recbole_driver.py"), "fit", args.model, str(atomic), str(work), str(args.lr),
-           str(args.seed), str(args.threads), json.dumps(overrides)]
+    cmd = [
+        str(py),
+        str(HERE / "recbole_driver.py"),
+        "fit",
+        args.model,
+        str(atomic),
+        str(work),
+        str(args.lr),
+        str(args.seed),
+        str(args.threads),
+        json.dumps(overrides),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
         sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-8000:])
         raise SystemExit(f"the RecBole run failed (exit {proc.returncode})")
-    result = json.loads(lines[-1][len("RESULT "):])
-    print(f"RecBole 1.2.1 {args.model}: best valid NDCG@10 {result['best_valid']:.4f}, "
-          f"test NDCG@10 {result['test']['ndcg@10']:.4f}, {result['seconds']:.0f} s")
+    result = json.loads(lines[-1][len("RESULT ") :])
+    print(
+        f"RecBole 1.2.1 {args.model}: best valid NDCG@10 {result['best_valid']:.4f}, "
+        f"test NDCG@10 {result['test']['ndcg@10']:.4f}, {result['seconds']:.0f} s"
+    )
     print(json.dumps(result, indent=2))
 
 

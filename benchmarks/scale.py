@@ -65,8 +65,9 @@ def measure(size: int, args: argparse.Namespace) -> dict[str, Any]:
     from recframe.training.sampling import NegativeSampler
 
     folder = generate(size, seed=args.seed)
-    cfg = rconfig.compose([*data_overrides(folder), "protocol=random_811", "protocol.cutoffs=[10]", "logger=none",
-                           f"seed={args.seed}"])
+    cfg = rconfig.compose(
+        [*data_overrides(folder), "protocol=random_811", "protocol.cutoffs=[10]", "logger=none", f"seed={args.seed}"]
+    )
     out: dict[str, Any] = {"size": size, "seconds": {}, "scaled": [], "threads": args.threads}
     clock = time.perf_counter
     t = clock()
@@ -80,8 +81,9 @@ def measure(size: int, args: argparse.Namespace) -> dict[str, Any]:
     split = make_split(cfg, data, derive_seeds(cfg.seed, 4)[0])
     out["seconds"]["split"] = clock() - t
     del data
-    info = DatasetInfo(split.n_users, split.n_items, split.train, np.bincount(split.train.item,
-                                                                              minlength=split.n_items))
+    info = DatasetInfo(
+        split.n_users, split.n_items, split.train, np.bincount(split.train.item, minlength=split.n_items)
+    )
     regs = registries()
 
     def model(name: str, **params: Any) -> Any:
@@ -90,8 +92,9 @@ def measure(size: int, args: argparse.Namespace) -> dict[str, Any]:
     bpr = model("bpr", embedding_dim=64)
     loss = build(regs.loss.get("bpr"), "loss", "bpr", {})
     batches = InteractionBatches(split.train, bpr.batch_kind, 4096, 1, NegativeSampler(split.train), args.seed)
-    optimizer = RecframeModule(bpr, loss, {"optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0}, None,
-                               None).configure_optimizers()
+    optimizer = RecframeModule(
+        bpr, loss, {"optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0}, None, None
+    ).configure_optimizers()
     bpr.train()
     for warm, batch in enumerate(batches):  # untimed: loads the compiled kernels, first allocations
         optimizer.zero_grad(set_to_none=True)
@@ -158,8 +161,9 @@ def subset_target(target: Any, n: int) -> Any:
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    head = (f"{'interactions':>13} {'users':>8} {'items':>7} " + " ".join(f"{s:>14}" for s in STEPS)
-            + f" {'peak GiB':>9}")
+    head = (
+        f"{'interactions':>13} {'users':>8} {'items':>7} " + " ".join(f"{s:>14}" for s in STEPS) + f" {'peak GiB':>9}"
+    )
     lines = [head]
     for r in results:
         cells = " ".join(f"{r['seconds'][s]:>13.2f}{'*' if s in r['scaled'] else ' '}" for s in STEPS)
@@ -168,8 +172,10 @@ def table(results: list[dict[str, Any]]) -> str:
     lines.append("seconds per million interactions:")
     for r in results:
         per = r["counts"]["interactions"] / 1e6
-        lines.append(f"{r['counts']['interactions']:>13,} {'':>8} {'':>7} "
-                     + " ".join(f"{r['seconds'][s] / per:>14.3f}" for s in STEPS))
+        lines.append(
+            f"{r['counts']['interactions']:>13,} {'':>8} {'':>7} "
+            + " ".join(f"{r['seconds'][s] / per:>14.3f}" for s in STEPS)
+        )
     lines.append("* scaled from a bounded part (--max-batches, --max-eval-users)")
     return "\n".join(lines)
 
@@ -190,9 +196,22 @@ def main() -> None:
         return
     results = []
     for size in args.sizes:
-        child = [sys.executable, __file__, "--one", str(size), "--threads", str(args.threads), "--seed",
-                 str(args.seed), "--max-batches", str(args.max_batches), "--max-eval-users", str(args.max_eval_users),
-                 "--cache", args.cache]
+        child = [
+            sys.executable,
+            __file__,
+            "--one",
+            str(size),
+            "--threads",
+            str(args.threads),
+            "--seed",
+            str(args.seed),
+            "--max-batches",
+            str(args.max_batches),
+            "--max-eval-users",
+            str(args.max_eval_users),
+            "--cache",
+            args.cache,
+        ]
         env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads))
         done = subprocess.run(child, capture_output=True, text=True, env=env)
         if done.returncode != 0:

@@ -36,21 +36,37 @@ def cache_root() -> Path:
 def sizes_for(n_interactions: int) -> tuple[int, int]:
     """Users and items for a log of ``n_interactions``: ML-20M's shape scaled (138,493 x 26,744 at 12M)."""
     factor = n_interactions / 12_000_000
-    return max(1000, int(138_493 * factor)), max(500, int(26_744 * factor ** 0.5))
+    return max(1000, int(138_493 * factor)), max(500, int(26_744 * factor**0.5))
 
 
-def generate(n_interactions: int, n_users: int | None = None, n_items: int | None = None, exponent: float = 1.0,
-             communities: int = 64, taste_noise: float = 0.3, min_per_user: int = 5, seed: int = 0,
-             chunk_users: int = 20_000) -> Path:
+def generate(
+    n_interactions: int,
+    n_users: int | None = None,
+    n_items: int | None = None,
+    exponent: float = 1.0,
+    communities: int = 64,
+    taste_noise: float = 0.3,
+    min_per_user: int = 5,
+    seed: int = 0,
+    chunk_users: int = 20_000,
+) -> Path:
     """Write (or reuse) the log and return its folder. About ``n_interactions`` pairs (duplicates removed)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     default_users, default_items = sizes_for(n_interactions)
     n_users, n_items = n_users or default_users, n_items or default_items
-    settings = {"n_interactions": n_interactions, "n_users": n_users, "n_items": n_items, "exponent": exponent,
-                "communities": communities, "taste_noise": taste_noise, "min_per_user": min_per_user, "seed": seed,
-                "version": 1}
+    settings = {
+        "n_interactions": n_interactions,
+        "n_users": n_users,
+        "n_items": n_items,
+        "exponent": exponent,
+        "communities": communities,
+        "taste_noise": taste_noise,
+        "min_per_user": min_per_user,
+        "seed": seed,
+        "version": 1,
+    }
     folder = cache_root() / f"synthetic-{n_interactions}-s{seed}"
     file = folder / "interactions.parquet"
     meta = folder / "settings.json"
@@ -91,8 +107,12 @@ def generate(n_interactions: int, n_users: int | None = None, n_items: int | Non
             keep = position < want[users - start]
             users, items = users[keep], items[keep]
             stamps = rng.integers(1_000_000_000, 1_600_000_000, size=users.size)
-            writer.write_table(pa.table({"user_id": users.astype(np.int32), "item_id": items.astype(np.int32),
-                                         "timestamp": stamps}, schema=schema))
+            writer.write_table(
+                pa.table(
+                    {"user_id": users.astype(np.int32), "item_id": items.astype(np.int32), "timestamp": stamps},
+                    schema=schema,
+                )
+            )
             written += users.size
     os.replace(tmp, file)
     meta.write_text(json.dumps({"settings": settings, "interactions": int(written)}, indent=1))
@@ -101,8 +121,14 @@ def generate(n_interactions: int, n_users: int | None = None, n_items: int | Non
 
 def data_overrides(folder: Path) -> list[str]:
     """recframe overrides reading the generated log with the ``table`` source."""
-    return ["data=table", f"data.path={folder}", "data.file=interactions.parquet", "data.columns.user=user_id",
-            "data.columns.item=item_id", "data.columns.timestamp=timestamp"]
+    return [
+        "data=table",
+        f"data.path={folder}",
+        "data.file=interactions.parquet",
+        "data.columns.user=user_id",
+        "data.columns.item=item_id",
+        "data.columns.timestamp=timestamp",
+    ]
 
 
 def ml20m_sized(n_interactions: int = 12_000_000, seed: int = 0) -> Path:

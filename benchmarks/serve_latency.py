@@ -54,17 +54,26 @@ def train(name: str, runs: Path, epochs: int) -> Path:
         return run_dir
     import recframe
 
-    overrides = ["data=ml-1m", *MODELS[name], "trainer.progress_bar=false", "logger=none",
-                 f"trainer.max_epochs={epochs}"]
+    overrides = [
+        "data=ml-1m",
+        *MODELS[name],
+        "trainer.progress_bar=false",
+        "logger=none",
+        f"trainer.max_epochs={epochs}",
+    ]
     recframe.run(overrides, run_dir=run_dir)
     return run_dir
 
 
 def summarise(latencies: list[float], wall: float) -> dict[str, Any]:
     ms = np.asarray(latencies) * 1000.0
-    return {"requests": len(ms), "p50_ms": round(float(np.percentile(ms, 50)), 3),
-            "p95_ms": round(float(np.percentile(ms, 95)), 3), "p99_ms": round(float(np.percentile(ms, 99)), 3),
-            "req_per_s": round(len(ms) / wall, 1)}
+    return {
+        "requests": len(ms),
+        "p50_ms": round(float(np.percentile(ms, 50)), 3),
+        "p95_ms": round(float(np.percentile(ms, 95)), 3),
+        "p99_ms": round(float(np.percentile(ms, 99)), 3),
+        "req_per_s": round(len(ms) / wall, 1),
+    }
 
 
 def drive_server(port: int, users: np.ndarray, requests: int, concurrency: int, seconds: float) -> dict[str, Any]:
@@ -106,9 +115,24 @@ def drive_server(port: int, users: np.ndarray, requests: int, concurrency: int, 
 
 def serve_and_drive(run_dir: Path, index: str, users: np.ndarray, args: argparse.Namespace) -> dict[str, Any]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "recframe.cli", "serve", str(run_dir), "--port", str(port),
-                             "--index", index, "--log-level", "warning"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "recframe.cli",
+            "serve",
+            str(run_dir),
+            "--port",
+            str(port),
+            "--index",
+            index,
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 600
         while True:
@@ -141,7 +165,7 @@ def in_process(run_dir: Path, index: str, users: np.ndarray, args: argparse.Name
     latencies: list[float] = []
     deadline = time.perf_counter() + args.seconds
     start = time.perf_counter()
-    for u in users[:args.requests]:
+    for u in users[: args.requests]:
         if time.perf_counter() > deadline:
             break
         t = time.perf_counter()
@@ -174,17 +198,23 @@ def main() -> None:
                 row = {"model": name, "index": index, "where": where, **fn(run_dir, index, users, args)}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
-    print(f"\n{'model':8} {'index':6} {'where':11} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-          f"{'req/s':>8} recall@10")
+    print(
+        f"\n{'model':8} {'index':6} {'where':11} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+        f"{'req/s':>8} recall@10"
+    )
     for r in rows:
-        print(f"{r['model']:8} {r['index']:6} {r['where']:11} {r['requests']:>6} {r['p50_ms']:>8.2f} "
-              f"{r['p95_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['req_per_s']:>8.1f} {r.get('recall@10', '')}")
+        print(
+            f"{r['model']:8} {r['index']:6} {r['where']:11} {r['requests']:>6} {r['p50_ms']:>8.2f} "
+            f"{r['p95_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['req_per_s']:>8.1f} {r.get('recall@10', '')}"
+        )
     exact = {(r["model"], r["where"]): r for r in rows if r["index"] == "exact"}
     for r in rows:
         if r["index"] == "ann":
             base = exact[(r["model"], r["where"])]
-            print(f"{r['model']} {r['where']}: ANN p50 {base['p50_ms'] / r['p50_ms']:.2f}x faster than exact, "
-                  f"req/s {r['req_per_s'] / base['req_per_s']:.2f}x")
+            print(
+                f"{r['model']} {r['where']}: ANN p50 {base['p50_ms'] / r['p50_ms']:.2f}x faster than exact, "
+                f"req/s {r['req_per_s'] / base['req_per_s']:.2f}x"
+            )
     if args.out is not None:
         args.out.write_text(json.dumps(rows, indent=2) + "\n")
 

@@ -34,8 +34,9 @@ def ml1m_train() -> Interactions:
     return make_split(cfg, load_data(cfg), 0).train
 
 
-def ml20m_sized(n_users: int = 138_493, n_items: int = 26_744, target: int = 12_000_000, alpha: float = 0.9,
-                seed: int = 0) -> Interactions:
+def ml20m_sized(
+    n_users: int = 138_493, n_items: int = 26_744, target: int = 12_000_000, alpha: float = 0.9, seed: int = 0
+) -> Interactions:
     """Distinct (user, item) pairs: log-normal user activity, power-law item popularity (ranks shuffled)."""
     rng = np.random.default_rng(seed)
     activity = rng.lognormal(0.0, 1.0, n_users)
@@ -45,7 +46,7 @@ def ml20m_sized(n_users: int = 138_493, n_items: int = 26_744, target: int = 12_
     popularity = rng.permutation(popularity / popularity.sum())
     users = np.repeat(np.arange(n_users, dtype=np.int64), counts)
     items = rng.choice(n_items, size=len(users), p=popularity).astype(np.int64)
-    keys = np.unique(users * n_items + items)[: target]
+    keys = np.unique(users * n_items + items)[:target]
     return Interactions(user=keys // n_items, item=keys % n_items, n_users=n_users, n_items=n_items)
 
 
@@ -71,18 +72,19 @@ class Prefix(torch.utils.data.IterableDataset):
             yield batch
 
 
-def epoch_seconds(train: Interactions, model_name: str, optimizer: str, epochs: int,
-                  max_batches: int) -> tuple[float, float, int]:
+def epoch_seconds(
+    train: Interactions, model_name: str, optimizer: str, epochs: int, max_batches: int
+) -> tuple[float, float, int]:
     """Seconds of the last epoch's steps (its setup excluded), the setup's seconds, and the interactions trained on."""
     import lightning.pytorch as pl
-    from recframe_cf.bpr import BPRMF
-    from recframe_cf.gmf import GMF
-    from recframe_losses.pairwise import BCELoss, BPRLoss
 
     from recframe.training.batches import InteractionBatches
     from recframe.training.grouping import BatchGroups
     from recframe.training.module import RecframeModule
     from recframe.training.sampling import NegativeSampler
+    from recframe_cf.bpr import BPRMF
+    from recframe_cf.gmf import GMF
+    from recframe_losses.pairwise import BCELoss, BPRLoss
 
     info = DatasetInfo(train.n_users, train.n_items, train, np.bincount(train.item, minlength=train.n_items))
     torch.manual_seed(0)
@@ -91,8 +93,9 @@ def epoch_seconds(train: Interactions, model_name: str, optimizer: str, epochs: 
     else:
         model, loss, kind, negatives = GMF(info, 64), BCELoss(), "pointwise", 4
     batches = Prefix(InteractionBatches(train, kind, 2048, negatives, NegativeSampler(train), 0), max_batches)
-    module = RecframeModule(model, loss, {"optimizer": optimizer, "lr": 1e-3, "weight_decay": 0.0}, None, None,
-                            batches, batches_per_step=16)
+    module = RecframeModule(
+        model, loss, {"optimizer": optimizer, "lr": 1e-3, "weight_decay": 0.0}, None, None, batches, batches_per_step=16
+    )
     times: list[float] = []
 
     class Clock(pl.Callback):
@@ -102,9 +105,16 @@ def epoch_seconds(train: Interactions, model_name: str, optimizer: str, epochs: 
         def on_train_epoch_end(self, trainer, pl_module) -> None:
             times.append(time.perf_counter() - self.start)
 
-    trainer = pl.Trainer(max_epochs=epochs, accelerator="cpu", logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
-                         callbacks=[Clock()])
+    trainer = pl.Trainer(
+        max_epochs=epochs,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        callbacks=[Clock()],
+    )
     trainer.fit(module, torch.utils.data.DataLoader(BatchGroups(batches, 16), batch_size=None))
     return times[-1] - batches.setup_seconds, batches.setup_seconds, min(len(batches) * 2048, len(train.user))
 
@@ -127,8 +137,11 @@ def main() -> None:
         start = time.perf_counter()
         data[size] = ml1m_train() if size == "ml-1m" else ml20m_sized()
         d = data[size]
-        print(f"{size}: {d.n_users} users, {d.n_items} items, {len(d.user)} training interactions "
-              f"({time.perf_counter() - start:.1f} s to load/generate)", flush=True)
+        print(
+            f"{size}: {d.n_users} users, {d.n_items} items, {len(d.user)} training interactions "
+            f"({time.perf_counter() - start:.1f} s to load/generate)",
+            flush=True,
+        )
     for model in args.models.split(","):
         per: dict[tuple[str, str], float] = {}
         for size, train in data.items():
@@ -137,14 +150,19 @@ def main() -> None:
                 seconds, setup, n = epoch_seconds(train, model, opt, args.epochs, limit)
                 per[size, opt] = seconds / n * 1e6
                 full = setup + seconds * len(train.user) / n
-                print(f"{model:4s} {size:7s} {opt:12s} {per[size, opt]:7.3f} us/interaction in steps   setup "
-                      f"{setup:6.1f} s   epoch {full:8.1f} s"
-                      f"{'' if n == len(train.user) else f' (extrapolated from {n} interactions)'}", flush=True)
+                print(
+                    f"{model:4s} {size:7s} {opt:12s} {per[size, opt]:7.3f} us/interaction in steps   setup "
+                    f"{setup:6.1f} s   epoch {full:8.1f} s"
+                    f"{'' if n == len(train.user) else f' (extrapolated from {n} interactions)'}",
+                    flush=True,
+                )
         sizes = list(data)
         for opt in args.optimizers.split(","):
             if len(sizes) == 2:
-                print(f"{model:4s} {opt:12s} per-interaction time {sizes[1]} / {sizes[0]}: "
-                      f"{per[sizes[1], opt] / per[sizes[0], opt]:.2f}x")
+                print(
+                    f"{model:4s} {opt:12s} per-interaction time {sizes[1]} / {sizes[0]}: "
+                    f"{per[sizes[1], opt] / per[sizes[0], opt]:.2f}x"
+                )
         opts = args.optimizers.split(",")
         for size in sizes:
             if len(opts) == 2:

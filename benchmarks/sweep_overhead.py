@@ -72,11 +72,24 @@ def main() -> int:
     from recframe.cli import main as cli
 
     with tempfile.TemporaryDirectory() as out:
-        code = cli(["-m", "hydra/sweeper=optuna", f"data={args.data}", "name=overhead", f"paths.output_dir={out}",
-                    f"hydra.sweeper.n_trials={args.trials}", "hydra.sweeper.sampler=random", "hydra.sweeper.seed=0",
-                    "trainer.max_epochs=1", "trainer.limit_train_batches=1", "trainer.progress_bar=false",
-                    "print_table=false", "hydra.job_logging.root.level=WARNING",
-                    "trainer.lr=tag(log,interval(0.0001,0.1))"])
+        code = cli(
+            [
+                "-m",
+                "hydra/sweeper=optuna",
+                f"data={args.data}",
+                "name=overhead",
+                f"paths.output_dir={out}",
+                f"hydra.sweeper.n_trials={args.trials}",
+                "hydra.sweeper.sampler=random",
+                "hydra.sweeper.seed=0",
+                "trainer.max_epochs=1",
+                "trainer.limit_train_batches=1",
+                "trainer.progress_bar=false",
+                "print_table=false",
+                "hydra.job_logging.root.level=WARNING",
+                "trainer.lr=tag(log,interval(0.0001,0.1))",
+            ]
+        )
         if code != 0:
             print(f"the sweep failed (exit {code})", file=sys.stderr)
             return 1
@@ -91,8 +104,7 @@ def main() -> int:
         print(f"{number:>5} {start:7.3f} {finish:7.3f} {total:9.3f} {wall:11.3f}")
     steady = [r[3] for r in rows[1:]] or [rows[0][3]]
     print(f"\nfirst trial (with one-time imports): {rows[0][3]:.3f} s")
-    print(f"per-trial overhead: median {statistics.median(steady):.3f} s, worst {max(steady):.3f} s "
-          f"(target <= 2 s)")
+    print(f"per-trial overhead: median {statistics.median(steady):.3f} s, worst {max(steady):.3f} s (target <= 2 s)")
     return 0
 
 

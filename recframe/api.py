@@ -110,13 +110,27 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # static checkers see the real names
     from recframe.atomic import atomic_path
     from recframe.checkpoints import load_checkpoint, load_model_state
-    from recframe.compression import (CompressionContext, Compressor, Measured, evaluate, replace_module, storage,
-                                      teacher_topk, unwrap)
+    from recframe.compression import (
+        CompressionContext,
+        Compressor,
+        Measured,
+        evaluate,
+        replace_module,
+        storage,
+        teacher_topk,
+        unwrap,
+    )
     from recframe.data.features import FeatureTables, build_features
     from recframe.data.filters import dedup
     from recframe.data.interactions import TEST, TRAIN, VALID, Interactions
-    from recframe.data.readers import (check_encoding, numeric_column, parser_error_message, read_delimited,
-                                       read_split_lines, read_user_lists)
+    from recframe.data.readers import (
+        check_encoding,
+        numeric_column,
+        parser_error_message,
+        read_delimited,
+        read_split_lines,
+        read_user_lists,
+    )
     from recframe.data.sequences import PAD, last_items
     from recframe.data.source import DataSource, Download
     from recframe.data.split import Split

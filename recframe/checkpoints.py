@@ -37,16 +37,21 @@ def load_checkpoint(path: str | os.PathLike, purpose: str = "") -> dict[str, Any
     except FileNotFoundError:
         raise TrainingError(f"checkpoint {path}{where} does not exist") from None
     except PermissionError:
-        raise TrainingError(f"checkpoint {path}{where} cannot be read (permission denied); "
-                            f"fix its permissions (chmod u+r)") from None
+        raise TrainingError(
+            f"checkpoint {path}{where} cannot be read (permission denied); fix its permissions (chmod u+r)"
+        ) from None
     except pickle.UnpicklingError as exc:
         refused = _first_line(exc)
-        raise TrainingError(f"checkpoint {path}{where} was refused: it asks to build objects other than tensors "
-                            f"({refused}); recframe never runs code from a checkpoint, so a file not written by "
-                            f"recframe must be deleted or re-created") from None
+        raise TrainingError(
+            f"checkpoint {path}{where} was refused: it asks to build objects other than tensors "
+            f"({refused}); recframe never runs code from a checkpoint, so a file not written by "
+            f"recframe must be deleted or re-created"
+        ) from None
     except (EOFError, RuntimeError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise TrainingError(f"checkpoint {path}{where} is damaged or not a checkpoint ({_first_line(exc)}); "
-                            f"delete it and train again (without resume=true)") from None
+        raise TrainingError(
+            f"checkpoint {path}{where} is damaged or not a checkpoint ({_first_line(exc)}); "
+            f"delete it and train again (without resume=true)"
+        ) from None
     if not isinstance(state, dict):
         raise TrainingError(f"checkpoint {path}{where} holds a {type(state).__name__}, not a checkpoint dict")
     return state
@@ -59,7 +64,7 @@ def load_model_state(path: str | os.PathLike, purpose: str = "") -> dict[str, to
     weights = state.get("state_dict")
     if not isinstance(weights, dict):
         raise TrainingError(f"checkpoint {path} has no state_dict; it was not written by recframe's training")
-    return {k[len("model."):]: v for k, v in weights.items() if k.startswith("model.")}
+    return {k[len("model.") :]: v for k, v in weights.items() if k.startswith("model.")}
 
 
 def _first_line(exc: BaseException) -> str:

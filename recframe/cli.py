@@ -43,8 +43,17 @@ def plugins_command(argv: list[str]) -> int:
     from recframe.plugins import registries, registry_descriptions
 
     regs = registries()
-    rows = [{"name": p.name, "version": p.version, "distribution": p.distribution, "builtin": p.builtin,
-             "hooks": p.hooks, "registered": p.registered} for p in regs.plugins.values()]
+    rows = [
+        {
+            "name": p.name,
+            "version": p.version,
+            "distribution": p.distribution,
+            "builtin": p.builtin,
+            "hooks": p.hooks,
+            "registered": p.registered,
+        }
+        for p in regs.plugins.values()
+    ]
     if args.descriptions:
         for row in rows:
             row["descriptions"] = registry_descriptions(regs, row["registered"])
@@ -59,12 +68,19 @@ def plugins_command(argv: list[str]) -> int:
         table.add_column(col)
     for r in rows:
         if args.descriptions:
-            registered = "\n".join(f"{kind} {name}: {r['descriptions'].get(kind, {}).get(name, '')}".rstrip(": ")
-                                   for kind, names in sorted(r["registered"].items()) for name in names)
+            registered = "\n".join(
+                f"{kind} {name}: {r['descriptions'].get(kind, {}).get(name, '')}".rstrip(": ")
+                for kind, names in sorted(r["registered"].items())
+                for name in names
+            )
         else:
             registered = "\n".join(f"{kind}: {', '.join(names)}" for kind, names in sorted(r["registered"].items()))
-        table.add_row(r["name"] + ("" if r["builtin"] else f"\n({r['distribution']})"), r["version"],
-                      "\n".join(r["hooks"]), registered)
+        table.add_row(
+            r["name"] + ("" if r["builtin"] else f"\n({r['distribution']})"),
+            r["version"],
+            "\n".join(r["hooks"]),
+            registered,
+        )
     Console().print(table)
     return 0
 
@@ -108,14 +124,20 @@ def report_command(argv: list[str]) -> int:
 
     parser = argparse.ArgumentParser(prog="recframe report", description=report_command.__doc__)
     parser.add_argument("sweep_dir", help="a multirun folder, e.g. outputs/multiruns/<name>")
-    parser.add_argument("--metric", help="mark the best row by this key (default valid/<protocol.valid_metric>); "
-                                         "KEY:min to minimise")
-    parser.add_argument("--objectives", nargs="+", metavar="KEY:max|min",
-                        help="two or more objectives: mark and plot the Pareto front")
+    parser.add_argument(
+        "--metric", help="mark the best row by this key (default valid/<protocol.valid_metric>); KEY:min to minimise"
+    )
+    parser.add_argument(
+        "--objectives", nargs="+", metavar="KEY:max|min", help="two or more objectives: mark and plot the Pareto front"
+    )
     parser.add_argument("--no-plot", action="store_true", help="do not write pareto.png")
     parser.add_argument("--metrics", nargs="+", metavar="KEY", help="metric columns to show (names or globs: 'test/*')")
-    parser.add_argument("--columns", nargs="+", metavar="COL",
-                        help="exactly these columns, in this order, after job (names or globs: 'cost.*')")
+    parser.add_argument(
+        "--columns",
+        nargs="+",
+        metavar="COL",
+        help="exactly these columns, in this order, after job (names or globs: 'cost.*')",
+    )
     parser.add_argument("--sweep", metavar="ID", help="only the jobs of this sweep (the folder holds several)")
     parser.add_argument("--mix", action="store_true", help="tabulate jobs of different sweeps together")
     args = parser.parse_args(argv)
@@ -123,8 +145,15 @@ def report_command(argv: list[str]) -> int:
 
     from recframe.sweeps.report import build_report, print_report, write_report
 
-    report = build_report(Path(args.sweep_dir), args.metric, args.objectives, sweep=args.sweep, mix=args.mix,
-                          columns=args.columns, metrics_shown=args.metrics)
+    report = build_report(
+        Path(args.sweep_dir),
+        args.metric,
+        args.objectives,
+        sweep=args.sweep,
+        mix=args.mix,
+        columns=args.columns,
+        metrics_shown=args.metrics,
+    )
     print_report(report)
     for path in write_report(report, plot=not args.no_plot):
         print(f"wrote {path}")
@@ -172,8 +201,12 @@ def print_usage() -> None:
 
 
 def _is_config_override(arg: str) -> bool:
-    return not arg.startswith("-") and not arg.startswith("hydra.") and not arg.startswith("hydra/") \
+    return (
+        not arg.startswith("-")
+        and not arg.startswith("hydra.")
+        and not arg.startswith("hydra/")
         and not arg.startswith("+hydra")
+    )
 
 
 def precheck(overrides: Sequence[str], argv: Sequence[str] | None = None) -> None:
@@ -203,8 +236,10 @@ def precheck(overrides: Sequence[str], argv: Sequence[str] | None = None) -> Non
     for sweep in sweeps:
         key = sweep.get_key_element()
         if type(sweep.value()).__name__ == "IntervalSweep":
-            raise ConfigError(f"{sweep.input_line}: interval() needs the Optuna sweeper "
-                              f"(add hydra/sweeper=optuna, or use an hparams_search config)")
+            raise ConfigError(
+                f"{sweep.input_line}: interval() needs the Optuna sweeper "
+                f"(add hydra/sweeper=optuna, or use an hparams_search config)"
+            )
         for value in sweep.sweep_string_iterator():
             variants.append(fixed + [f"{key}={value}"])
     for variant in variants:
@@ -295,7 +330,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from recframe import config as rconfig
         from recframe.alias_overrides import resolve_override_aliases
 
-        argv = resolve_override_aliases(argv, rconfig.compose_plain)  # deprecated model.<old>= keys renamed for Hydra too
+        argv = resolve_override_aliases(
+            argv, rconfig.compose_plain
+        )  # deprecated model.<old>= keys renamed for Hydra too
         if wants_version(argv):
             print(version_line())
             return 0

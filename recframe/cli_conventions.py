@@ -75,8 +75,10 @@ def results_line(run_dir: str | Path) -> str:
 def sweep_summary(sweep_dir: str | Path, n_jobs: int, n_failed: int) -> str:
     """The closing line of a sweep: how many jobs ran and the command that tabulates them."""
     failed = f", {n_failed} failed" if n_failed else ""
-    return (f"sweep: {n_jobs} job(s){failed}; results under {sweep_dir}; "
-            f"table: recframe report {shlex.quote(str(sweep_dir))}")
+    return (
+        f"sweep: {n_jobs} job(s){failed}; results under {sweep_dir}; "
+        f"table: recframe report {shlex.quote(str(sweep_dir))}"
+    )
 
 
 def resume_hint(argv: Sequence[str]) -> str:

@@ -60,8 +60,9 @@ def compare(run_a: str | Path, run_b: str | Path, part: str = "test") -> dict[st
     common, ia, ib = np.intersect1d(pa[f"{part}/users"], pb[f"{part}/users"], return_indices=True)
     if len(common) == 0:
         raise DataError(f"the two runs have no {part} user in common")
-    metrics = sorted(k.split("/", 1)[1] for k in pa if k.startswith(f"{part}/") and k in pb and
-                     not k.endswith("/users"))
+    metrics = sorted(
+        k.split("/", 1)[1] for k in pa if k.startswith(f"{part}/") and k in pb and not k.endswith("/users")
+    )
     out = {}
     for m in metrics:
         a, b = pa[f"{part}/{m}"][ia].astype(np.float64), pb[f"{part}/{m}"][ib].astype(np.float64)
@@ -87,13 +88,22 @@ def table(result: dict[str, dict[str, Any]], name_a: str, name_b: str):
     from rich.table import Table
 
     t = Table(title=f"A = {name_a}\nB = {name_b}", title_justify="left")
-    for col in ("metric", "users", "A", "B", "B - A", "t", "p (t)", "W", "p (Wilcoxon)", "Cohen d_z",
-                "rank-biserial"):
+    for col in ("metric", "users", "A", "B", "B - A", "t", "p (t)", "W", "p (Wilcoxon)", "Cohen d_z", "rank-biserial"):
         t.add_column(col, justify="left" if col == "metric" else "right")
     for m, s in result.items():
-        t.add_row(m, f"{s['n']:,}", f"{s['mean_a']:.4f}", f"{s['mean_b']:.4f}", f"{s['diff']:+.4f}",
-                  f"{s['t']:.3f}", _p(s["t_p"]), f"{s['w']:.1f}", _p(s["w_p"]), f"{s['cohen_d']:+.3f}",
-                  f"{s['rank_biserial']:+.3f}")
+        t.add_row(
+            m,
+            f"{s['n']:,}",
+            f"{s['mean_a']:.4f}",
+            f"{s['mean_b']:.4f}",
+            f"{s['diff']:+.4f}",
+            f"{s['t']:.3f}",
+            _p(s["t_p"]),
+            f"{s['w']:.1f}",
+            _p(s["w_p"]),
+            f"{s['cohen_d']:+.3f}",
+            f"{s['rank_biserial']:+.3f}",
+        )
     return t
 
 

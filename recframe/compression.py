@@ -38,8 +38,8 @@ from torch import Tensor, nn
 
 from recframe.cost import score_latency_ms_per_1k
 from recframe.errors import ConfigError
-from recframe.factory import build
 from recframe.evaluation.ranking import RankingEvaluator, RankingTarget
+from recframe.factory import build
 from recframe.models import DatasetInfo, Loss, Recommender
 from recframe.sizes import array_size, own_arrays, tensor_size
 
@@ -74,8 +74,10 @@ class Compressor:
         At reload the context holds the saved run's ``cfg``, ``info`` and ``seed`` only (no split,
         evaluator or targets). The default: this stage kind cannot be reloaded.
         """
-        raise ConfigError(f"compressor stage '{self.name}' ({type(self).__qualname__}) cannot be reloaded: it "
-                          f"defines no rebuild(model, context); its metrics are in results.json")
+        raise ConfigError(
+            f"compressor stage '{self.name}' ({type(self).__qualname__}) cannot be reloaded: it "
+            f"defines no rebuild(model, context); its metrics are in results.json"
+        )
 
 
 @dataclass
@@ -113,8 +115,9 @@ class CompressionContext:
         name = str(params.pop("name"))
         return build(registries().loss.get(name, config_key="loss.name"), "loss", name, params)
 
-    def train(self, model: Recommender, loss: Loss, trainer: dict[str, Any] | None = None,
-              tag: str = "train") -> dict[str, Any]:
+    def train(
+        self, model: Recommender, loss: Loss, trainer: dict[str, Any] | None = None, tag: str = "train"
+    ) -> dict[str, Any]:
         """Train ``model`` in place on the run's training data with the Lightning path of a normal run.
 
         ``trainer`` overrides keys of ``cfg.trainer`` (``max_epochs``, ``lr``...). The best checkpoint by
@@ -129,15 +132,15 @@ class CompressionContext:
             cfg.pop("trial", None)  # a sweep trial's pruning callbacks watch the main fit only
             for key, value in (trainer or {}).items():
                 if key not in cfg.trainer:
-                    raise ConfigError(f"compressor trainer.{key} is not a trainer key "
-                                      f"({', '.join(map(str, cfg.trainer.keys()))})")
+                    raise ConfigError(
+                        f"compressor trainer.{key} is not a trainer key ({', '.join(map(str, cfg.trainer.keys()))})"
+                    )
                 cfg.trainer[key] = value
         where = (self.stage_dir or self.run_dir) / tag
         where.mkdir(parents=True, exist_ok=True)
         model.train()  # a trained model handed over for fine-tuning is usually in eval mode (dropout off)
         start = time.perf_counter()
-        facts = fit_torch_model(cfg, where, model, loss, self.split, self.evaluator, self.targets["valid"],
-                                self.seed)
+        facts = fit_torch_model(cfg, where, model, loss, self.split, self.evaluator, self.targets["valid"], self.seed)
         return {**facts, "seconds": round(time.perf_counter() - start, 4)}
 
 
@@ -156,6 +159,7 @@ class StageModel:
 
 
 # --- the chain ------------------------------------------------------------------------------------
+
 
 def stage_specs(cfg: DictConfig) -> list[dict[str, Any]]:
     """The stages ``cfg.compressor`` asks for, as ``[{name: ..., **params}]`` (empty when none)."""
@@ -239,8 +243,13 @@ def chained(cfg: DictConfig) -> bool:
     return not isinstance(node, DictConfig) or "stages" not in node or bool(node.get("chain", True))
 
 
-def run_chain(specs: list[dict[str, Any]], model: Recommender, context: CompressionContext,
-              original: dict[str, Any], chain: bool = True) -> list[dict[str, Any]]:
+def run_chain(
+    specs: list[dict[str, Any]],
+    model: Recommender,
+    context: CompressionContext,
+    original: dict[str, Any],
+    chain: bool = True,
+) -> list[dict[str, Any]]:
     """Run the stages in order; evaluate each stage's model; return one row per stage.
 
     ``original`` is ``{"metrics": ..., "cost": ...}`` of the uncompressed model (retention's denominator).
@@ -265,27 +274,43 @@ def run_chain(specs: list[dict[str, Any]], model: Recommender, context: Compress
         compressed.eval()
         lists: dict[str, np.ndarray] = {}
         metrics, eval_seconds = evaluate(compressed, context.evaluator, context.targets, lists)
-        context.stage_models.append(StageModel(i, name, spec, compressor, compressed, current_index,
-                                               lists.get("test")))
+        context.stage_models.append(StageModel(i, name, spec, compressor, compressed, current_index, lists.get("test")))
         params_n, nbytes = storage(compressed)
         fit_seconds = getattr(compressor, "fit_seconds", None)  # declared on Compressor; duck-typed stages may lack it
-        cost = {"params": params_n, "model_bytes": nbytes,
-                "fit_seconds": round(float(fit_seconds if fit_seconds is not None else seconds), 4),
-                "stage_seconds": round(seconds, 4),
-                "eval_seconds": round(eval_seconds, 4),
-                "score_latency_ms_per_1k_users": round(score_latency_ms_per_1k(compressed, context.info.n_users), 4)}
-        rows.append({"stage": name, "index": i, "config": spec, "metrics": metrics, "cost": cost,
-                     "retention": retention(metrics, original["metrics"]),
-                     "cost_ratio": {k: _ratio(cost[k], original["cost"].get(k)) for k in
-                                    ("params", "model_bytes", "score_latency_ms_per_1k_users")},
-                     "facts": getattr(compressor, "facts", {})})
+        cost = {
+            "params": params_n,
+            "model_bytes": nbytes,
+            "fit_seconds": round(float(fit_seconds if fit_seconds is not None else seconds), 4),
+            "stage_seconds": round(seconds, 4),
+            "eval_seconds": round(eval_seconds, 4),
+            "score_latency_ms_per_1k_users": round(score_latency_ms_per_1k(compressed, context.info.n_users), 4),
+        }
+        rows.append(
+            {
+                "stage": name,
+                "index": i,
+                "config": spec,
+                "metrics": metrics,
+                "cost": cost,
+                "retention": retention(metrics, original["metrics"]),
+                "cost_ratio": {
+                    k: _ratio(cost[k], original["cost"].get(k))
+                    for k in ("params", "model_bytes", "score_latency_ms_per_1k_users")
+                },
+                "facts": getattr(compressor, "facts", {}),
+            }
+        )
         if chain:
             current, current_index = compressed, i
     return rows
 
 
-def evaluate(model: Recommender, evaluator: RankingEvaluator, targets: dict[str, RankingTarget],
-             lists: dict[str, np.ndarray] | None = None) -> tuple[dict[str, float], float]:
+def evaluate(
+    model: Recommender,
+    evaluator: RankingEvaluator,
+    targets: dict[str, RankingTarget],
+    lists: dict[str, np.ndarray] | None = None,
+) -> tuple[dict[str, float], float]:
     """Metrics of ``model`` on the valid and test targets, and the seconds taken; with ``lists`` given,
     each part's top-K lists (``int32[n_users, K]``) are put in it by part name."""
     start = time.perf_counter()
@@ -315,17 +340,22 @@ def markdown_table(results: dict[str, Any], part: str = "test") -> str:
     """The original beside every stage as a Markdown table (``value (retention)``), for reports."""
     rows = results.get("compressed") or []
     heads = ["original"] + [f"{r['index']}: {r['stage']}" for r in rows]
-    names = sorted({k.split("/", 1)[1] for k in results["metrics"] if k.startswith(part + "/")},
-                   key=lambda n: (n.partition("@")[0], int(n.partition("@")[2] or 0)))
+    names = sorted(
+        {k.split("/", 1)[1] for k in results["metrics"] if k.startswith(part + "/")},
+        key=lambda n: (n.partition("@")[0], int(n.partition("@")[2] or 0)),
+    )
     lines = ["| | " + " | ".join(heads) + " |", "|---" * (len(heads) + 1) + "|"]
     for name in names:
         key = f"{part}/{name}"
         cells = [f"{results['metrics'][key]:.4f}"]
         cells += [f"{r['metrics'][key]:.4f} ({100 * (r['retention'].get(key) or 0):.1f}%)" for r in rows]
         lines.append(f"| {part} {name} | " + " | ".join(cells) + " |")
-    for label, key, fmt in [("params", "params", "{:,}"), ("model bytes", "model_bytes", "{:,}"),
-                            ("latency ms / 1k users", "score_latency_ms_per_1k_users", "{:.2f}"),
-                            ("fit seconds", "fit_seconds", "{:.1f}")]:
+    for label, key, fmt in [
+        ("params", "params", "{:,}"),
+        ("model bytes", "model_bytes", "{:,}"),
+        ("latency ms / 1k users", "score_latency_ms_per_1k_users", "{:.2f}"),
+        ("fit seconds", "fit_seconds", "{:.1f}"),
+    ]:
         base = results["cost"][key]
         cells = [fmt.format(base)]
         for r in rows:
@@ -337,6 +367,7 @@ def markdown_table(results: dict[str, Any], part: str = "test") -> str:
 
 
 # --- size of compressed models ---------------------------------------------------------------------
+
 
 def tensor_storage(t: Tensor, sparse: bool = False) -> tuple[int, int]:
     """``(numbers, bytes)`` of one stored tensor; ``sparse`` counts the smaller of dense and CSR.
@@ -457,16 +488,32 @@ def teacher_topk(model: Recommender, users: np.ndarray, seen: Any, k: int, batch
     model.eval()
     with torch.no_grad():
         for start in range(0, len(users), batch_users):
-            chunk = users[start:start + batch_users]
+            chunk = users[start : start + batch_users]
             scores = model.score_all(torch.as_tensor(chunk, dtype=torch.long)).float()
             if seen is not None:
                 block = seen[chunk].tocoo()
-                scores[torch.as_tensor(block.row, dtype=torch.long),
-                       torch.as_tensor(block.col, dtype=torch.long)] = -float("inf")
+                scores[
+                    torch.as_tensor(block.row, dtype=torch.long), torch.as_tensor(block.col, dtype=torch.long)
+                ] = -float("inf")
             out.append(scores.topk(min(k, scores.shape[1]), dim=1).indices)
     return torch.cat(out) if out else torch.empty(0, k, dtype=torch.long)
 
 
-__all__ = ["markdown_table", "Compressor", "CompressionContext", "Measured", "StageModel", "stage_specs", "run_chain",
-           "storage", "tensor_storage", "retention", "source_run", "source_config", "load_trained", "teacher_topk",
-           "replace_module", "unwrap"]
+__all__ = [
+    "markdown_table",
+    "Compressor",
+    "CompressionContext",
+    "Measured",
+    "StageModel",
+    "stage_specs",
+    "run_chain",
+    "storage",
+    "tensor_storage",
+    "retention",
+    "source_run",
+    "source_config",
+    "load_trained",
+    "teacher_topk",
+    "replace_module",
+    "unwrap",
+]

@@ -82,8 +82,9 @@ def explain_hydra_error(exc: Exception, overrides: Sequence[str] = ()) -> Config
         group, value = missing.groups()
         options = re.findall(r"^\t(\S+)$", msg, flags=re.M)
         hint = did_you_mean(value, options)
-        return ConfigError(f"unknown {group} '{value}' (config group '{group}'); available: "
-                           f"{', '.join(options) or 'none'}{hint}")
+        return ConfigError(
+            f"unknown {group} '{value}' (config group '{group}'); available: {', '.join(options) or 'none'}{hint}"
+        )
     cause = exc.__cause__
     while cause is not None:
         msg += "\n" + str(cause)
@@ -91,8 +92,9 @@ def explain_hydra_error(exc: Exception, overrides: Sequence[str] = ()) -> Config
     not_struct = re.search(r"Could not override '([^']+)'", msg) or re.search(r"full_key: (\S+)", msg)
     if "not in struct" in msg and not_struct:
         key = not_struct.group(1)
-        return ConfigError(f"unknown config key '{key}'{_sibling_hint(key, overrides)}; to add a new key write "
-                           f"+{key}=...")
+        return ConfigError(
+            f"unknown config key '{key}'{_sibling_hint(key, overrides)}; to add a new key write +{key}=..."
+        )
     first = next((line.strip() for line in msg.splitlines() if line.strip()), type(exc).__name__)
     return ConfigError(f"config error: {first}")
 
@@ -125,8 +127,15 @@ def compose_plain(overrides: Sequence[str] = ()) -> DictConfig:
         return hydra_compose(config_name=CONFIG_NAME, overrides=list(overrides))
 
 
-def _number(cfg: DictConfig, key: str, *, minimum: float | None = None, exclusive: bool = False,
-            integer: bool = False, optional: bool = False) -> None:
+def _number(
+    cfg: DictConfig,
+    key: str,
+    *,
+    minimum: float | None = None,
+    exclusive: bool = False,
+    integer: bool = False,
+    optional: bool = False,
+) -> None:
     value = OmegaConf.select(cfg, key, default=None)
     if value is None:
         if optional:
@@ -147,13 +156,16 @@ def _trainer_choices(cfg: DictConfig) -> None:
 
     value = OmegaConf.select(cfg, "trainer.max_time", default=None)
     if isinstance(value, int) and not isinstance(value, bool):
-        raise ConfigError(f"trainer.max_time must be 'DD:HH:MM:SS' as a string, got the number {value}; in a YAML "
-                          f"file quote it (max_time: '01:00:00:00'): unquoted, YAML reads 1:00:00:00 as base 60")
+        raise ConfigError(
+            f"trainer.max_time must be 'DD:HH:MM:SS' as a string, got the number {value}; in a YAML "
+            f"file quote it (max_time: '01:00:00:00'): unquoted, YAML reads 1:00:00:00 as base 60"
+        )
     if value is not None:
         parts = str(value).split(":")
         if len(parts) != 4 or not all(p.strip().isdigit() for p in parts):
-            raise ConfigError(f"trainer.max_time must be 'DD:HH:MM:SS' (e.g. '00:00:30:00' for 30 minutes), "
-                              f"got {value!r}")
+            raise ConfigError(
+                f"trainer.max_time must be 'DD:HH:MM:SS' (e.g. '00:00:30:00' for 30 minutes), got {value!r}"
+            )
     positives = OmegaConf.select(cfg, "trainer.positive_sampling", default=None)
     if positives is not None and positives not in POSITIVE_SAMPLING:
         raise ConfigError(f"trainer.positive_sampling must be one of {', '.join(POSITIVE_SAMPLING)}, got {positives!r}")
@@ -166,8 +178,10 @@ def _named_groups(cfg: DictConfig) -> None:
         if isinstance(node, DictConfig) and not node.get("name"):
             choice = OmegaConf.select(cfg, f"hydra.runtime.choices.{group}", default=None)
             where = f"config file {group}/{choice}.yaml" if choice else f"config group '{group}'"
-            raise ConfigError(f"{where} has no 'name:' key; add the registered {group} it builds, e.g. "
-                              f"name: {choice or '<name>'} (or set {group}.name=...)")
+            raise ConfigError(
+                f"{where} has no 'name:' key; add the registered {group} it builds, e.g. "
+                f"name: {choice or '<name>'} (or set {group}.name=...)"
+            )
 
 
 def validate(cfg: DictConfig) -> None:
@@ -180,10 +194,14 @@ def validate(cfg: DictConfig) -> None:
     check_trainer(cfg)
     check_protocol(cfg)
     for key, minimum, exclusive, integer in [
-        ("trainer.lr", 0, True, False), ("trainer.weight_decay", 0, False, False),
-        ("trainer.batch_size", 1, False, True), ("trainer.max_epochs", 1, False, True),
-        ("trainer.num_negatives", 1, False, True), ("trainer.patience", 0, False, True),
-        ("trainer.eval_batch_users", 1, False, True), ("trainer.eval_every", 1, False, True),
+        ("trainer.lr", 0, True, False),
+        ("trainer.weight_decay", 0, False, False),
+        ("trainer.batch_size", 1, False, True),
+        ("trainer.max_epochs", 1, False, True),
+        ("trainer.num_negatives", 1, False, True),
+        ("trainer.patience", 0, False, True),
+        ("trainer.eval_batch_users", 1, False, True),
+        ("trainer.eval_every", 1, False, True),
     ]:
         _number(cfg, key, minimum=minimum, exclusive=exclusive, integer=integer)
     names = OmegaConf.select(cfg, "metrics.names", default=None)
@@ -192,9 +210,11 @@ def validate(cfg: DictConfig) -> None:
             raise ConfigError("metrics.names is empty; protocol.ranking=none needs pointwise metrics, e.g. metrics=ctr")
         vm = str(OmegaConf.select(cfg, "protocol.valid_metric", default=""))
         if vm not in list(names):
-            raise ConfigError(f"protocol.valid_metric '{vm}' is not in metrics.names {list(names)}; "
-                              f"protocol.ranking=none scores labelled records with pointwise metrics: add metrics=ctr "
-                              f"(pointwise_auc, logloss)")
+            raise ConfigError(
+                f"protocol.valid_metric '{vm}' is not in metrics.names {list(names)}; "
+                f"protocol.ranking=none scores labelled records with pointwise metrics: add metrics=ctr "
+                f"(pointwise_auc, logloss)"
+            )
         return
     cutoffs = OmegaConf.select(cfg, "protocol.cutoffs")
     if not isinstance(cutoffs, (ListConfig, list)) or not cutoffs:
@@ -212,8 +232,10 @@ def validate(cfg: DictConfig) -> None:
     vm = str(OmegaConf.select(cfg, "protocol.valid_metric", default=""))
     name, _, k = vm.partition("@")
     if not k.isdigit() or int(k) not in list(cutoffs) or name not in list(names):
-        raise ConfigError(f"protocol.valid_metric '{vm}' must be <metric>@<k> with the metric in metrics.names "
-                          f"{list(names)} and k in protocol.cutoffs {list(cutoffs)}")
+        raise ConfigError(
+            f"protocol.valid_metric '{vm}' must be <metric>@<k> with the metric in metrics.names "
+            f"{list(names)} and k in protocol.cutoffs {list(cutoffs)}"
+        )
 
 
 def plain(cfg: DictConfig) -> dict[str, Any]:

@@ -13,8 +13,9 @@ from recframe.protocol import describe
 
 # Piped or logged output has no terminal width; rich would squeeze wide tables (a compression table
 # has two columns a stage) into 80 columns, so such output gets 200 unless COLUMNS says otherwise.
-console = Console(stderr=False, highlight=False,
-                  width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200)
+console = Console(
+    stderr=False, highlight=False, width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
+)
 
 
 def protocol_table(block: dict[str, Any]) -> Table:
@@ -50,8 +51,9 @@ def results_table(results: dict[str, Any]) -> Table:
 def compressed_table(results: dict[str, Any]) -> Table:
     """The original model beside every compressed stage: test metrics, cost and retention."""
     rows = results["compressed"]
-    table = Table(title=f"Compression of {results['run']['model']} (retention = compressed / original)",
-                  title_justify="left")
+    table = Table(
+        title=f"Compression of {results['run']['model']} (retention = compressed / original)", title_justify="left"
+    )
     table.add_column("")
     table.add_column("original", justify="right")
     for row in rows:
@@ -66,9 +68,12 @@ def compressed_table(results: dict[str, Any]) -> Table:
             cells += [_fmt(row["metrics"].get(key)), _pct(row["retention"].get(key))]
         table.add_row(f"{part} {name}", *cells)
     table.add_section()
-    for label, key, fmt in [("params", "params", "{:,}"), ("model bytes", "model_bytes", "{:,}"),
-                            ("latency ms / 1k users", "score_latency_ms_per_1k_users", "{:.2f}"),
-                            ("fit seconds", "fit_seconds", "{:.2f}")]:
+    for label, key, fmt in [
+        ("params", "params", "{:,}"),
+        ("model bytes", "model_bytes", "{:,}"),
+        ("latency ms / 1k users", "score_latency_ms_per_1k_users", "{:.2f}"),
+        ("fit seconds", "fit_seconds", "{:.2f}"),
+    ]:
         base = results["cost"].get(key)
         cells = [fmt.format(base) if base is not None else ""]
         for row in rows:
@@ -87,8 +92,10 @@ def baseline_table(row: dict[str, Any], metric: str) -> Table | None:
     per_seed = facts.get("seeds") or ({"": {"metrics": row["metrics"], **facts}} if "baseline" in facts else {})
     if not per_seed or any("baseline" not in f for f in per_seed.values()):
         return None
-    table = Table(title=f"{row['index']}:{row['stage']} student vs the same model without the teacher ({metric})",
-                  title_justify="left")
+    table = Table(
+        title=f"{row['index']}:{row['stage']} student vs the same model without the teacher ({metric})",
+        title_justify="left",
+    )
     for head in ("seed", "student", "baseline", "difference"):
         table.add_column(head, justify="right")
     for seed, f in per_seed.items():
@@ -100,9 +107,12 @@ def baseline_table(row: dict[str, Any], metric: str) -> Table | None:
     if summary and "difference" in summary:
         s, b, d = (summary[k][metric] for k in ("student", "baseline", "difference"))
         table.add_section()
-        table.add_row(f"mean ± sd ({summary['n']})", f"{s['mean']:.4f} ± {s['std']:.4f}",
-                      f"{b['mean']:.4f} ± {b['std']:.4f}",
-                      f"{d['mean']:+.4f} ± {d['std']:.4f}, {d['wins']}/{summary['n']} won")
+        table.add_row(
+            f"mean ± sd ({summary['n']})",
+            f"{s['mean']:.4f} ± {s['std']:.4f}",
+            f"{b['mean']:.4f} ± {b['std']:.4f}",
+            f"{d['mean']:+.4f} ± {d['std']:.4f}, {d['wins']}/{summary['n']} won",
+        )
     return table
 
 

@@ -28,9 +28,15 @@ def environment(train_device: str = "cpu") -> dict[str, Any]:
     device = str(train_device)
     if device.startswith("cuda") and torch.cuda.is_available():
         device = f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
-    return {"python": platform.python_version(), "torch": torch.__version__, "lightning": lightning.__version__,
-            "numpy": np.__version__, "platform": platform.platform(), "device": device,
-            "cpu_threads": torch.get_num_threads()}
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "lightning": lightning.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "device": device,
+        "cpu_threads": torch.get_num_threads(),
+    }
 
 
 __all__ = ["environment", "score_latency_ms_per_1k"]

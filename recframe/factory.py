@@ -52,12 +52,22 @@ def _inherits_a_closed_constructor(factory: Callable[..., Any]) -> bool:
     if not isinstance(factory, type):
         return False
     init = factory.__init__
-    return init is object.__init__ or (getattr(init, "__qualname__", "") == "Module.__init__"
-                                       and str(getattr(init, "__module__", "")).startswith("torch.nn"))
+    return init is object.__init__ or (
+        getattr(init, "__qualname__", "") == "Module.__init__"
+        and str(getattr(init, "__module__", "")).startswith("torch.nn")
+    )
 
 
-def check_params(factory: Callable[..., Any], kind: str, name: str, params: dict[str, Any],
-                 n_leading: int = 0, *, owner: str | None = None, noun: str = "parameter") -> None:
+def check_params(
+    factory: Callable[..., Any],
+    kind: str,
+    name: str,
+    params: dict[str, Any],
+    n_leading: int = 0,
+    *,
+    owner: str | None = None,
+    noun: str = "parameter",
+) -> None:
     """Raise a one-line :class:`ConfigError` unless ``factory(*leading, **params)`` binds.
 
     ``kind`` is the config key the parameters live under (``model``, ``protocol.split``...), so the
@@ -70,20 +80,30 @@ def check_params(factory: Callable[..., Any], kind: str, name: str, params: dict
         article = "an" if noun[:1] in "aeiou" else "a"
         for key in params:
             if key not in accepted:
-                raise ConfigError(f"{kind}.{key} is not {article} {noun} of {owner} ({noun}s: "
-                                  f"{', '.join(accepted) or 'none'}){did_you_mean(str(key), accepted)}")
+                raise ConfigError(
+                    f"{kind}.{key} is not {article} {noun} of {owner} ({noun}s: "
+                    f"{', '.join(accepted) or 'none'}){did_you_mean(str(key), accepted)}"
+                )
     sig = _signature(factory)
     if sig is None:
         return
     required = [p.name for p in sig.parameters.values() if p.kind in _TAKES and p.default is p.empty][n_leading:]
     missing = [p for p in required if p not in params]
     if missing:
-        raise ConfigError(f"{kind} '{name}' needs {', '.join(f'{kind}.{p}' for p in missing)}; set "
-                          f"{kind}.{missing[0]}=...")
+        raise ConfigError(
+            f"{kind} '{name}' needs {', '.join(f'{kind}.{p}' for p in missing)}; set {kind}.{missing[0]}=..."
+        )
 
 
-def build(factory: Callable[..., Any], kind: str, name: str, params: dict[str, Any], *leading: Any,
-          owner: str | None = None, noun: str = "parameter") -> Any:
+def build(
+    factory: Callable[..., Any],
+    kind: str,
+    name: str,
+    params: dict[str, Any],
+    *leading: Any,
+    owner: str | None = None,
+    noun: str = "parameter",
+) -> Any:
     """``factory(*leading, **params)`` after :func:`check_params`; see the module docstring for errors.
 
     Deprecated parameter names the factory declares (``param_aliases``) are renamed first, with a warning.

@@ -28,5 +28,5 @@ def folder_name(text: object, empty: str = "default") -> str:
         safe = "_" + safe[1:]  # no hidden folders (and no "..x" surprises)
     if len(safe.encode()) > MAX_BYTES:
         digest = hashlib.sha256(raw.encode()).hexdigest()[:12]
-        safe = safe[:MAX_BYTES - 13] + "~" + digest
+        safe = safe[: MAX_BYTES - 13] + "~" + digest
     return safe

@@ -46,8 +46,9 @@ class Latency:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
 
 
-def measure(model: nn.Module, n_users: int, repeats: int = REPEATS, warmup: int = WARMUP,
-            budget_s: float = 2.0) -> Latency:
+def measure(
+    model: nn.Module, n_users: int, repeats: int = REPEATS, warmup: int = WARMUP, budget_s: float = 2.0
+) -> Latency:
     """Time ``model.score_all`` (``long[B] -> float[B, n_items]``) as the module docstring says."""
     from recframe.evaluation.ranking import RankingEvaluator
     from recframe.training.devices import synchronize
@@ -63,7 +64,7 @@ def measure(model: nn.Module, n_users: int, repeats: int = REPEATS, warmup: int 
             model.score_all(probe)
             synchronize(device)
             per_user = (time.perf_counter() - start) / max(len(probe), 1)
-            users = users[:max(min(8, len(users)), min(len(users), int(budget_s / max(per_user, 1e-9))))]
+            users = users[: max(min(8, len(users)), min(len(users), int(budget_s / max(per_user, 1e-9))))]
             for _ in range(warmup):
                 model.score_all(users)
             synchronize(device)
@@ -76,9 +77,17 @@ def measure(model: nn.Module, n_users: int, repeats: int = REPEATS, warmup: int 
     finally:
         model.train(was_training)
     per_1k = np.asarray(times) * 1000.0 * 1000.0 / len(users)
-    return Latency(median=float(np.median(per_1k)), min=float(per_1k.min()), p25=float(np.percentile(per_1k, 25)),
-                   p75=float(np.percentile(per_1k, 75)), max=float(per_1k.max()), repeats=repeats, warmup=warmup,
-                   users=int(len(users)), threads=int(torch.get_num_threads()))
+    return Latency(
+        median=float(np.median(per_1k)),
+        min=float(per_1k.min()),
+        p25=float(np.percentile(per_1k, 25)),
+        p75=float(np.percentile(per_1k, 75)),
+        max=float(per_1k.max()),
+        repeats=repeats,
+        warmup=warmup,
+        users=int(len(users)),
+        threads=int(torch.get_num_threads()),
+    )
 
 
 def latency_cost(model: nn.Module, n_users: int) -> dict[str, Any]:

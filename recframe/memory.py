@@ -50,5 +50,7 @@ def check_dense_allocation(model: str, nbytes: int, what: str, alternative: str)
     limit = available_bytes()
     if nbytes > limit:
         source = "RECFRAME_MAX_MEMORY_GB" if os.environ.get("RECFRAME_MAX_MEMORY_GB") else "available memory"
-        raise ConfigError(f"model '{model}' needs about {nbytes / GIB:.1f} GiB for its {what}, more than the "
-                          f"{limit / GIB:.1f} GiB of {source}; {alternative} (or raise RECFRAME_MAX_MEMORY_GB)")
+        raise ConfigError(
+            f"model '{model}' needs about {nbytes / GIB:.1f} GiB for its {what}, more than the "
+            f"{limit / GIB:.1f} GiB of {source}; {alternative} (or raise RECFRAME_MAX_MEMORY_GB)"
+        )

@@ -200,8 +200,10 @@ def apply_history(model: nn.Module, history: Interactions | None) -> None:
     if not getattr(model, "uses_history", False):
         return
     if history is None:
-        raise ConfigError(f"model '{type(model).__name__}' scores from the user's history, but this evaluation "
-                          f"target carries none; evaluate it through recframe's runner (ranking_targets)")
+        raise ConfigError(
+            f"model '{type(model).__name__}' scores from the user's history, but this evaluation "
+            f"target carries none; evaluate it through recframe's runner (ranking_targets)"
+        )
     model.set_history(history)
 
 
@@ -216,8 +218,13 @@ def rank_unseen_last(model: nn.Module, scores: Tensor, items: Tensor | None = No
     if unseen is None or not len(unseen):
         return scores
     unseen = unseen.to(scores.device)
-    mask = torch.isin(items, unseen) if items is not None else torch.zeros(
-        scores.shape[1], dtype=torch.bool, device=scores.device).index_fill_(0, unseen, True).expand_as(scores)
+    mask = (
+        torch.isin(items, unseen)
+        if items is not None
+        else torch.zeros(scores.shape[1], dtype=torch.bool, device=scores.device)
+        .index_fill_(0, unseen, True)
+        .expand_as(scores)
+    )
     low = scores.masked_fill(mask, torch.inf).amin(dim=1, keepdim=True) - 1.0
     return torch.where(mask, low.expand_as(scores), scores)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from recframe.errors import ConfigError

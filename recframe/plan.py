@@ -89,8 +89,14 @@ def make_plan(cfg: DictConfig) -> Plan:
         check_params(loss_cls, "loss", loss_name, loss_params)
         loss = Planned(loss_name, loss_cls, loss_params)
 
-    return Plan(source, Planned(split_name, splitter, spec), Planned(model_entry.name, model_entry.obj, model_params),
-                loss, tuple(plan_metrics(cfg)), tuple(plan_compressors(cfg)))
+    return Plan(
+        source,
+        Planned(split_name, splitter, spec),
+        Planned(model_entry.name, model_entry.obj, model_params),
+        loss,
+        tuple(plan_metrics(cfg)),
+        tuple(plan_compressors(cfg)),
+    )
 
 
 def check_negative_sampling(cfg: DictConfig) -> None:
@@ -114,10 +120,13 @@ def check_filters(filters: list[Any]) -> None:
         options = dict(spec)
         name = options.pop("name", None)
         if not isinstance(name, str) or name not in registry:
-            raise ConfigError(f"protocol.filters[{n}].name '{name}' is unknown (available: "
-                              f"{', '.join(registry.names())}){did_you_mean(str(name), registry.names())}")
-        check_params(registry.get(name), f"protocol.filters[{n}]", name, options, 1, owner=f"filter '{name}'",
-                     noun="option")
+            raise ConfigError(
+                f"protocol.filters[{n}].name '{name}' is unknown (available: "
+                f"{', '.join(registry.names())}){did_you_mean(str(name), registry.names())}"
+            )
+        check_params(
+            registry.get(name), f"protocol.filters[{n}]", name, options, 1, owner=f"filter '{name}'", noun="option"
+        )
 
 
 def plan_metrics(cfg: DictConfig) -> list[Planned]:
@@ -132,8 +141,10 @@ def plan_metrics(cfg: DictConfig) -> list[Planned]:
         requires = tuple(getattr(entry.obj, "requires", ()))
         unknown = [r for r in requires if r not in METRIC_INPUTS]
         if unknown:
-            raise PluginError(f"metric '{entry.name}' (plugin '{entry.plugin}') requires {unknown}, which recframe "
-                              f"does not provide; a metric may require {', '.join(METRIC_INPUTS)}")
+            raise PluginError(
+                f"metric '{entry.name}' (plugin '{entry.plugin}') requires {unknown}, which recframe "
+                f"does not provide; a metric may require {', '.join(METRIC_INPUTS)}"
+            )
         inputs = {r: None for r in requires}
         if getattr(entry.obj, "family", "topk") in CUTOFF_FAMILIES:
             inputs["k"] = 1
@@ -158,5 +169,14 @@ def plan_compressors(cfg: DictConfig) -> list[Planned]:
     return planned
 
 
-__all__ = ["Plan", "Planned", "check_filters", "check_negative_sampling", "group_params", "make_plan",
-           "plan_compressors", "plan_metrics", "source_options"]
+__all__ = [
+    "Plan",
+    "Planned",
+    "check_filters",
+    "check_negative_sampling",
+    "group_params",
+    "make_plan",
+    "plan_compressors",
+    "plan_metrics",
+    "source_options",
+]

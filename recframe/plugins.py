@@ -111,8 +111,9 @@ def _build_manager() -> pluggy.PluginManager:
         try:
             module = ep.load()
         except Exception as exc:  # a broken third-party install must name itself
-            raise PluginError(f"plugin '{ep.name}' (distribution '{dist_name}') failed to import: "
-                              f"{type(exc).__name__}: {exc}") from exc
+            raise PluginError(
+                f"plugin '{ep.name}' (distribution '{dist_name}') failed to import: {type(exc).__name__}: {exc}"
+            ) from exc
         if pm.is_registered(module):
             continue
         _register_checked(pm, module, ep.name)
@@ -131,13 +132,17 @@ def _register_checked(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
         for caller in pm.get_hookcallers(plugin) or []:
             if caller.spec is None:
                 known = [n for n in dir(hookspecs) if n.startswith(("register_", "on_"))]
-                raise PluginError(f"plugin '{name}' implements '{caller.name}', which is no recframe hook"
-                                  f"{did_you_mean(caller.name, known)}; hooks: {', '.join(sorted(known))}")
+                raise PluginError(
+                    f"plugin '{name}' implements '{caller.name}', which is no recframe hook"
+                    f"{did_you_mean(caller.name, known)}; hooks: {', '.join(sorted(known))}"
+                )
             if caller.name.startswith("register_"):
                 for impl in caller.get_hookimpls():
                     if impl.plugin is plugin and (impl.hookwrapper or impl.wrapper):
-                        raise PluginError(f"plugin '{name}': {caller.name} is marked as a wrapper; contribution "
-                                          f"hooks are called once per plugin, so drop wrapper=True/hookwrapper=True")
+                        raise PluginError(
+                            f"plugin '{name}': {caller.name} is marked as a wrapper; contribution "
+                            f"hooks are called once per plugin, so drop wrapper=True/hookwrapper=True"
+                        )
     except PluginError:
         pm.unregister(plugin, name=name)
         raise
@@ -209,14 +214,21 @@ def _collect(pm: pluggy.PluginManager) -> Registries:
         for impl in getattr(pm.hook, hook_name).get_hookimpls():
             plugin_name = impl.plugin_name
 
-            def register(name: str, obj: Any, aliases: tuple[str, ...] | list[str] = (), description: str = "",
-                         _kind: str = kind, _plugin: str = plugin_name) -> None:
+            def register(
+                name: str,
+                obj: Any,
+                aliases: tuple[str, ...] | list[str] = (),
+                description: str = "",
+                _kind: str = kind,
+                _plugin: str = plugin_name,
+            ) -> None:
                 entry = by_kind[_kind].register(name, obj, plugin=_plugin, aliases=aliases, description=description)
                 infos[_plugin].registered.setdefault(_kind, []).append(entry.name)
 
             _call(impl, hook_name, register=register)
     config_dirs: list[tuple[str, Path]] = []
     for impl in pm.hook.register_config_dirs.get_hookimpls():
+
         def add_dir(path: str | os.PathLike, _plugin: str = impl.plugin_name) -> None:
             p = Path(path)
             if not p.is_dir():
@@ -230,8 +242,11 @@ def _collect(pm: pluggy.PluginManager) -> Registries:
 
 def registry_descriptions(regs: Registries, registered: dict[str, list[str]]) -> dict[str, dict[str, str]]:
     """``{kind: {name: description}}`` for the names one plugin registered (no plugin code imported)."""
-    return {kind: {name: regs.by_kind[kind].entry(name).description for name in names}
-            for kind, names in registered.items() if kind in regs.by_kind}
+    return {
+        kind: {name: regs.by_kind[kind].entry(name).description for name in names}
+        for kind, names in registered.items()
+        if kind in regs.by_kind
+    }
 
 
 def _call(impl: Any, hook_name: str, **kwargs: Any) -> None:
@@ -241,8 +256,9 @@ def _call(impl: Any, hook_name: str, **kwargs: Any) -> None:
     except PluginError:
         raise
     except Exception as exc:
-        raise PluginError(f"plugin '{impl.plugin_name}' failed in hook {hook_name}: "
-                          f"{type(exc).__name__}: {exc}") from exc
+        raise PluginError(
+            f"plugin '{impl.plugin_name}' failed in hook {hook_name}: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def call_lifecycle(hook_name: str, **kwargs: Any) -> None:
@@ -254,14 +270,18 @@ def call_lifecycle(hook_name: str, **kwargs: Any) -> None:
     except PluginError:
         raise
     except Exception as exc:
-        raise PluginError(f"plugin '{_raising_plugin(caller, exc)}' failed in hook {hook_name}: "
-                          f"{type(exc).__name__}: {exc}") from exc
+        raise PluginError(
+            f"plugin '{_raising_plugin(caller, exc)}' failed in hook {hook_name}: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def _raising_plugin(caller: Any, exc: BaseException) -> str:
     """The plugin whose implementation raised ``exc``: the innermost traceback frame of one of them."""
-    code_owner = {impl.function.__code__: impl.plugin_name for impl in caller.get_hookimpls()
-                  if hasattr(impl.function, "__code__")}
+    code_owner = {
+        impl.function.__code__: impl.plugin_name
+        for impl in caller.get_hookimpls()
+        if hasattr(impl.function, "__code__")
+    }
     found = "?"
     tb = exc.__traceback__
     while tb is not None:

@@ -10,9 +10,23 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-PROTOCOL_KEYS = ("name", "filters", "split", "order", "ranking", "num_candidates", "filter_seen", "ties",
-                 "cutoffs", "valid_metric", "implicit_threshold", "labels", "cold_fallback", "seed",
-                 "model_selection")
+PROTOCOL_KEYS = (
+    "name",
+    "filters",
+    "split",
+    "order",
+    "ranking",
+    "num_candidates",
+    "filter_seen",
+    "ties",
+    "cutoffs",
+    "valid_metric",
+    "implicit_threshold",
+    "labels",
+    "cold_fallback",
+    "seed",
+    "model_selection",
+)
 
 
 def protocol_block(cfg: DictConfig) -> dict[str, Any]:
@@ -31,9 +45,13 @@ def describe(block: dict[str, Any]) -> list[tuple[str, str]]:
     """Human-readable lines of the protocol for the printed table."""
     split = dict(block.get("split") or {})
     split_name = split.pop("name", "?")
-    filters = ", ".join(
-        f"{f.get('name')}(" + ", ".join(f"{k}={v}" for k, v in f.items() if k != "name") + ")"
-        for f in block.get("filters") or []) or "none"
+    filters = (
+        ", ".join(
+            f"{f.get('name')}(" + ", ".join(f"{k}={v}" for k, v in f.items() if k != "name") + ")"
+            for f in block.get("filters") or []
+        )
+        or "none"
+    )
     ranking = block.get("ranking", "full")
     if ranking == "sampled":
         ranking += f" ({block.get('num_candidates')} candidates)"
@@ -42,8 +60,13 @@ def describe(block: dict[str, Any]) -> list[tuple[str, str]]:
         return [
             ("protocol", str(block.get("name", "custom"))),
             ("filters", filters),
-            ("labels", f"1 if rating >= {labels.get('positive_min')}, 0 if rating <= {labels.get('negative_max')}, "
-                       f"others dropped" if labels else "the data's 0/1 ratings"),
+            (
+                "labels",
+                f"1 if rating >= {labels.get('positive_min')}, 0 if rating <= {labels.get('negative_max')}, "
+                f"others dropped"
+                if labels
+                else "the data's 0/1 ratings",
+            ),
             ("split", f"{split_name} " + ", ".join(f"{k}={v}" for k, v in split.items())),
             ("evaluation", "labelled valid/test records scored once (no ranking)"),
             ("model selection", model_selection(block)),
@@ -54,7 +77,10 @@ def describe(block: dict[str, Any]) -> list[tuple[str, str]]:
         ("filters", filters),
         ("split", f"{split_name} " + ", ".join(f"{k}={v}" for k, v in split.items())),
         ("order", str(block.get("order"))),
-        ("ranking", f"{ranking}, seen items {'filtered' if block.get('filter_seen') else 'kept'}, ties {block.get('ties')}"),
+        (
+            "ranking",
+            f"{ranking}, seen items {'filtered' if block.get('filter_seen') else 'kept'}, ties {block.get('ties')}",
+        ),
         ("cut-offs", ", ".join(str(k) for k in block.get("cutoffs", []))),
         ("model selection", model_selection(block)),
         ("implicit threshold", str(block.get("implicit_threshold"))),

@@ -16,8 +16,9 @@ from recframe.errors import ConfigError
 
 STORAGE_ENV = "RECFRAME_OPTUNA_STORAGE"
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:/@\s'\"]*):(?P<pw>[^@\s'\"]*)@")
-_QUERY = re.compile(r"(?P<key>[?&;](?:password|passwd|pwd|token|secret|api_key|access_key)=)(?P<value>[^&;\s'\"]*)",
-                    re.IGNORECASE)
+_QUERY = re.compile(
+    r"(?P<key>[?&;](?:password|passwd|pwd|token|secret|api_key|access_key)=)(?P<value>[^&;\s'\"]*)", re.IGNORECASE
+)
 
 
 def redact(text: str) -> str:
@@ -39,9 +40,11 @@ def resolve_env(value: str) -> str:
     """``env:NAME`` as the value of the environment variable ``NAME``; any other value unchanged."""
     if not value.startswith("env:"):
         return value
-    name = value[len("env:"):]
+    name = value[len("env:") :]
     found = os.environ.get(name)
     if not found:
-        raise ConfigError(f"trial.storage names the environment variable {name}, which is not set in this "
-                          f"process; launchers must pass the sweeper's environment to the jobs")
+        raise ConfigError(
+            f"trial.storage names the environment variable {name}, which is not set in this "
+            f"process; launchers must pass the sweeper's environment to the jobs"
+        )
     return found

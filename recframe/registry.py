@@ -79,22 +79,26 @@ class Registry:
     _entries: dict[str, Entry] = field(default_factory=dict)
     _lookup: dict[str, str] = field(default_factory=dict)
 
-    def register(self, name: str, obj: Any, *, plugin: str, aliases: tuple[str, ...] | list[str] = (),
-                 description: str = "") -> Entry:
+    def register(
+        self, name: str, obj: Any, *, plugin: str, aliases: tuple[str, ...] | list[str] = (), description: str = ""
+    ) -> Entry:
         """Add ``obj`` under ``name`` (and its aliases) on behalf of ``plugin``."""
         if not isinstance(name, str) or not name.strip():
             raise PluginError(f"plugin '{plugin}' registered a {self.kind} with an empty or non-string name: {name!r}")
         canonical = name.strip().lower()
         if isinstance(obj, str) and not is_lazy_target(obj):
-            raise PluginError(f"plugin '{plugin}' registered {self.kind} '{name}' as the string {obj!r}; a lazy "
-                              f"target must read 'package.module:Attribute', or register the object itself")
+            raise PluginError(
+                f"plugin '{plugin}' registered {self.kind} '{name}' as the string {obj!r}; a lazy "
+                f"target must read 'package.module:Attribute', or register the object itself"
+            )
         entry = Entry(canonical, obj, plugin, self.kind, tuple(a.lower() for a in aliases), description)
         for key in (canonical, *entry.aliases):
             if key in self._lookup:
                 other = self._entries[self._lookup[key]]
                 raise PluginError(
                     f"{self.kind} name '{key}' is registered twice: by plugin '{other.plugin}' and by plugin "
-                    f"'{plugin}'; uninstall one of them or disable it with RECFRAME_LOAD_PLUGINS")
+                    f"'{plugin}'; uninstall one of them or disable it with RECFRAME_LOAD_PLUGINS"
+                )
         self._entries[canonical] = entry
         for key in (canonical, *entry.aliases):
             self._lookup[key] = canonical
@@ -106,8 +110,9 @@ class Registry:
         if key not in self._lookup:
             where = f" (config key '{config_key}')" if config_key else ""
             available = ", ".join(sorted(self._entries)) or "none registered"
-            raise PluginError(f"unknown {self.kind} '{name}'{where}; available: {available}"
-                              f"{did_you_mean(key, self._lookup)}")
+            raise PluginError(
+                f"unknown {self.kind} '{name}'{where}; available: {available}{did_you_mean(key, self._lookup)}"
+            )
         return self._entries[self._lookup[key]]
 
     def get(self, name: str, *, config_key: str | None = None) -> Any:
@@ -134,8 +139,10 @@ def _import_target(target: str, plugin: str, kind: str, name: str) -> Any:
         for part in attribute.split("."):
             obj = getattr(obj, part)
     except Exception as exc:  # a broken plugin must name itself and what it registered
-        raise PluginError(f"plugin '{plugin}' registered {kind} '{name}' as '{target}', which failed to load: "
-                          f"{type(exc).__name__}: {exc}") from exc
+        raise PluginError(
+            f"plugin '{plugin}' registered {kind} '{name}' as '{target}', which failed to load: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
     return obj
 
 

@@ -63,8 +63,9 @@ def reproductions() -> dict[str, Reproduction]:
             if not block:
                 continue
             name = path.relative_to(base).with_suffix("").as_posix()
-            found[name] = Reproduction(name, path, str(block.get("source", "")), dict(block.get("targets", {})),
-                                       str(block.get("note") or ""))
+            found[name] = Reproduction(
+                name, path, str(block.get("source", "")), dict(block.get("targets", {})), str(block.get("note") or "")
+            )
     return found
 
 
@@ -80,12 +81,23 @@ def compare(results: dict[str, Any], repro: Reproduction) -> list[dict[str, Any]
         if bound not in ("both", "lower", "upper"):
             raise ConfigError(f"repro.targets.{key}.bound must be both, lower or upper, got {bound!r}")
         diff = None if ours is None else ours - published
-        ok = diff is not None and {"both": abs(diff) <= tolerance, "lower": diff >= -tolerance,
-                                   "upper": diff <= tolerance}[bound]
+        ok = (
+            diff is not None
+            and {"both": abs(diff) <= tolerance, "lower": diff >= -tolerance, "upper": diff <= tolerance}[bound]
+        )
         reported = bool(target.get("reported", False))
-        rows.append({"metric": key, "ours": ours, "published": published, "difference": diff,
-                     "tolerance": tolerance, "bound": bound, "reported": reported,
-                     "pass": True if reported else ok})
+        rows.append(
+            {
+                "metric": key,
+                "ours": ours,
+                "published": published,
+                "difference": diff,
+                "tolerance": tolerance,
+                "bound": bound,
+                "reported": reported,
+                "pass": True if reported else ok,
+            }
+        )
     return rows
 
 
@@ -101,8 +113,14 @@ def print_comparison(repro: Reproduction, rows: list[dict[str, Any]], seconds: f
         diff = "" if r["difference"] is None else f"{r['difference']:+.4f}"
         sign = {"both": "±", "lower": "≥ −", "upper": "≤ +"}[r.get("bound", "both")]
         verdict = "reported" if r.get("reported") else "[green]pass[/green]" if r["pass"] else "[red]FAIL[/red]"
-        table.add_row(r["metric"], ours, f"{r['published']:.4f}", diff,
-                      "" if r.get("reported") else f"{sign}{r['tolerance']:.4f}", verdict)
+        table.add_row(
+            r["metric"],
+            ours,
+            f"{r['published']:.4f}",
+            diff,
+            "" if r.get("reported") else f"{sign}{r['tolerance']:.4f}",
+            verdict,
+        )
     console = Console()
     console.print(table)
     if repro.note:
@@ -130,8 +148,10 @@ def repro_command(argv: list[str]) -> int:
         Console().print(table)
         return 0
     if args.name not in known:
-        raise ConfigError(f"unknown reproduction '{args.name}'; available: {', '.join(known) or 'none'}"
-                          f"{did_you_mean(args.name, known)}")
+        raise ConfigError(
+            f"unknown reproduction '{args.name}'; available: {', '.join(known) or 'none'}"
+            f"{did_you_mean(args.name, known)}"
+        )
     import time
 
     from recframe.runner import run

@@ -95,8 +95,10 @@ def require_complete(run_dir: str | os.PathLike) -> None:
     """Raise a one-line :class:`DataError` unless the run in ``run_dir`` is complete."""
     state, detail = run_health(run_dir)
     if state != "complete":
-        raise DataError(f"run {run_dir} is {state} ({detail}); its results are not valid: rerun it "
-                        f"(or resume=true) and pass complete runs only")
+        raise DataError(
+            f"run {run_dir} is {state} ({detail}); its results are not valid: rerun it "
+            f"(or resume=true) and pass complete runs only"
+        )
 
 
 def write_status(run_dir: Path, state: str, **facts: Any) -> None:
@@ -104,6 +106,7 @@ def write_status(run_dir: Path, state: str, **facts: Any) -> None:
 
 
 # --- the lock --------------------------------------------------------------------------------------
+
 
 def acquire_lock(run_dir: Path) -> IO[str] | None:
     """Take the folder's lock, or raise :class:`ConfigError` naming the pid that holds it.
@@ -123,10 +126,13 @@ def acquire_lock(run_dir: Path) -> IO[str] | None:
         holder = fh.read().strip() or "unknown pid"
         fh.close()
         if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-            raise ConfigError(f"run folder {run_dir} is in use by another run ({holder}); wait for it to finish, "
-                              f"or give this run another folder (e.g. name=... or hydra.run.dir=...)") from None
-        raise ConfigError(f"cannot lock run folder {run_dir} ({exc.strerror}); "
-                          f"put paths.output_dir on a local file system") from None
+            raise ConfigError(
+                f"run folder {run_dir} is in use by another run ({holder}); wait for it to finish, "
+                f"or give this run another folder (e.g. name=... or hydra.run.dir=...)"
+            ) from None
+        raise ConfigError(
+            f"cannot lock run folder {run_dir} ({exc.strerror}); put paths.output_dir on a local file system"
+        ) from None
     fh.seek(0)
     fh.truncate()
     fh.write(f"pid {os.getpid()} on {socket.gethostname()} since {_now()}\n")
@@ -136,12 +142,16 @@ def acquire_lock(run_dir: Path) -> IO[str] | None:
 
 # --- previous outputs ------------------------------------------------------------------------------
 
+
 def run_outputs(run_dir: Path) -> list[Path]:
     """The entries of ``run_dir`` written by a run (not the folder's config, status, lock or job logs)."""
     if not run_dir.is_dir():
         return []
-    return [p for p in sorted(run_dir.iterdir()) if p.name not in FOLDER_ENTRIES
-            and not (p.suffix == ".log" and p.is_file())]  # Hydra's job log is open while the run goes on
+    return [
+        p
+        for p in sorted(run_dir.iterdir())
+        if p.name not in FOLDER_ENTRIES and not (p.suffix == ".log" and p.is_file())
+    ]  # Hydra's job log is open while the run goes on
 
 
 def set_aside_previous(run_dir: Path) -> None:
@@ -183,6 +193,7 @@ def _remove(path: Path) -> None:
 
 # --- one run ---------------------------------------------------------------------------------------
 
+
 def _worker_of_a_launched_run() -> bool:
     """A DDP worker process started by Lightning re-running the command: the rank-0 process holds the folder."""
     try:
@@ -197,8 +208,10 @@ def disk_full_error(exc: OSError) -> TrainingError | None:
         return None
     where = f" writing {exc.filename}" if exc.filename else ""
     what = "read-only file system" if exc.errno == errno.EROFS else "no space left on the device"
-    return TrainingError(f"{what}{where} ({exc.strerror}); free some space or set paths.output_dir to another "
-                         f"disk, then rerun (resume=true continues from the last checkpoint)")
+    return TrainingError(
+        f"{what}{where} ({exc.strerror}); free some space or set paths.output_dir to another "
+        f"disk, then rerun (resume=true continues from the last checkpoint)"
+    )
 
 
 def reason_of(exc: BaseException) -> str:
@@ -234,13 +247,19 @@ def guarded(run_dir: str | os.PathLike, resume: bool = False) -> Iterator[None]:
                 raise disk from None
         except BaseException as exc:
             try:
-                write_status(run_dir, "failed", reason=reason_of(exc), pid=os.getpid(), host=socket.gethostname(),
-                             started=started, finished=_now())
+                write_status(
+                    run_dir,
+                    "failed",
+                    reason=reason_of(exc),
+                    pid=os.getpid(),
+                    host=socket.gethostname(),
+                    started=started,
+                    finished=_now(),
+                )
             except OSError:  # the disk is still full: the running status with a dead pid reads as stale
                 pass
             raise
-        write_status(run_dir, "complete", pid=os.getpid(), host=socket.gethostname(), started=started,
-                     finished=_now())
+        write_status(run_dir, "complete", pid=os.getpid(), host=socket.gethostname(), started=started, finished=_now())
         _remove(run_dir / PREVIOUS)
     finally:
         if lock is not None:

@@ -63,8 +63,9 @@ def execute(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     return ctx.results
 
 
-def run(overrides: list[str] | tuple[str, ...] = (), run_dir: str | Path | None = None,
-        print_table: bool = False) -> dict[str, Any]:
+def run(
+    overrides: list[str] | tuple[str, ...] = (), run_dir: str | Path | None = None, print_table: bool = False
+) -> dict[str, Any]:
     """Compose a config from ``overrides`` (as on the command line), run it, and return the results.
 
     The run directory is the one the CLI would use (``hydra.run.dir``) unless ``run_dir`` is given.
@@ -73,7 +74,9 @@ def run(overrides: list[str] | tuple[str, ...] = (), run_dir: str | Path | None 
 
     from recframe.alias_overrides import resolve_override_aliases
 
-    overrides = resolve_override_aliases(list(overrides), rconfig.compose_plain)  # deprecated model.<old>= keys (warns once)
+    overrides = resolve_override_aliases(
+        list(overrides), rconfig.compose_plain
+    )  # deprecated model.<old>= keys (warns once)
     cfg = rconfig.compose(overrides)
     HydraConfig.instance().set_config(cfg)
     target = Path(run_dir) if run_dir is not None else Path(str(cfg.hydra.run.dir))
@@ -93,6 +96,20 @@ def run(overrides: list[str] | tuple[str, ...] = (), run_dir: str | Path | None 
     return results
 
 
-__all__ = ["run", "execute", "Run", "RecframeError", "build", "build_metrics", "cold_fallback", "derive_seeds",
-           "environment", "load_data", "make_split", "ranking_targets", "save_per_user", "save_topk",
-           "score_latency_ms_per_1k"]
+__all__ = [
+    "run",
+    "execute",
+    "Run",
+    "RecframeError",
+    "build",
+    "build_metrics",
+    "cold_fallback",
+    "derive_seeds",
+    "environment",
+    "load_data",
+    "make_split",
+    "ranking_targets",
+    "save_per_user",
+    "save_topk",
+    "score_latency_ms_per_1k",
+]

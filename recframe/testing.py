@@ -64,8 +64,13 @@ def recframe_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..
     def run(overrides: list[str] | tuple[str, ...] = (), run_dir: str | Path | None = None) -> dict:
         import recframe
 
-        defaults = ["data=synthetic", "trainer.max_epochs=2", "trainer.progress_bar=false",
-                    "logger=none", f"paths.output_dir={tmp_path / 'outputs'}"]
+        defaults = [
+            "data=synthetic",
+            "trainer.max_epochs=2",
+            "trainer.progress_bar=false",
+            "logger=none",
+            f"paths.output_dir={tmp_path / 'outputs'}",
+        ]
         given = {o.split("=", 1)[0].lstrip("+~") for o in overrides}
         merged = [d for d in defaults if d.split("=", 1)[0] not in given] + list(overrides)
         return recframe.run(merged, run_dir=run_dir or tmp_path / "run")

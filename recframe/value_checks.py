@@ -13,8 +13,23 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from recframe.errors import ConfigError
 
-PRECISIONS = ("64-true", "32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "transformer-engine",
-              "transformer-engine-float16", "64", "32", "16", "bf16", 64, 32, 16)
+PRECISIONS = (
+    "64-true",
+    "32-true",
+    "16-mixed",
+    "bf16-mixed",
+    "16-true",
+    "bf16-true",
+    "transformer-engine",
+    "transformer-engine-float16",
+    "64",
+    "32",
+    "16",
+    "bf16",
+    64,
+    32,
+    16,
+)
 NEGATIVE_SAMPLING = ("uniform", "popularity")
 ACCELERATORS = ("cpu", "gpu", "cuda", "mps", "tpu", "auto")
 
@@ -28,9 +43,11 @@ def check_sampled_cutoffs(num_candidates: int, cutoffs: Any, where: str = "proto
     count puts every held-out item in the list (HR@k = 1 whatever the model)."""
     largest = max(int(k) for k in cutoffs)
     if int(num_candidates) < largest:
-        raise ConfigError(f"{where} is {num_candidates}, fewer than the largest cut-off {largest}: every held-out "
-                          f"item would be in the top {largest} (HR@{largest} = 1 for any model); use at least "
-                          f"{largest} candidates or smaller protocol.cutoffs")
+        raise ConfigError(
+            f"{where} is {num_candidates}, fewer than the largest cut-off {largest}: every held-out "
+            f"item would be in the top {largest} (HR@{largest} = 1 for any model); use at least "
+            f"{largest} candidates or smaller protocol.cutoffs"
+        )
 
 
 def check_protocol(cfg: DictConfig) -> None:
@@ -54,8 +71,10 @@ def check_trainer(cfg: DictConfig) -> None:
         return
     per_step = t.get("batches_per_step")
     if per_step is not None and (not _integer(per_step) or per_step < 1):
-        raise ConfigError(f"trainer.batches_per_step must be an integer >= 1 (1: one optimizer step per "
-                          f"training_step), got {per_step!r}")
+        raise ConfigError(
+            f"trainer.batches_per_step must be an integer >= 1 (1: one optimizer step per "
+            f"training_step), got {per_step!r}"
+        )
     sampling = t.get("negative_sampling")
     if sampling is not None and sampling not in NEGATIVE_SAMPLING:
         raise ConfigError(f"trainer.negative_sampling must be one of {', '.join(NEGATIVE_SAMPLING)}, got {sampling!r}")
@@ -66,8 +85,7 @@ def check_trainer(cfg: DictConfig) -> None:
             raise ConfigError(f"trainer.{key} must be {allowed}, got {value!r}")
     precision = t.get("precision")
     if precision is not None and precision not in PRECISIONS:
-        raise ConfigError(f"trainer.precision {precision!r} is not one of "
-                          f"{', '.join(str(p) for p in PRECISIONS[:8])}")
+        raise ConfigError(f"trainer.precision {precision!r} is not one of {', '.join(str(p) for p in PRECISIONS[:8])}")
     accelerator = str(t.get("accelerator") or "auto")
     if accelerator not in ACCELERATORS:
         raise ConfigError(f"trainer.accelerator {accelerator!r} is not one of {', '.join(ACCELERATORS)}")
@@ -75,11 +93,14 @@ def check_trainer(cfg: DictConfig) -> None:
         import torch
 
         if accelerator == "mps" and not torch.backends.mps.is_available():
-            raise ConfigError("trainer.accelerator=mps but this machine has no usable MPS device; "
-                              "use trainer.accelerator=cpu")
+            raise ConfigError(
+                "trainer.accelerator=mps but this machine has no usable MPS device; use trainer.accelerator=cpu"
+            )
         if accelerator != "mps" and not torch.cuda.is_available():
-            raise ConfigError(f"trainer.accelerator={accelerator} but this machine has no usable CUDA GPU "
-                              f"(torch.cuda.is_available() is False); use trainer.accelerator=cpu")
+            raise ConfigError(
+                f"trainer.accelerator={accelerator} but this machine has no usable CUDA GPU "
+                f"(torch.cuda.is_available() is False); use trainer.accelerator=cpu"
+            )
     devices = t.get("devices")
     if devices is None or devices == "auto":
         return
@@ -91,5 +112,6 @@ def check_trainer(cfg: DictConfig) -> None:
     else:
         ok = _integer(devices) and (devices >= 1 or devices == -1)
     if not ok:
-        raise ConfigError(f"trainer.devices must be a count >= 1, -1 (all), a list of device indices or 'auto', "
-                          f"got {devices!r}")
+        raise ConfigError(
+            f"trainer.devices must be a count >= 1, -1 (all), a list of device indices or 'auto', got {devices!r}"
+        )

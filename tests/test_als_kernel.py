@@ -10,8 +10,9 @@ import torch
 from recframe.training.als import cg_half_step, cg_side_torch, row_blocks
 
 
-def _problem(seed: int, n_rows: int = 40, n_cols: int = 30, d: int = 6, density: float = 0.15,
-             dtype: type = np.float64) -> tuple[sp.csr_matrix, np.ndarray]:
+def _problem(
+    seed: int, n_rows: int = 40, n_cols: int = 30, d: int = 6, density: float = 0.15, dtype: type = np.float64
+) -> tuple[sp.csr_matrix, np.ndarray]:
     rng = np.random.default_rng(seed)
     x = (rng.random((n_rows, n_cols)) < density).astype(np.float32)
     x[3] = 0.0  # a row without observations
@@ -34,7 +35,7 @@ def _objective(csr: sp.csr_matrix, users: np.ndarray, items: np.ndarray, alpha: 
     p = csr.toarray().astype(np.float64)
     c = 1.0 + alpha * p
     err = p - users.astype(np.float64) @ items.astype(np.float64).T
-    return float((c * err * err).sum() + reg * ((users.astype(np.float64) ** 2).sum() + (items ** 2).sum()))
+    return float((c * err * err).sum() + reg * ((users.astype(np.float64) ** 2).sum() + (items**2).sum()))
 
 
 @pytest.mark.parametrize("kernel", ["1", "0"], ids=["numba", "torch"])
@@ -69,8 +70,15 @@ def test_torch_fallback_matches_the_oracle_directly():
     csr, other = _problem(seed=9)
     coo = csr.tocoo()
     rows, cols = torch.from_numpy(coo.row.astype(np.int64)), torch.from_numpy(coo.col.astype(np.int64))
-    out = cg_side_torch(rows, cols, torch.zeros(csr.shape[0], other.shape[1], dtype=torch.float64),
-                        torch.from_numpy(other), 3.0, 1.0, steps=40)
+    out = cg_side_torch(
+        rows,
+        cols,
+        torch.zeros(csr.shape[0], other.shape[1], dtype=torch.float64),
+        torch.from_numpy(other),
+        3.0,
+        1.0,
+        steps=40,
+    )
     np.testing.assert_allclose(out.numpy(), _exact(csr, other, 3.0, 1.0), atol=1e-5, rtol=1e-5)
 
 

@@ -21,23 +21,29 @@ def one_line_error(capsys, *args: str) -> str:
     return err
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["model=bprr"], "unknown model 'bprr' (config group 'model'); available: bpr, content_knn,"),
-    (["model=bprr"], "; did you mean 'bpr'?"),  # the list's last name changes as models are added
-    (["trainer.lrr=0.1"], "unknown config key 'trainer.lrr'; did you mean 'trainer.lr'?"),
-    (["trainer.lr=-0.01"], "trainer.lr must be > 0, got -0.01"),
-    (["trainer.lr=fast"], "trainer.lr must be a number, got 'fast'"),
-    (["trainer.batch_size=1.5"], "trainer.batch_size must be an integer, got 1.5"),
-    (["protocol.cutoffs=[10,0]"], "protocol.cutoffs: every cut-off k must be an integer >= 1, got 0"),
-    (["protocol.valid_metric=ndcg@7"], "protocol.valid_metric 'ndcg@7' must be <metric>@<k>"),
-    (["protocol.split.ratios=[0.8,0.1,0.2]"], "protocol.split.ratios must be non-negative and sum to 1"),
-    (["metrics.names=[ndcg,ndgc]", "protocol.valid_metric=ndcg@10", "debug=fast"], "unknown metric 'ndgc'"),
-    (["+model.embeding_dim=8", "debug=fast"], "model.embeding_dim is not a parameter of model 'bpr'"),
-    (["-m", "model=bpr,bprr"], "unknown model 'bprr'"),
-    (["trainer.max_time=00:30:00"], "trainer.max_time must be 'DD:HH:MM:SS' (e.g. '00:00:30:00' for 30 minutes)"),
-    (["trainer.max_time=3600"], "in a YAML file quote it"),
-    (["trainer.positive_sampling=items"], "trainer.positive_sampling must be one of interactions, users, got 'items'"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["model=bprr"], "unknown model 'bprr' (config group 'model'); available: bpr, content_knn,"),
+        (["model=bprr"], "; did you mean 'bpr'?"),  # the list's last name changes as models are added
+        (["trainer.lrr=0.1"], "unknown config key 'trainer.lrr'; did you mean 'trainer.lr'?"),
+        (["trainer.lr=-0.01"], "trainer.lr must be > 0, got -0.01"),
+        (["trainer.lr=fast"], "trainer.lr must be a number, got 'fast'"),
+        (["trainer.batch_size=1.5"], "trainer.batch_size must be an integer, got 1.5"),
+        (["protocol.cutoffs=[10,0]"], "protocol.cutoffs: every cut-off k must be an integer >= 1, got 0"),
+        (["protocol.valid_metric=ndcg@7"], "protocol.valid_metric 'ndcg@7' must be <metric>@<k>"),
+        (["protocol.split.ratios=[0.8,0.1,0.2]"], "protocol.split.ratios must be non-negative and sum to 1"),
+        (["metrics.names=[ndcg,ndgc]", "protocol.valid_metric=ndcg@10", "debug=fast"], "unknown metric 'ndgc'"),
+        (["+model.embeding_dim=8", "debug=fast"], "model.embeding_dim is not a parameter of model 'bpr'"),
+        (["-m", "model=bpr,bprr"], "unknown model 'bprr'"),
+        (["trainer.max_time=00:30:00"], "trainer.max_time must be 'DD:HH:MM:SS' (e.g. '00:00:30:00' for 30 minutes)"),
+        (["trainer.max_time=3600"], "in a YAML file quote it"),
+        (
+            ["trainer.positive_sampling=items"],
+            "trainer.positive_sampling must be one of interactions, users, got 'items'",
+        ),
+    ],
+)
 def test_config_mistakes_are_one_line(capsys, args, expected):
     assert expected in one_line_error(capsys, *args)
 
@@ -69,8 +75,14 @@ def test_nan_loss_names_the_epoch(capsys, recframe_plugin, tmp_path):
     plugin = types.ModuleType("nan_plugin")
     plugin.register_models = hookimpl(lambda register: register("nan_model", NaNModel))
     recframe_plugin(plugin)
-    err = one_line_error(capsys, "data=synthetic", "model.name=nan_model", "trainer.progress_bar=false",
-                         "logger=none", f"paths.output_dir={tmp_path}")
+    err = one_line_error(
+        capsys,
+        "data=synthetic",
+        "model.name=nan_model",
+        "trainer.progress_bar=false",
+        "logger=none",
+        f"paths.output_dir={tmp_path}",
+    )
     assert "loss became nan at epoch 0, batch 0" in err and "trainer.lr" in err
 
 

@@ -154,7 +154,11 @@ def test_lightgcn_trains_and_scores_through_pruned_and_compressed_tables():
     copy.deepcopy(model)  # a model whose adjacency was used on a device still copies (compression starts so)
     prune.l1_unstructured(model.embedding, "weight", amount=0.5)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    batch = {"user": torch.tensor([0, 1, 2]), "pos_item": torch.tensor([0, 1, 2]), "neg_item": torch.tensor([[3], [4], [5]])}
+    batch = {
+        "user": torch.tensor([0, 1, 2]),
+        "pos_item": torch.tensor([0, 1, 2]),
+        "neg_item": torch.tensor([[3], [4], [5]]),
+    }
     for _ in range(2):  # the mask hook recomputes the table each step (a second backward used to fail)
         optimizer.zero_grad()
         out = model(batch)
@@ -211,13 +215,21 @@ def test_lightgcn_normal_init_uses_init_std():
         LightGCN(info_for(data), init="uniform")
 
 
-@pytest.mark.parametrize("name, params", [
-    ("pop", {}), ("bpr", {"embedding_dim": 8}), ("gmf", {"embedding_dim": 8}),
-    ("ncf_mlp", {"embedding_dim": 8, "hidden_sizes": [16, 8]}),
-    ("neumf", {"embedding_dim": 8, "mlp_embedding_dim": 8, "hidden_sizes": [16, 8]}),
-    ("lightgcn", {"embedding_dim": 8, "num_layers": 2}), ("multvae", {"hidden_sizes": [16], "latent_dim": 4}),
-    ("itemknn", {"k": 5}), ("ease", {"reg_weight": 10.0}), ("ials", {"embedding_dim": 4, "iterations": 2}),
-])
+@pytest.mark.parametrize(
+    "name, params",
+    [
+        ("pop", {}),
+        ("bpr", {"embedding_dim": 8}),
+        ("gmf", {"embedding_dim": 8}),
+        ("ncf_mlp", {"embedding_dim": 8, "hidden_sizes": [16, 8]}),
+        ("neumf", {"embedding_dim": 8, "mlp_embedding_dim": 8, "hidden_sizes": [16, 8]}),
+        ("lightgcn", {"embedding_dim": 8, "num_layers": 2}),
+        ("multvae", {"hidden_sizes": [16], "latent_dim": 4}),
+        ("itemknn", {"k": 5}),
+        ("ease", {"reg_weight": 10.0}),
+        ("ials", {"embedding_dim": 4, "iterations": 2}),
+    ],
+)
 def test_score_agrees_with_score_all(name, params):
     data = random_interactions(seed=4)
     torch.manual_seed(0)
@@ -230,9 +242,17 @@ def test_score_agrees_with_score_all(name, params):
         assert torch.allclose(model.score(users, items), full[torch.arange(4), items], atol=1e-5)
 
 
-@pytest.mark.parametrize("name, params", [
-    ("bpr", {"embedding_dim": 8}), ("gmf", {"embedding_dim": 8}), ("lightgcn", {"embedding_dim": 8, "num_layers": 2}),
-    ("ials", {"embedding_dim": 4, "iterations": 2}), ("pop", {}), ("neumf", {"embedding_dim": 8})])
+@pytest.mark.parametrize(
+    "name, params",
+    [
+        ("bpr", {"embedding_dim": 8}),
+        ("gmf", {"embedding_dim": 8}),
+        ("lightgcn", {"embedding_dim": 8, "num_layers": 2}),
+        ("ials", {"embedding_dim": 4, "iterations": 2}),
+        ("pop", {}),
+        ("neumf", {"embedding_dim": 8}),
+    ],
+)
 def test_score_factors_are_score_all_up_to_a_constant_per_row(name, params):
     """The contract full ranking relies on: ``score_all = P @ Q.T + c_b``, or no factors at all."""
     data = random_interactions(seed=5)
@@ -260,9 +280,14 @@ def test_non_persistent_caches_are_not_counted_as_parameters():
     assert count_parameters(model) == (data.n_users + data.n_items) * 8
 
 
-@pytest.mark.parametrize("args", [
-    ["model=itemknn"], ["model=ease"], ["model=ials"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["model=itemknn"],
+        ["model=ease"],
+        ["model=ials"],
+    ],
+)
 def test_closed_form_models_beat_popularity_on_ml100k(ml100k, tmp_path, args):
     import recframe
 
@@ -272,16 +297,23 @@ def test_closed_form_models_beat_popularity_on_ml100k(ml100k, tmp_path, args):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("args", [
-    ["model=neumf"], ["model=lightgcn"], ["model=multvae", "trainer.batch_size=256"],
-    ["model=bpr", "loss=sampled_softmax", "trainer.num_negatives=8"], ["model=bpr", "loss=softmax"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["model=neumf"],
+        ["model=lightgcn"],
+        ["model=multvae", "trainer.batch_size=256"],
+        ["model=bpr", "loss=sampled_softmax", "trainer.num_negatives=8"],
+        ["model=bpr", "loss=softmax"],
+    ],
+)
 def test_gradient_models_beat_popularity_on_ml100k(ml100k, tmp_path, args):
     import recframe
 
     pop = recframe.run(["model=pop", "logger=none"], run_dir=tmp_path / "pop")["metrics"]["test/ndcg@10"]
-    ours = recframe.run([*args, "logger=none", "trainer.progress_bar=false", "trainer.max_epochs=20"],
-                        run_dir=tmp_path / "m")["metrics"]["test/ndcg@10"]
+    ours = recframe.run(
+        [*args, "logger=none", "trainer.progress_bar=false", "trainer.max_epochs=20"], run_dir=tmp_path / "m"
+    )["metrics"]["test/ndcg@10"]
     assert ours > pop + 0.05
 
 
@@ -298,7 +330,7 @@ def test_recbole_batch_counting_counts_each_item_once_per_batch():
     negatives = NegativeSampler(data).sample(data.user[order], 2, rng)
     expected = np.zeros(data.n_items)
     for start in range(0, len(order), 4):
-        present = set(data.item[order[start:start + 4]]) | set(negatives[start:start + 4].ravel())
+        present = set(data.item[order[start : start + 4]]) | set(negatives[start : start + 4].ravel())
         expected[list(present)] += 1
     assert np.array_equal(counts, expected)
     assert counts.max() <= -(-len(data) // 4)  # never more than once per batch
@@ -356,8 +388,9 @@ def test_multvae_epsilon_std_scales_the_reparameterisation_noise():
     gaps = {}
     for std in (0.0, 0.01, 1.0):
         torch.manual_seed(0)
-        model = registries().model.get("multvae")(info_for(data), hidden_sizes=[16], latent_dim=4, dropout=0.0,
-                                                  epsilon_std=std)
+        model = registries().model.get("multvae")(
+            info_for(data), hidden_sizes=[16], latent_dim=4, dropout=0.0, epsilon_std=std
+        )
         reference = model.eval()(batch)["logits"]
         gaps[std] = (model.train()(batch)["logits"] - reference).abs().max().item()
     assert gaps[0.0] == 0.0 and 0 < gaps[0.01] < gaps[1.0] / 20
@@ -388,17 +421,20 @@ def test_lightgcn_recbole_regulariser_is_the_plain_frobenius_norm():
     squared = build("lightgcn", data, embedding_dim=4, num_layers=1, reg_weight=1.0, reg_norm="squared")
     plain = build("lightgcn", data, embedding_dim=4, num_layers=1, reg_weight=1.0, reg_norm="frobenius")
     plain.load_state_dict(squared.state_dict())
-    batch = {"user": torch.tensor([0, 1, 1]), "pos_item": torch.tensor([2, 3, 4]),
-             "neg_item": torch.tensor([[5], [6], [7]])}
+    batch = {
+        "user": torch.tensor([0, 1, 1]),
+        "pos_item": torch.tensor([2, 3, 4]),
+        "neg_item": torch.tensor([[5], [6], [7]]),
+    }
     e = squared.embedding.weight.detach()
     u, p, n = e[batch["user"]], e[data.n_users + batch["pos_item"]], e[data.n_users + batch["neg_item"].view(-1)]
     assert squared(batch)["regularization"].item() == pytest.approx(
-        float((u.pow(2).sum() + p.pow(2).sum() + n.pow(2).sum()) / 6), rel=1e-6)
-    assert plain(batch)["regularization"].item() == pytest.approx(
-        float((u.norm() + p.norm() + n.norm()) / 3), rel=1e-6)
+        float((u.pow(2).sum() + p.pow(2).sum() + n.pow(2).sum()) / 6), rel=1e-6
+    )
+    assert plain(batch)["regularization"].item() == pytest.approx(float((u.norm() + p.norm() + n.norm()) / 3), rel=1e-6)
     # Xavier-uniform bound of each table (users, items) as separate embeddings
     assert e[: data.n_users].abs().max() <= np.sqrt(6 / (data.n_users + 4))
-    assert e[data.n_users:].abs().max() <= np.sqrt(6 / (data.n_items + 4))
+    assert e[data.n_users :].abs().max() <= np.sqrt(6 / (data.n_items + 4))
     with pytest.raises(ValueError, match="reg_norm"):
         build("lightgcn", data, reg_norm="l1")
 

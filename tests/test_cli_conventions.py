@@ -26,11 +26,11 @@ _SCRIPT = Path(sys.executable).parent / "recframe"
 RECFRAME = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "recframe.cli"]
 
 
-def recframe_cmd(args: list[str], cwd: Path, env: dict[str, str] | None = None,
-                 timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def recframe_cmd(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([*RECFRAME, *args], cwd=cwd, env=full_env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run([*RECFRAME, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
 
 
 def last_line(text: str) -> str:
@@ -66,8 +66,9 @@ def test_hydra_flags_reach_hydra(tmp_path):
     install = recframe_cmd(["-sc", "install=bash"], tmp_path)
     assert install.returncode == 0, install.stderr
     assert "complete -o nospace -o default -F hydra_bash_completion recframe" in install.stdout
-    query = recframe_cmd(["-sc", "query=bash"], tmp_path,
-                         {"COMP_LINE": "recframe model=ea", "COMP_POINT": str(len("recframe model=ea"))})
+    query = recframe_cmd(
+        ["-sc", "query=bash"], tmp_path, {"COMP_LINE": "recframe model=ea", "COMP_POINT": str(len("recframe model=ea"))}
+    )
     assert query.returncode == 0, query.stderr
     assert query.stdout.split() == ["model=ease"]
 
@@ -105,8 +106,11 @@ def test_run_ends_with_its_results_path_and_logs_as_recframe(tmp_path):
 @pytest.mark.slow  # several recframe processes
 def test_sweep_ends_with_summary_and_report_pointer(tmp_path):
     outputs = tmp_path / "outputs"
-    out = recframe_cmd(["-m", "data=ml-100k", "model=pop", "seed=0,1", "print_table=false"], tmp_path,
-                       {"RECFRAME_OUTPUT_DIR": str(outputs)})
+    out = recframe_cmd(
+        ["-m", "data=ml-100k", "model=pop", "seed=0,1", "print_table=false"],
+        tmp_path,
+        {"RECFRAME_OUTPUT_DIR": str(outputs)},
+    )
     assert out.returncode == 0, out.stderr
     results = [ln for ln in out.stdout.splitlines() if ln.startswith("results: ")]
     assert len(results) == 2 and all(Path(r.removeprefix("results: ")).is_file() for r in results)
@@ -121,8 +125,14 @@ def test_sweep_ends_with_summary_and_report_pointer(tmp_path):
 def test_ctrl_c_ends_with_the_resume_line(tmp_path):
     outputs = tmp_path / "outputs"
     args = ["data=ml-100k", "model=bpr", "trainer.max_epochs=10000", "trainer.patience=10000"]
-    proc = subprocess.Popen([*RECFRAME, *args], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "RECFRAME_OUTPUT_DIR": str(outputs)})
+    proc = subprocess.Popen(
+        [*RECFRAME, *args],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "RECFRAME_OUTPUT_DIR": str(outputs)},
+    )
     last = outputs / "runs" / "default" / "ml-100k" / "bpr" / "trainer.max_epochs=10000,trainer.patience=10000"
     deadline = time.monotonic() + 600
     while not (last / "checkpoints" / "last.ckpt").is_file():
@@ -144,19 +154,29 @@ def test_data_folder_rule_is_the_same_for_cli_and_api(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("RECFRAME_DATA_DIR", "RECFRAME_CACHE_DIR")}
     env["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
     expected = tmp_path / "xdg" / "recframe" / "data"
-    job = subprocess.run([*RECFRAME, "-c", "job", "--resolve", "data=ml-100k"], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=600)
+    job = subprocess.run(
+        [*RECFRAME, "-c", "job", "--resolve", "data=ml-100k"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert job.returncode == 0, job.stderr
     assert f"path: {expected / 'ml-100k'}" in job.stdout
-    code = ("import recframe, sys\n"
-            "try:\n    recframe.run(['data=ml-100k', 'model=pop'])\n"
-            "except recframe.runner.RecframeError as exc:\n    print(exc)\n")
-    api = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
-                         timeout=600)
+    code = (
+        "import recframe, sys\n"
+        "try:\n    recframe.run(['data=ml-100k', 'model=pop'])\n"
+        "except recframe.runner.RecframeError as exc:\n    print(exc)\n"
+    )
+    api = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
     assert f"looked for {expected / 'ml-100k' / 'u.data'}" in api.stdout, api.stdout + api.stderr
     assert f"fetch it into {expected}" in api.stdout
-    cli = subprocess.run([*RECFRAME, "data=ml-100k", "model=pop"], cwd=tmp_path, env=env, capture_output=True,
-                         text=True, timeout=600)
+    cli = subprocess.run(
+        [*RECFRAME, "data=ml-100k", "model=pop"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
     assert cli.returncode == 2 and f"looked for {expected / 'ml-100k' / 'u.data'}" in cli.stderr
 
 
@@ -170,11 +190,30 @@ def test_make_run_fetches_ml100k_when_absent(tmp_path, ml100k):
         for name in ("u.data", "u.user", "u.item"):
             zf.write(ml100k / name, f"ml-100k/{name}")
     env = {k: v for k, v in os.environ.items() if k != "RECFRAME_DATA_DIR"}
-    env.update(XDG_CACHE_HOME=str(tmp_path / "xdg"), RECFRAME_CACHE_DIR=str(tmp_path / "cache"),
-               RECFRAME_OUTPUT_DIR=str(tmp_path / "outputs"))
-    out = subprocess.run(["make", "-o", "setup", "-o", ".venv/.installed", "run", f"VENV={Path(sys.prefix)}",
-                          f"DOWNLOAD_ARGS=--url {archive.as_uri()}", "RUN_ARGS=model=pop"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
+    env.update(
+        XDG_CACHE_HOME=str(tmp_path / "xdg"),
+        RECFRAME_CACHE_DIR=str(tmp_path / "cache"),
+        RECFRAME_OUTPUT_DIR=str(tmp_path / "outputs"),
+    )
+    out = subprocess.run(
+        [
+            "make",
+            "-o",
+            "setup",
+            "-o",
+            ".venv/.installed",
+            "run",
+            f"VENV={Path(sys.prefix)}",
+            f"DOWNLOAD_ARGS=--url {archive.as_uri()}",
+            "RUN_ARGS=model=pop",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        stdin=subprocess.DEVNULL,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     data = tmp_path / "cache" / "data" / "ml-100k"  # RECFRAME_CACHE_DIR set: <cache>/data
     assert f"ml-100k: downloaded to {data}; sha256 verified: u.data, u.user, u.item" in out.stdout

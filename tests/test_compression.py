@@ -14,8 +14,7 @@ from recframe.console import baseline_table
 from recframe.data.interactions import Interactions
 from recframe.models import DatasetInfo, count_parameters, model_bytes
 from recframe.plugins import registries
-from recframe_distill.distill import (listwise_kl_loss, rank_weights, ranking_distillation_loss,
-                                      soft_label_loss)
+from recframe_distill.distill import listwise_kl_loss, rank_weights, ranking_distillation_loss, soft_label_loss
 from recframe_distill.lowrank import LowRank, LowRankEmbedding
 from recframe_distill.prune import Prune
 from recframe_distill.quantize import Int8Embedding, Quantize
@@ -41,6 +40,7 @@ def scores_of(model):
 
 
 # --- quantize ------------------------------------------------------------------------------------
+
 
 def test_quantize_stores_int8_tables_and_scores_close_to_the_original():
     model = tiny_model(embedding_dim=32)
@@ -89,6 +89,7 @@ def test_a_quantized_ncf_tower_ranks_through_its_int8_layers():
 
 # --- low rank ------------------------------------------------------------------------------------
 
+
 def test_lowrank_equals_the_svd_truncation_and_counts_the_factors():
     model = tiny_model(embedding_dim=16)
     r = 4
@@ -107,6 +108,7 @@ def test_lowrank_equals_the_svd_truncation_and_counts_the_factors():
 
 
 # --- prune ---------------------------------------------------------------------------------------
+
 
 def test_magnitude_pruning_reaches_the_requested_sparsity_and_size_counts_it():
     model = tiny_model(embedding_dim=16)
@@ -143,6 +145,7 @@ def test_tensor_storage_keeps_dense_when_sparse_is_not_smaller():
 
 # --- distill -------------------------------------------------------------------------------------
 
+
 def test_ranking_distillation_loss_on_a_hand_toy():
     w = rank_weights(2, lam=1.0)
     e1, e2 = math.exp(-1), math.exp(-2)
@@ -170,10 +173,14 @@ def test_the_teacher_score_table_gives_the_teachers_pair_scores(kind):
 
     teacher, student = tiny_model(embedding_dim=16), tiny_model(embedding_dim=4)
     topk = torch.randint(0, 40, (50, 5), generator=torch.Generator().manual_seed(1))
-    batch = {"user": torch.tensor([0, 7, 7, 49]), "pos_item": torch.tensor([1, 2, 3, 4]),
-             "neg_item": torch.tensor([[5], [6], [7], [8]])}
-    cached = StudentWithTeacher(student, teacher, topk, kind, num_samples=6, seed=3,
-                                teacher_table=teacher_score_table(teacher))
+    batch = {
+        "user": torch.tensor([0, 7, 7, 49]),
+        "pos_item": torch.tensor([1, 2, 3, 4]),
+        "neg_item": torch.tensor([[5], [6], [7], [8]]),
+    }
+    cached = StudentWithTeacher(
+        student, teacher, topk, kind, num_samples=6, seed=3, teacher_table=teacher_score_table(teacher)
+    )
     direct = StudentWithTeacher(student, teacher, topk, kind, num_samples=6, seed=3)
     assert cached.teacher_table is not None and direct.teacher_table is None
     a, b = cached(batch), direct(batch)
@@ -183,9 +190,16 @@ def test_the_teacher_score_table_gives_the_teachers_pair_scores(kind):
 
 # --- the chain, end to end -----------------------------------------------------------------------
 
+
 def test_chain_from_config_writes_compressed_rows_with_retention(recframe_run, tmp_path):
-    results = recframe_run(["compressor=chain", "+compressor.stages.0.trainer.max_epochs=2",
-                            "compressor.stages.0.student.embedding_dim=8", "model.embedding_dim=32"])
+    results = recframe_run(
+        [
+            "compressor=chain",
+            "+compressor.stages.0.trainer.max_epochs=2",
+            "compressor.stages.0.student.embedding_dim=8",
+            "model.embedding_dim=32",
+        ]
+    )
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
     rows = saved["compressed"]
     assert [r["stage"] for r in rows] == ["distill", "quantize"]
@@ -203,8 +217,16 @@ def test_chain_from_config_writes_compressed_rows_with_retention(recframe_run, t
 
 
 def test_distill_over_seeds_reports_each_seed_and_the_paired_difference(recframe_run, tmp_path):
-    recframe_run(["compressor=distill", "compressor.student.embedding_dim=8", "compressor.baseline=true",
-                  "+compressor.seeds=[3,4]", "+compressor.trainer.max_epochs=2", "model.embedding_dim=32"])
+    recframe_run(
+        [
+            "compressor=distill",
+            "compressor.student.embedding_dim=8",
+            "compressor.baseline=true",
+            "+compressor.seeds=[3,4]",
+            "+compressor.trainer.max_epochs=2",
+            "model.embedding_dim=32",
+        ]
+    )
     row = json.loads((tmp_path / "run" / "results.json").read_text())["compressed"][0]
     seeds, summary = row["facts"]["seeds"], row["facts"]["summary"]
     assert sorted(seeds) == ["3", "4"] and summary["n"] == 2
@@ -239,8 +261,15 @@ def rendered(table) -> str:
 
 @pytest.mark.parametrize("loss", ["soft", "listwise"])
 def test_teacher_scoring_losses_train_a_student_through_the_run(recframe_run, loss):
-    results = recframe_run(["compressor=distill", f"compressor.loss={loss}", "compressor.student.embedding_dim=8",
-                            "+compressor.trainer.max_epochs=2", "model.embedding_dim=32"])
+    results = recframe_run(
+        [
+            "compressor=distill",
+            f"compressor.loss={loss}",
+            "compressor.student.embedding_dim=8",
+            "+compressor.trainer.max_epochs=2",
+            "model.embedding_dim=32",
+        ]
+    )
     row = results["compressed"][0]
     assert row["facts"]["loss"] == loss and row["facts"]["fit"]["epochs"] == 2
     assert row["cost"]["params"] * 4 == results["cost"]["params"]
@@ -255,8 +284,15 @@ def test_distill_seeds_must_be_distinct():
 
 
 def test_pruned_weights_stay_zero_through_fine_tuning(recframe_run, tmp_path):
-    results = recframe_run(["compressor=prune", "compressor.amount=0.75", "compressor.finetune_epochs=2",
-                            "model.embedding_dim=16", "trainer.max_epochs=2"])
+    results = recframe_run(
+        [
+            "compressor=prune",
+            "compressor.amount=0.75",
+            "compressor.finetune_epochs=2",
+            "model.embedding_dim=16",
+            "trainer.max_epochs=2",
+        ]
+    )
     row = results["compressed"][0]
     assert row["facts"]["finetune"]["epochs"] == 2
     assert row["facts"]["sparsity"] == pytest.approx(0.75, abs=1e-3)  # the masks held while training
@@ -265,8 +301,10 @@ def test_pruned_weights_stay_zero_through_fine_tuning(recframe_run, tmp_path):
 
 def test_compressing_a_saved_run_folder(recframe_run, tmp_path):
     first = recframe_run(["model.embedding_dim=16"], run_dir=tmp_path / "teacher")
-    second = recframe_run(["compressor=compare", "compressor.stages.3.rank=4",
-                           f"compressor.from_run={tmp_path / 'teacher'}"], run_dir=tmp_path / "low")
+    second = recframe_run(
+        ["compressor=compare", "compressor.stages.3.rank=4", f"compressor.from_run={tmp_path / 'teacher'}"],
+        run_dir=tmp_path / "low",
+    )
     assert second["metrics"] == first["metrics"]  # the saved best checkpoint, evaluated again
     assert second["run"]["compressed_from"] == str(tmp_path / "teacher")
     rows = second["compressed"]

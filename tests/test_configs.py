@@ -14,8 +14,14 @@ CONF = Path(__file__).resolve().parents[1] / "conf"
 # the core tree and the config folders the built-in plugins ship (model/, data/, loss/, ...)
 ROOTS = [CONF, *(path for plugin, path in registries().config_dirs if registries().plugins[plugin].builtin)]
 # groups whose files are selected as `group=option`; hydra/ is Hydra's own node
-GROUPS = sorted({p.name for root in ROOTS for p in root.iterdir()
-                 if p.is_dir() and p.name != "hydra" and not p.name.startswith("_")})
+GROUPS = sorted(
+    {
+        p.name
+        for root in ROOTS
+        for p in root.iterdir()
+        if p.is_dir() and p.name != "hydra" and not p.name.startswith("_")
+    }
+)
 
 
 def nested_groups(group_dir: Path) -> set[str]:
@@ -50,8 +56,11 @@ COMPANIONS = {("metrics", "ctr"): ["protocol=recbole_ml1m_ctr"], ("protocol", "r
 
 
 def in_root_defaults(group: str) -> bool:
-    return any(group in entry for entry in OmegaConf.load(CONF / "config.yaml").defaults
-               if isinstance(entry, (dict, type(OmegaConf.create({})))))
+    return any(
+        group in entry
+        for entry in OmegaConf.load(CONF / "config.yaml").defaults
+        if isinstance(entry, (dict, type(OmegaConf.create({}))))
+    )
 
 
 @pytest.mark.parametrize("group, option", list(options()))
@@ -66,8 +75,20 @@ def test_every_config_file_composes(group, option):
 def test_the_tree_has_every_group_of_the_composition_root():
     root = OmegaConf.load(CONF / "config.yaml")
     groups = {next(iter(d)) for d in root.defaults if isinstance(d, dict) or hasattr(d, "keys")}
-    assert {"data", "protocol", "model", "loss", "trainer", "metrics", "logger", "compressor", "experiment",
-            "hparams_search", "hydra", "paths"} <= groups
+    assert {
+        "data",
+        "protocol",
+        "model",
+        "loss",
+        "trainer",
+        "metrics",
+        "logger",
+        "compressor",
+        "experiment",
+        "hparams_search",
+        "hydra",
+        "paths",
+    } <= groups
     assert root.defaults[0] == "_self_"
 
 
@@ -105,9 +126,16 @@ def test_config_tree_is_installed_with_the_package():
 
 def test_builtin_plugins_register_their_config_folders():
     dirs = {plugin: path for plugin, path in registries().config_dirs}
-    for plugin, group in [("cf", "model"), ("datasets", "data"), ("losses", "loss"), ("metrics", "metrics"),
-                          ("distill", "compressor"), ("content", "model"), ("context", "model"),
-                          ("sequential", "model")]:
+    for plugin, group in [
+        ("cf", "model"),
+        ("datasets", "data"),
+        ("losses", "loss"),
+        ("metrics", "metrics"),
+        ("distill", "compressor"),
+        ("content", "model"),
+        ("context", "model"),
+        ("sequential", "model"),
+    ]:
         assert (dirs[plugin] / group).is_dir(), (plugin, group)
     assert not (CONF / "model").exists() and not (CONF / "data").exists()
 
@@ -129,10 +157,13 @@ def test_protocols_share_common_keys_through_defaults():
         assert restated == [], f"{f.name} restates shared values: {restated}"
 
 
-@pytest.mark.parametrize("family, data, protocol, model", [
-    ("deepfm_ml1m_ctr", "ml-1m", "recbole_ml1m_ctr", "deepfm"),
-    ("sasrec_beauty", "amazon-beauty", "s3rec_loo", "sasrec"),
-])
+@pytest.mark.parametrize(
+    "family, data, protocol, model",
+    [
+        ("deepfm_ml1m_ctr", "ml-1m", "recbole_ml1m_ctr", "deepfm"),
+        ("sasrec_beauty", "amazon-beauty", "s3rec_loo", "sasrec"),
+    ],
+)
 def test_size_sweep_runs_each_family_under_its_reproduction(family, data, protocol, model):
     from recframe import config as rconfig
 

@@ -27,8 +27,10 @@ def test_tfidf_matches_a_hand_computation():
     x = sparse.toarray()
     assert vocab == ["1995", "soldiers", "story", "the", "toy"]  # one-letter tokens and punctuation dropped
     n = 3
-    idf = {w: math.log((1 + n) / (1 + df)) + 1 for w, df in
-           {"1995": 1, "soldiers": 1, "story": 2, "the": 1, "toy": 2}.items()}
+    idf = {
+        w: math.log((1 + n) / (1 + df)) + 1
+        for w, df in {"1995": 1, "soldiers": 1, "story": 2, "the": 1, "toy": 2}.items()
+    }
     row0 = np.array([idf["1995"], 0, idf["story"], 0, idf["toy"]])
     np.testing.assert_allclose(x[0], row0 / np.linalg.norm(row0), rtol=1e-6)
     row2 = np.array([0, 0, idf["story"], idf["the"], 0])
@@ -37,8 +39,13 @@ def test_tfidf_matches_a_hand_computation():
 
 
 def test_attributes_are_multi_hot_genres_and_decades():
-    features = pd.DataFrame({"title": ["a", "b", "c"], "year": pd.array([1995, 1987, None], dtype="Int64"),
-                             "genres": ["Comedy|Drama", "Drama", None]})
+    features = pd.DataFrame(
+        {
+            "title": ["a", "b", "c"],
+            "year": pd.array([1995, 1987, None], dtype="Int64"),
+            "genres": ["Comedy|Drama", "Drama", None],
+        }
+    )
     x, names = rep.multi_hot(rep.attribute_lists(features))
     assert names == ["decade=1980", "decade=1990", "genre=Comedy", "genre=Drama"]
     assert x.tolist() == [[0, 1, 1, 1], [1, 0, 0, 1], [0, 0, 0, 0]]
@@ -90,13 +97,25 @@ def test_embedding_cache_hits_rekeys_on_text_change_and_writes_atomically(tmp_pa
 def _toy_info(rng):
     n_users, n_items = 7, 9
     genres = ["A|B", "B", "C", "A|C", "B|C", "A", "C", "A|B|C", "B"]
-    features = pd.DataFrame({"item": np.arange(n_items), "title": [f"t{i}" for i in range(n_items)],
-                             "year": pd.array([1990 + i for i in range(n_items)], dtype="Int64"),
-                             "genres": genres})
+    features = pd.DataFrame(
+        {
+            "item": np.arange(n_items),
+            "title": [f"t{i}" for i in range(n_items)],
+            "year": pd.array([1990 + i for i in range(n_items)], dtype="Int64"),
+            "genres": genres,
+        }
+    )
     user = rng.integers(0, n_users, 30)
     item = rng.integers(0, n_items - 2, 30)  # the last two items are cold
-    data = Interactions(user=user, item=item, n_users=n_users, n_items=n_items,
-                        user_ids=np.arange(n_users), item_ids=np.arange(n_items), item_features=features)
+    data = Interactions(
+        user=user,
+        item=item,
+        n_users=n_users,
+        n_items=n_items,
+        user_ids=np.arange(n_users),
+        item_ids=np.arange(n_items),
+        item_features=features,
+    )
     return DatasetInfo(n_users, n_items, data, np.bincount(item, minlength=n_items)), data
 
 
@@ -131,8 +150,18 @@ def test_collaborative_model_on_a_cold_split_errors_in_one_line(ml100k):
 
 
 def test_declared_popularity_fallback_ranks_cold_items_last_and_is_recorded(ml100k, tmp_path):
-    results = recframe.run(["data=ml-100k", "model=bpr", "protocol=cold_items", "protocol.cold_fallback=popularity",
-                            "trainer.max_epochs=1", "trainer.limit_train_batches=2", *FAST], run_dir=tmp_path)
+    results = recframe.run(
+        [
+            "data=ml-100k",
+            "model=bpr",
+            "protocol=cold_items",
+            "protocol.cold_fallback=popularity",
+            "trainer.max_epochs=1",
+            "trainer.limit_train_batches=2",
+            *FAST,
+        ],
+        run_dir=tmp_path,
+    )
     assert results["run"]["cold_fallback"] == "popularity" and results["run"]["cold_items"] > 0
     assert results["protocol"]["cold_fallback"] == "popularity"
     # every test item is cold, and cold items are ranked after all warm ones: no hits
@@ -151,6 +180,15 @@ def test_content_knn_beats_pop_on_cold_items(ml100k, tmp_path):
 
 @pytest.mark.parametrize("model", ["content_linear", "hybrid"])
 def test_trained_content_models_run_and_score_cold_items(ml100k, tmp_path, model):
-    results = recframe.run(["data=ml-100k", f"model={model}", "protocol=cold_items", "trainer.max_epochs=1",
-                            "trainer.limit_train_batches=5", *FAST], run_dir=tmp_path)
+    results = recframe.run(
+        [
+            "data=ml-100k",
+            f"model={model}",
+            "protocol=cold_items",
+            "trainer.max_epochs=1",
+            "trainer.limit_train_batches=5",
+            *FAST,
+        ],
+        run_dir=tmp_path,
+    )
     assert results["metrics"]["test/recall@20"] > 0.0 and "cold_fallback" not in results["run"]

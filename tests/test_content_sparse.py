@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
+
+from recframe.data.interactions import Interactions
+from recframe.models import DatasetInfo
 from recframe_content import representations as rep
 from recframe_content.knn import ContentKNN
 from recframe_content.linear import ContentLinear
 from recframe_content.sparse_rows import ContentRows
-
-from recframe.data.interactions import Interactions
-from recframe.models import DatasetInfo
 
 
 def random_csr(rng: np.random.Generator, n: int, d: int, density: float) -> sp.csr_matrix:
@@ -55,15 +55,31 @@ def test_sparse_rows_load_a_state_dict_of_another_size():
 
 
 def _text_info() -> tuple[DatasetInfo, Interactions]:
-    titles = ["Toy Story", "Story of Toys", "The Matrix", "Matrix Reloaded", "Heat", "Toy Soldiers",
-              "The Heat Is On", "", "Reloaded Story"]
+    titles = [
+        "Toy Story",
+        "Story of Toys",
+        "The Matrix",
+        "Matrix Reloaded",
+        "Heat",
+        "Toy Soldiers",
+        "The Heat Is On",
+        "",
+        "Reloaded Story",
+    ]
     rng = np.random.default_rng(3)
     n_users, n_items = 6, len(titles)
     features = pd.DataFrame({"item": np.arange(n_items), "title": titles})
     user = rng.integers(0, n_users, 25)
     item = rng.integers(0, n_items, 25)
-    data = Interactions(user=user, item=item, n_users=n_users, n_items=n_items, user_ids=np.arange(n_users),
-                        item_ids=np.arange(n_items), item_features=features)
+    data = Interactions(
+        user=user,
+        item=item,
+        n_users=n_users,
+        n_items=n_items,
+        user_ids=np.arange(n_users),
+        item_ids=np.arange(n_items),
+        item_features=features,
+    )
     return DatasetInfo(n_users, n_items, data, np.bincount(item, minlength=n_items)), data
 
 
@@ -97,13 +113,18 @@ def test_content_linear_on_text_equals_its_dense_twin():
     users = torch.arange(info.n_users)
     torch.testing.assert_close(sparse_model.score_all(users), dense_model.score_all(users), rtol=1e-5, atol=1e-6)
     items = torch.tensor([0, 7, 8, 2, 2, 5])
-    torch.testing.assert_close(sparse_model.score(users, items), dense_model.score(users, items),
-                               rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(sparse_model.score(users, items), dense_model.score(users, items), rtol=1e-5, atol=1e-6)
 
 
 def test_ml1m_title_tfidf_is_sparse_and_small(data_dir):
-    movies = pd.read_csv(data_dir / "ml-1m" / "movies.dat", sep="::", engine="python", header=None,
-                         names=["item", "title", "genres"], encoding="latin-1")
+    movies = pd.read_csv(
+        data_dir / "ml-1m" / "movies.dat",
+        sep="::",
+        engine="python",
+        header=None,
+        names=["item", "title", "genres"],
+        encoding="latin-1",
+    )
     x, vocab = rep.tfidf(movies["title"].tolist())
     dense_bytes = x.shape[0] * x.shape[1] * 4
     sparse_bytes = x.data.nbytes + x.indices.nbytes + x.indptr.nbytes

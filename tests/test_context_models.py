@@ -25,8 +25,9 @@ MODELS = [FM, DeepFM, WideDeep, DCNv2]
 
 def toy_info() -> DatasetInfo:
     data = toy()
-    return DatasetInfo(data.n_users, data.n_items, data, np.bincount(data.item, minlength=data.n_items),
-                       build_features(SPEC, data))
+    return DatasetInfo(
+        data.n_users, data.n_items, data, np.bincount(data.item, minlength=data.n_items), build_features(SPEC, data)
+    )
 
 
 def randomised(model: torch.nn.Module) -> torch.nn.Module:
@@ -55,7 +56,9 @@ def test_fm_score_is_the_brute_force_pairwise_sum():
             vectors.append(table[ids].mean(0) if ids else torch.zeros(4))
             linear += w[ids].mean().item() if ids else 0.0
         pairs = sum(float(vectors[f] @ vectors[g]) for f, g in itertools.combinations(range(model.n_fields), 2))
-        assert model.score(users[b:b + 1], items[b:b + 1]).item() == pytest.approx(linear + pairs, rel=1e-5, abs=1e-5)
+        assert model.score(users[b : b + 1], items[b : b + 1]).item() == pytest.approx(
+            linear + pairs, rel=1e-5, abs=1e-5
+        )
 
 
 @pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
@@ -72,8 +75,12 @@ def test_score_all_agrees_with_score_for_every_pair(cls, rank_context):
 @pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
 def test_context_changes_the_score_and_batches_carry_it(cls):
     model = randomised(cls(toy_info(), embedding_dim=4))
-    batch = {"user": torch.tensor([0, 0]), "item": torch.tensor([1, 1]), "label": torch.tensor([1.0, 0.0]),
-             "context": torch.tensor([[22 + 3, 47 + 1], [22 + 20, 47 + 6]])}
+    batch = {
+        "user": torch.tensor([0, 0]),
+        "item": torch.tensor([1, 1]),
+        "label": torch.tensor([1.0, 0.0]),
+        "context": torch.tensor([[22 + 3, 47 + 1], [22 + 20, 47 + 6]]),
+    }
     scores = model(batch)["score"]
     assert scores.shape == (2,) and scores[0] != scores[1]
 
@@ -97,8 +104,15 @@ def test_bad_model_configs_are_one_line_errors():
     assert "model 'dcnv2' rejected its config: structure must be 'parallel' or 'stacked'" in str(err.value)
 
 
-CTR = ["data=ml-100k", "protocol=recbole_ml1m_ctr", "metrics=ctr", "trainer.batch_size=2048",
-       "trainer.eval_batch_users=65536", "trainer.lr=0.005", *FAST]
+CTR = [
+    "data=ml-100k",
+    "protocol=recbole_ml1m_ctr",
+    "metrics=ctr",
+    "trainer.batch_size=2048",
+    "trainer.eval_batch_users=65536",
+    "trainer.lr=0.005",
+    *FAST,
+]
 
 
 @pytest.fixture(scope="module")
@@ -134,8 +148,9 @@ def test_each_model_beats_a_constant_predictor_on_real_records(cls, ml100k_ctr):
         optim.zero_grad()
         (loss + out.get("regularization", 0.0)).backward()
         optim.step()
-    evaluator, targets = labeled_evaluation(split, {"auc": pointwise.PointwiseAUC(), "logloss": pointwise.LogLoss()},
-                                            features)
+    evaluator, targets = labeled_evaluation(
+        split, {"auc": pointwise.PointwiseAUC(), "logloss": pointwise.LogLoss()}, features
+    )
     values, _ = evaluator.evaluate(model, targets["test"])
     p = float(targets["test"].label.mean())
     constant = -(p * np.log(p) + (1 - p) * np.log(1 - p))  # the best constant predictor's log loss
@@ -147,9 +162,13 @@ def test_fm_learns_through_the_runner_and_writes_ctr_results(ml100k, tmp_path):
     m = results["metrics"]
     assert set(m) == {"valid/pointwise_auc", "valid/logloss", "test/pointwise_auc", "test/logloss"}
     assert results["data"]["filtered"]["interactions"] == 100_000 - 27_145
-    assert m["test/pointwise_auc"] > 0.7 and results["run"]["best_valid"] == pytest.approx(m["valid/pointwise_auc"], abs=1e-6)
+    assert m["test/pointwise_auc"] > 0.7 and results["run"]["best_valid"] == pytest.approx(
+        m["valid/pointwise_auc"], abs=1e-6
+    )
     assert results["protocol"]["ranking"] == "none" and results["protocol"]["labels"]["positive_min"] == 4
-    assert not (tmp_path / "topk.npz").exists() and {"fit_seconds", "score_latency_ms_per_1k_users"} <= set(results["cost"])
+    assert not (tmp_path / "topk.npz").exists() and {"fit_seconds", "score_latency_ms_per_1k_users"} <= set(
+        results["cost"]
+    )
 
 
 @pytest.mark.slow
@@ -167,8 +186,10 @@ def test_ctr_protocol_rejects_ranking_metrics_in_one_line(ml100k, tmp_path):
         recframe.run(["data=ml-100k", "protocol=recbole_ml1m_ctr", "model=fm", *FAST], run_dir=tmp_path)
     assert "add metrics=ctr" in str(err.value) and "\n" not in str(err.value)
     with pytest.raises(ConfigError) as err:
-        recframe.run([*CTR[:2], "model=fm", "metrics.names=[ndcg,logloss]", "protocol.valid_metric=logloss",
-                      *FAST], run_dir=tmp_path)
+        recframe.run(
+            [*CTR[:2], "model=fm", "metrics.names=[ndcg,logloss]", "protocol.valid_metric=logloss", *FAST],
+            run_dir=tmp_path,
+        )
     assert "metrics ndcg@10 rank items, but protocol.ranking=none" in str(err.value)
 
 
@@ -180,16 +201,25 @@ def test_fm_ranks_every_item_under_the_general_protocol(ml100k, tmp_path):
     assert results["metrics"]["test/ndcg@10"] > 0.02  # far above random ranking (about 0.006 on ML-100K)
 
 
-@pytest.mark.parametrize("cls,params", [
-    (DeepFM, {}), (WideDeep, {}), (DCNv2, {"structure": "parallel"}), (DCNv2, {"structure": "stacked"}),
-    (DCNv2, {"num_cross_layers": 1}), (DeepFM, {"num_layers": 1}),
-], ids=lambda p: p.__name__ if isinstance(p, type) else str(p))
+@pytest.mark.parametrize(
+    "cls,params",
+    [
+        (DeepFM, {}),
+        (WideDeep, {}),
+        (DCNv2, {"structure": "parallel"}),
+        (DCNv2, {"structure": "stacked"}),
+        (DCNv2, {"num_cross_layers": 1}),
+        (DeepFM, {"num_layers": 1}),
+    ],
+    ids=lambda p: p.__name__ if isinstance(p, type) else str(p),
+)
 def test_side_split_full_ranking_equals_pair_by_pair_on_ml100k(cls, params, ml100k_ctr):
     """The side-split first layers give the pair-by-pair scores (every 25th user, every item of ML-100K;
     the models' own initialisation with random biases, embeddings and batch-norm statistics) to 1e-5."""
     split, features = ml100k_ctr
-    info = DatasetInfo(split.n_users, split.n_items, split.train,
-                       np.bincount(split.train.item, minlength=split.n_items), features)
+    info = DatasetInfo(
+        split.n_users, split.n_items, split.train, np.bincount(split.train.item, minlength=split.n_items), features
+    )
     torch.manual_seed(0)
     model = cls(info, embedding_size=8, **params).eval()
     with torch.no_grad():

@@ -47,15 +47,21 @@ def write_line(folder: Path, line_no: int, text: str) -> None:
     (folder / "ratings.dat").write_text("".join(lines))
 
 
-@pytest.mark.parametrize("line, text, expected", [
-    (7, "1::661::3::978302109::9",
-     "ratings.dat, line 7: malformed line (5 fields, expected 4: user, item, rating, timestamp"),
-    (12, "1::661::3", "ratings.dat, line 12: malformed line (3 of 4 fields"),
-    (3, "1:661::3::978302109", "ratings.dat, line 3: malformed line (a field holds ':'"),
-    (9, "1::661::x::978302109", "ratings.dat, line 9: rating 'x' is not a number"),
-    (5, "1::661::::978302109", "ratings.dat, line 5: malformed line (3 of 4 fields"),
-    (11, "1::6:61:3::978302109", "ratings.dat, line 11: malformed line (a field holds ':'"),  # 6 colons, misplaced
-])
+@pytest.mark.parametrize(
+    "line, text, expected",
+    [
+        (
+            7,
+            "1::661::3::978302109::9",
+            "ratings.dat, line 7: malformed line (5 fields, expected 4: user, item, rating, timestamp",
+        ),
+        (12, "1::661::3", "ratings.dat, line 12: malformed line (3 of 4 fields"),
+        (3, "1:661::3::978302109", "ratings.dat, line 3: malformed line (a field holds ':'"),
+        (9, "1::661::x::978302109", "ratings.dat, line 9: rating 'x' is not a number"),
+        (5, "1::661::::978302109", "ratings.dat, line 5: malformed line (3 of 4 fields"),
+        (11, "1::6:61:3::978302109", "ratings.dat, line 11: malformed line (a field holds ':'"),  # 6 colons, misplaced
+    ],
+)
 def test_ml1m_malformed_lines_name_file_and_line(ml1m_copy, line, text, expected):
     write_line(ml1m_copy, line, text)
     with pytest.raises(DataError) as exc:
@@ -120,16 +126,20 @@ def test_string_ids_are_remapped_and_the_map_kept(tmp_path):
     assert data.user_ids[data.user].tolist() == ["bob", "alice", "bob", "007"]
 
 
-@pytest.mark.parametrize("policy, expected", [
-    ("keep", [(1, 1, 5.0), (1, 1, 2.0), (2, 1, 3.0), (1, 1, 4.0)]),
-    ("first", [(1, 1, 2.0), (2, 1, 3.0)]),       # earliest timestamp (200) wins, not the first line
-    ("last", [(2, 1, 3.0), (1, 1, 4.0)]),
-    ("max_rating", [(1, 1, 5.0), (2, 1, 3.0)]),
-])
+@pytest.mark.parametrize(
+    "policy, expected",
+    [
+        ("keep", [(1, 1, 5.0), (1, 1, 2.0), (2, 1, 3.0), (1, 1, 4.0)]),
+        ("first", [(1, 1, 2.0), (2, 1, 3.0)]),  # earliest timestamp (200) wins, not the first line
+        ("last", [(2, 1, 3.0), (1, 1, 4.0)]),
+        ("max_rating", [(1, 1, 5.0), (2, 1, 3.0)]),
+    ],
+)
 def test_duplicate_pairs_follow_the_configured_policy(tmp_path, policy, expected):
     (tmp_path / "d.csv").write_text("u,i,r,t\n1,1,5,300\n1,1,2,200\n2,1,3,100\n1,1,4,400\n")
-    data = Table(tmp_path, file="d.csv", columns={"user": "u", "item": "i", "rating": "r", "timestamp": "t"},
-                 duplicates=policy).load()
+    data = Table(
+        tmp_path, file="d.csv", columns={"user": "u", "item": "i", "rating": "r", "timestamp": "t"}, duplicates=policy
+    ).load()
     got = list(zip(data.user_ids[data.user].tolist(), data.item_ids[data.item].tolist(), data.rating.tolist()))
     assert got == expected
 
@@ -156,8 +166,16 @@ def test_column_mapping_naming_a_missing_column(tmp_path):
 
 def test_column_mapping_error_through_the_cli(capsys, tmp_path):
     (tmp_path / "e.csv").write_text("a,b\n1,2\n")
-    code = main(["data.name=table", f"data.path={tmp_path}", "+data.file=e.csv", "+data.columns={user: a, item: c}",
-                 "model=pop", "data_cache=false"])
+    code = main(
+        [
+            "data.name=table",
+            f"data.path={tmp_path}",
+            "+data.file=e.csv",
+            "+data.columns={user: a, item: c}",
+            "model=pop",
+            "data_cache=false",
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1
     assert "error: data.columns.item: column 'c' is not in e.csv (columns: a, b)" in err
@@ -183,8 +201,9 @@ def test_filter_that_empties_the_data(tiny_interactions):
 
 
 def test_min_rating_drops_nan_ratings():
-    data = Interactions(user=[0, 0, 1], item=[0, 1, 1], n_users=2, n_items=2,
-                        rating=np.array([4, np.nan, 3], dtype=np.float32))
+    data = Interactions(
+        user=[0, 0, 1], item=[0, 1, 1], n_users=2, n_items=2, rating=np.array([4, np.nan, 3], dtype=np.float32)
+    )
     out = apply_filters(data, [{"name": "min_rating", "threshold": 3}])
     assert out.rating.tolist() == [4.0, 3.0]
 
@@ -241,8 +260,9 @@ def test_damaged_cache_entry_is_a_miss(ml100k, damage):
         arrays["rating"] = arrays["rating"][:-1]
         np.savez(entry / "arrays.npz", **arrays)
     elif damage == "old_version":
-        (entry / "meta.json").write_text((entry / "meta.json").read_text().replace('"format_version": 2',
-                                                                                   '"format_version": 1'))
+        (entry / "meta.json").write_text(
+            (entry / "meta.json").read_text().replace('"format_version": 2', '"format_version": 1')
+        )
     else:
         (entry / "item_features.parquet").write_bytes(b"not parquet")
     assert cache.load(entry) is None

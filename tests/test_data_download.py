@@ -41,8 +41,11 @@ def local_archive(tmp_path, ml100k) -> Path:
 
 def use_archive(monkeypatch, archive: Path, sha256: dict[str, str] | None = None) -> None:
     spec = MovieLens100K.download
-    monkeypatch.setattr(MovieLens100K, "download",
-                        Download(archive.as_uri(), spec.sha256 if sha256 is None else sha256, spec.archive_root))
+    monkeypatch.setattr(
+        MovieLens100K,
+        "download",
+        Download(archive.as_uri(), spec.sha256 if sha256 is None else sha256, spec.archive_root),
+    )
 
 
 def test_download_fetches_verifies_and_loads(tmp_path, monkeypatch, local_archive, capsys):

@@ -49,8 +49,13 @@ def test_every_dataset_loads_by_name_with_readme_counts(data_dir, name, folder, 
 
 def test_ml1m_side_information_and_values(data_dir):
     data = load("ml-1m")
-    assert np.bincount(data.rating.astype(int), minlength=6)[1:].tolist() == [56_174, 107_557, 261_197, 348_971,
-                                                                               226_310]
+    assert np.bincount(data.rating.astype(int), minlength=6)[1:].tolist() == [
+        56_174,
+        107_557,
+        261_197,
+        348_971,
+        226_310,
+    ]
     uf, itf = data.user_features, data.item_features
     assert len(uf) == 6040 and len(itf) == 3706
     first = uf.iloc[0]
@@ -113,11 +118,14 @@ def test_ml10m_dat_files(tmp_path):
 
 @pytest.mark.parametrize("cls", [MovieLens20M, MovieLensLatestSmall])
 def test_ml_csv_releases(tmp_path, cls):
-    (tmp_path / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,3,4.0,964981247\n"
-                                          "6,1,3.5,845553522\n")
-    (tmp_path / "movies.csv").write_text('movieId,title,genres\n1,Toy Story (1995),Adventure|Animation\n'
-                                         '3,"American President, The (1995)",Comedy|Drama|Romance\n'
-                                         '9,Untitled,(no genres listed)\n')
+    (tmp_path / "ratings.csv").write_text(
+        "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,3,4.0,964981247\n6,1,3.5,845553522\n"
+    )
+    (tmp_path / "movies.csv").write_text(
+        "movieId,title,genres\n1,Toy Story (1995),Adventure|Animation\n"
+        '3,"American President, The (1995)",Comedy|Drama|Romance\n'
+        "9,Untitled,(no genres listed)\n"
+    )
     data = cls(tmp_path).load()
     assert data.user_ids.tolist() == [1, 6] and data.item_ids.tolist() == [1, 3]
     assert data.item_features["title"].tolist() == ["Toy Story (1995)", "American President, The (1995)"]
@@ -149,15 +157,18 @@ def test_sequence_source_on_written_file(tmp_path):
 
 
 def test_generic_csv_tsv_and_parquet_agree(tmp_path):
-    frame = pd.DataFrame({"who": ["u2", "u1", "u2"], "what": [10, 20, 20], "stars": [4.5, 3.0, 1.0],
-                          "when": [100, 200, 300]})
+    frame = pd.DataFrame(
+        {"who": ["u2", "u1", "u2"], "what": [10, 20, 20], "stars": [4.5, 3.0, 1.0], "when": [100, 200, 300]}
+    )
     frame.to_csv(tmp_path / "a.csv", index=False)
     frame.to_csv(tmp_path / "a.tsv", index=False, sep="\t")
     frame.to_parquet(tmp_path / "a.parquet", index=False)
     cols = {"user": "who", "item": "what", "rating": "stars", "timestamp": "when"}
-    loaded = [Table(tmp_path, file="a.csv", columns=cols).load(),
-              Table(tmp_path, file="a.tsv", columns=cols, sep="\t").load(),
-              Table(tmp_path, file="a.parquet", columns=cols).load()]
+    loaded = [
+        Table(tmp_path, file="a.csv", columns=cols).load(),
+        Table(tmp_path, file="a.tsv", columns=cols, sep="\t").load(),
+        Table(tmp_path, file="a.parquet", columns=cols).load(),
+    ]
     for data in loaded:
         assert data.user_ids.tolist() == ["u1", "u2"] and data.item_ids.tolist() == [10, 20]
         assert data.user_ids[data.user].tolist() == ["u2", "u1", "u2"]
@@ -166,8 +177,14 @@ def test_generic_csv_tsv_and_parquet_agree(tmp_path):
 
 def test_generic_headerless_positions_and_dates(tmp_path):
     (tmp_path / "log.txt").write_text("x 5 a 2024-01-02\ny 6 b 2024-01-01\n")
-    data = Table(tmp_path, file="log.txt", sep=" ", header=False, columns={"user": 2, "item": 1, "timestamp": 3},
-                 timestamp_format="%Y-%m-%d").load()
+    data = Table(
+        tmp_path,
+        file="log.txt",
+        sep=" ",
+        header=False,
+        columns={"user": 2, "item": 1, "timestamp": 3},
+        timestamp_format="%Y-%m-%d",
+    ).load()
     assert data.user_ids.tolist() == ["a", "b"] and data.item_ids.tolist() == [5, 6]
     assert data.timestamp.tolist() == [1704153600, 1704067200]
     assert data.rating is None
@@ -175,16 +192,28 @@ def test_generic_headerless_positions_and_dates(tmp_path):
 
 def test_generic_source_through_config(tmp_path, monkeypatch):
     (tmp_path / "events.csv").write_text("u,i,r\n1,1,5\n1,2,3\n2,1,4\n")
-    data = load_data(rconfig.compose(["data.name=table", f"data.path={tmp_path}", "+data.file=events.csv",
-                                      "+data.columns={user: u, item: i, rating: r}"]))
+    data = load_data(
+        rconfig.compose(
+            [
+                "data.name=table",
+                f"data.path={tmp_path}",
+                "+data.file=events.csv",
+                "+data.columns={user: u, item: i, rating: r}",
+            ]
+        )
+    )
     assert data.counts() == {"users": 2, "items": 2, "interactions": 3}
 
 
 def test_recbole_atomic_files(tmp_path):
-    (tmp_path / "toy.inter").write_text("user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
-                                        "196\t242\t3\t881250949\n186\t302\t3\t891717742\n196\t302\t1\t878887116\n")
-    (tmp_path / "toy.item").write_text("item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n"
-                                       "242\tKolya\t1996\tComedy\n302\tL.A. Confidential\t1997\tCrime Film-Noir\n")
+    (tmp_path / "toy.inter").write_text(
+        "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
+        "196\t242\t3\t881250949\n186\t302\t3\t891717742\n196\t302\t1\t878887116\n"
+    )
+    (tmp_path / "toy.item").write_text(
+        "item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n"
+        "242\tKolya\t1996\tComedy\n302\tL.A. Confidential\t1997\tCrime Film-Noir\n"
+    )
     (tmp_path / "toy.user").write_text("user_id:token\tage:float\tgender:token\n196\t49\tM\n")
     data = RecBoleAtomic(tmp_path, dataset="toy").load()
     assert data.user_ids.tolist() == [186, 196] and data.item_ids.tolist() == [242, 302]
@@ -230,8 +259,17 @@ def test_negatives_that_are_positives_are_rejected(tmp_path):
 
 def test_template_configs_for_own_files(tmp_path):
     (tmp_path / "events.csv").write_text("uid,sku\na,1\nb,2\na,2\n")
-    data = load_data(rconfig.compose(["data=table", f"data.path={tmp_path}", "data.file=events.csv",
-                                      "data.columns.user=uid", "data.columns.item=sku"]))
+    data = load_data(
+        rconfig.compose(
+            [
+                "data=table",
+                f"data.path={tmp_path}",
+                "data.file=events.csv",
+                "data.columns.user=uid",
+                "data.columns.item=sku",
+            ]
+        )
+    )
     assert data.counts() == {"users": 2, "items": 2, "interactions": 3}
     (tmp_path / "toy.inter").write_text("user_id:token\titem_id:token\n1\t2\n")
     data = load_data(rconfig.compose(["data=recbole", f"data.path={tmp_path}", "data.dataset=toy"]))
@@ -248,8 +286,9 @@ def test_ml100k_official_folds_as_predefined_split(data_dir, fold, train, test):
     assert data.split_labels[row].tolist() == [TEST]
     if fold == "ua":
         assert (np.bincount(data.user[data.split_labels == TEST]) == 10).all()
-    split = load_split_with("ml-100k", f"+data.fold={fold}", "protocol=predefined", "protocol.split.valid=none",
-                            data=data)
+    split = load_split_with(
+        "ml-100k", f"+data.fold={fold}", "protocol=predefined", "protocol.split.valid=none", data=data
+    )
     assert split.counts() == {"train": train, "valid": 0, "test": test}
 
 

@@ -19,7 +19,7 @@ from recframe_datasets.splitters import cold_items, leave_last_k, random_ratio, 
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ids_text = st.text(alphabet="abcXYZ0123456789_-", min_size=1, max_size=6)
-ids_int = st.integers(min_value=-10**12, max_value=10**12)
+ids_int = st.integers(min_value=-(10**12), max_value=10**12)
 ids_digits = st.text(alphabet="0123456789", min_size=1, max_size=3)  # "007" and "7" are different ids
 
 
@@ -27,8 +27,13 @@ ids_digits = st.text(alphabet="0123456789", min_size=1, max_size=3)  # "007" and
 def tables(draw):
     n = draw(st.integers(1, 40))
     kind = draw(st.sampled_from(["text", "int", "digits"]))
-    users = draw(st.lists({"text": st.one_of(ids_text, ids_int.map(str)), "int": ids_int, "digits": ids_digits}[kind],
-                          min_size=n, max_size=n))
+    users = draw(
+        st.lists(
+            {"text": st.one_of(ids_text, ids_int.map(str)), "int": ids_int, "digits": ids_digits}[kind],
+            min_size=n,
+            max_size=n,
+        )
+    )
     items = draw(st.lists(ids_text if draw(st.booleans()) else ids_int, min_size=n, max_size=n))
     ratings = draw(st.lists(st.floats(-1e6, 1e6, allow_nan=False, width=32), min_size=n, max_size=n))
     times = draw(st.lists(st.integers(0, 2**40), min_size=n, max_size=n))
@@ -56,22 +61,34 @@ def test_random_tables_round_trip_through_the_generic_source(frame, sep):
 
 
 @SETTINGS
-@given(rows=st.lists(st.tuples(st.integers(0, 10**9), st.integers(0, 10**9), st.sampled_from([0.5, 1.0, 4.5]),
-                               st.integers(0, 2**40)), min_size=1, max_size=50),
-       sep=st.sampled_from(["::", "\t", "|"]))
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(0, 10**9), st.integers(0, 10**9), st.sampled_from([0.5, 1.0, 4.5]), st.integers(0, 2**40)
+        ),
+        min_size=1,
+        max_size=50,
+    ),
+    sep=st.sampled_from(["::", "\t", "|"]),
+)
 def test_delimited_files_round_trip(rows, sep):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "r.dat"
         path.write_text("".join(sep.join(str(v) for v in r) + "\n" for r in rows))
-        got = read_delimited(path, sep, ["u", "i", "r", "t"],
-                             dtype={"u": "int64", "i": "int64", "r": "float32", "t": "int64"})
+        got = read_delimited(
+            path, sep, ["u", "i", "r", "t"], dtype={"u": "int64", "i": "int64", "r": "float32", "t": "int64"}
+        )
     assert list(got.itertuples(index=False, name=None)) == [tuple(r) for r in rows]
 
 
 @SETTINGS
-@given(lines=st.lists(st.tuples(st.integers(0, 10**6), st.lists(st.integers(0, 10**9), max_size=12)),
-                      min_size=1, max_size=30),
-       spacing=st.sampled_from([" ", "  ", "\t"]), ending=st.sampled_from(["\n", "\r\n", " \n"]))
+@given(
+    lines=st.lists(
+        st.tuples(st.integers(0, 10**6), st.lists(st.integers(0, 10**9), max_size=12)), min_size=1, max_size=30
+    ),
+    spacing=st.sampled_from([" ", "  ", "\t"]),
+    ending=st.sampled_from(["\n", "\r\n", " \n"]),
+)
 def test_user_lists_round_trip(lines, spacing, ending):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "l.txt"
@@ -88,22 +105,31 @@ def interactions(draw):
     user = np.array(draw(st.lists(st.integers(0, n_users - 1), min_size=n, max_size=n)))
     item = np.array(draw(st.lists(st.integers(0, n_items - 1), min_size=n, max_size=n)))
     ts = np.array(draw(st.lists(st.integers(0, 5), min_size=n, max_size=n)))
-    return Interactions(user=user, item=item, n_users=n_users, n_items=n_items, timestamp=ts,
-                        rating=np.ones(n, np.float32))
+    return Interactions(
+        user=user, item=item, n_users=n_users, n_items=n_items, timestamp=ts, rating=np.ones(n, np.float32)
+    )
 
 
 def rows_of(split) -> list:
-    return sorted((int(u), int(i), int(t)) for part in (split.train, split.valid, split.test)
-                  for u, i, t in zip(part.user, part.item, part.timestamp))
+    return sorted(
+        (int(u), int(i), int(t))
+        for part in (split.train, split.valid, split.test)
+        for u, i, t in zip(part.user, part.item, part.timestamp)
+    )
 
 
 @SETTINGS
 @given(data=interactions(), seed=st.integers(0, 2**31), k=st.integers(1, 3), valid_k=st.integers(0, 2))
 def test_splitters_partition_the_rows(data, seed, k, valid_k):
     everything = sorted(zip(data.user.tolist(), data.item.tolist(), data.timestamp.tolist()))
-    for split in (random_ratio(data, seed=seed), temporal_ratio(data), temporal_ratio(data, group_by=None),
-                  leave_last_k(data, k=k, valid_k=valid_k, order="time"),
-                  leave_last_k(data, k=k, valid_k=valid_k, order="random", seed=seed), cold_items(data, seed=seed)):
+    for split in (
+        random_ratio(data, seed=seed),
+        temporal_ratio(data),
+        temporal_ratio(data, group_by=None),
+        leave_last_k(data, k=k, valid_k=valid_k, order="time"),
+        leave_last_k(data, k=k, valid_k=valid_k, order="random", seed=seed),
+        cold_items(data, seed=seed),
+    ):
         assert rows_of(split) == everything
         assert split.n_users == data.n_users and split.n_items == data.n_items
     split = leave_last_k(data, k=k, valid_k=valid_k)
@@ -127,8 +153,13 @@ def test_cache_round_trip(data):
 
 
 @SETTINGS
-@given(values=st.one_of(st.lists(st.integers(-2**62, 2**62), max_size=50), st.lists(st.integers(-5, 30), max_size=50),
-                        st.lists(ids_text, max_size=30)))
+@given(
+    values=st.one_of(
+        st.lists(st.integers(-(2**62), 2**62), max_size=50),
+        st.lists(st.integers(-5, 30), max_size=50),
+        st.lists(ids_text, max_size=30),
+    )
+)
 def test_dense_ids_equal_numpy_unique(values):
     from recframe.data.interactions import dense_ids
 

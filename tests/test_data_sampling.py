@@ -108,8 +108,10 @@ def test_bitmap_and_sorted_key_membership_agree(ml1m, monkeypatch):
     items = np.concatenate([ml1m.item[:50_000], rng.integers(0, ml1m.n_items, 50_000)])
     got = with_bits.is_positive(users, items)
     assert got[:50_000].all() and np.array_equal(got, with_keys.is_positive(users, items))
-    assert np.array_equal(with_bits.sample(users[:1000], 5, np.random.default_rng(0)),
-                          with_keys.sample(users[:1000], 5, np.random.default_rng(0)))
+    assert np.array_equal(
+        with_bits.sample(users[:1000], 5, np.random.default_rng(0)),
+        with_keys.sample(users[:1000], 5, np.random.default_rng(0)),
+    )
 
 
 def skewed_interactions() -> Interactions:

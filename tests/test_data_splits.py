@@ -58,8 +58,11 @@ def test_recbole_ml1m_protocol_config(ml1m):
     split = make_split(cfg, ml1m, seed=0)
     assert (split.n_users, split.n_items) == (6033, 3123)
     assert sum(split.counts().values()) == 834_449
-    totals = np.bincount(split.train.user, minlength=6033) + np.bincount(split.valid.user, minlength=6033) \
+    totals = (
+        np.bincount(split.train.user, minlength=6033)
+        + np.bincount(split.valid.user, minlength=6033)
         + np.bincount(split.test.user, minlength=6033)
+    )
     cnt = ratio_counts(totals, [0.8, 0.1, 0.1])
     assert np.array_equal(np.bincount(split.test.user, minlength=6033), cnt[:, 2])
     assert np.array_equal(np.bincount(split.valid.user, minlength=6033), cnt[:, 1])
@@ -70,8 +73,7 @@ def test_kcore_reaches_a_fixed_point_and_dedup_keeps_file_order():
     data = Interactions(user=[0, 0, 1, 1, 2, 0], item=[0, 1, 0, 1, 2, 2], n_users=3, n_items=3)
     out = kcore(data, k=2)
     assert sorted(zip(out.user.tolist(), out.item.tolist())) == [(0, 0), (0, 1), (1, 0), (1, 1)]
-    dup = Interactions(user=[0, 0, 1, 0], item=[0, 0, 0, 0], n_users=2, n_items=1,
-                       timestamp=np.array([5, 5, 1, 9]))
+    dup = Interactions(user=[0, 0, 1, 0], item=[0, 0, 0, 0], n_users=2, n_items=1, timestamp=np.array([5, 5, 1, 9]))
     assert dedup(dup, keep="first").timestamp.tolist() == [5, 1]  # tie at 5: the first line wins
     assert dedup(dup, keep="last").timestamp.tolist() == [1, 9]
 
@@ -104,8 +106,12 @@ def test_temporal_ratio_per_user_and_global(ml100k_data):
     assert (last_train[has_test] <= first_test[has_test]).all()
     glob = temporal_ratio(ml100k_data, group_by=None)
     assert len(glob.test) == 10_000 and len(glob.valid) == 10_000
-    assert glob.train.timestamp.max() <= glob.valid.timestamp.min() <= glob.valid.timestamp.max() \
+    assert (
+        glob.train.timestamp.max()
+        <= glob.valid.timestamp.min()
+        <= glob.valid.timestamp.max()
         <= glob.test.timestamp.min()
+    )
 
 
 def test_temporal_ratio_needs_timestamps():
@@ -120,18 +126,23 @@ def test_leave_one_out_by_time_holds_out_the_last_two(data_dir):
     assert_partition(data, split)
     assert len(split.test) == len(split.valid) == 22_363  # every S3-Rec user has >= 5 items
     n = np.bincount(data.user)
-    assert np.array_equal(split.test.timestamp, n[split.test.user] - 1)   # last position of the line
+    assert np.array_equal(split.test.timestamp, n[split.test.user] - 1)  # last position of the line
     assert np.array_equal(split.valid.timestamp, n[split.valid.user] - 2)
 
 
 def test_leave_last_k_edge_cases_and_random_order():
-    data = Interactions(user=[0, 1, 1, 2, 2, 2, 2, 2], item=[0, 0, 1, 0, 1, 2, 3, 4], n_users=3, n_items=5,
-                        timestamp=np.array([1, 1, 2, 5, 1, 4, 2, 3]))
+    data = Interactions(
+        user=[0, 1, 1, 2, 2, 2, 2, 2],
+        item=[0, 0, 1, 0, 1, 2, 3, 4],
+        n_users=3,
+        n_items=5,
+        timestamp=np.array([1, 1, 2, 5, 1, 4, 2, 3]),
+    )
     split = leave_last_k(data, k=2, valid_k=1)
     assert split.train.user[split.train.user == 0].size == 1  # a single row stays in train
     assert split.test.item[split.test.user == 1].tolist() == [1] and not (split.valid.user == 1).any()
-    assert sorted(split.test.item[split.test.user == 2].tolist()) == [0, 2]   # times 5 and 4
-    assert split.valid.item[split.valid.user == 2].tolist() == [4]           # time 3
+    assert sorted(split.test.item[split.test.user == 2].tolist()) == [0, 2]  # times 5 and 4
+    assert split.valid.item[split.valid.user == 2].tolist() == [4]  # time 3
     rnd = [leave_one_out(data, order="random", seed=s).test.item[-1] for s in range(20)]
     assert len(set(rnd)) > 1  # random order really shuffles
     with pytest.raises(ConfigError, match="order must be 'time' or 'random'"):
@@ -153,12 +164,19 @@ def test_predefined_keeps_the_shipped_split_and_carves_validation(data_dir):
 
 
 def test_predefined_last_takes_latest_train_rows_and_respects_shipped_valid():
-    data = Interactions(user=[0, 0, 0, 0, 0], item=[0, 1, 2, 3, 4], n_users=1, n_items=5,
-                        timestamp=np.array([1, 9, 3, 4, 2]), split_labels=np.array([0, 0, 0, 0, 2], np.int8))
-    split = predefined(data, valid="last", valid_ratio=0.3)   # 4 train rows: floor(1.2) = 1 valid
+    data = Interactions(
+        user=[0, 0, 0, 0, 0],
+        item=[0, 1, 2, 3, 4],
+        n_users=1,
+        n_items=5,
+        timestamp=np.array([1, 9, 3, 4, 2]),
+        split_labels=np.array([0, 0, 0, 0, 2], np.int8),
+    )
+    split = predefined(data, valid="last", valid_ratio=0.3)  # 4 train rows: floor(1.2) = 1 valid
     assert split.valid.item.tolist() == [1] and split.test.item.tolist() == [4]
-    shipped = Interactions(user=[0, 0, 0], item=[0, 1, 2], n_users=1, n_items=3,
-                           split_labels=np.array([TRAIN, VALID, TEST], np.int8))
+    shipped = Interactions(
+        user=[0, 0, 0], item=[0, 1, 2], n_users=1, n_items=3, split_labels=np.array([TRAIN, VALID, TEST], np.int8)
+    )
     assert predefined(shipped).counts() == {"train": 1, "valid": 1, "test": 1}
     with pytest.raises(ConfigError, match="already ships validation rows"):
         predefined(shipped, valid="random")

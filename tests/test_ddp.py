@@ -9,8 +9,15 @@ import torch
 
 import recframe
 
-BASE = ["data=synthetic", "trainer.max_epochs=4", "trainer.lr=0.01", "trainer.batch_size=64",
-        "trainer.progress_bar=false", "logger=none", "data_cache=false"]
+BASE = [
+    "data=synthetic",
+    "trainer.max_epochs=4",
+    "trainer.lr=0.01",
+    "trainer.batch_size=64",
+    "trainer.progress_bar=false",
+    "logger=none",
+    "data_cache=false",
+]
 
 
 def test_two_process_ddp_matches_one_process(tmp_path, monkeypatch):

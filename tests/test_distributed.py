@@ -24,8 +24,8 @@ def postgres_url(environ=os.environ) -> str:
     if url:
         return url
     if environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"{ENV} is unset in CI: run `eval \"$(bash scripts/ci_postgres.sh)\"` before the tests")
-    pytest.skip(f"{ENV} is unset: start a local server with `eval \"$(bash scripts/ci_postgres.sh)\"` to run this")
+        pytest.fail(f'{ENV} is unset in CI: run `eval "$(bash scripts/ci_postgres.sh)"` before the tests')
+    pytest.skip(f'{ENV} is unset: start a local server with `eval "$(bash scripts/ci_postgres.sh)"` to run this')
 
 
 def test_a_missing_url_fails_in_ci_and_skips_locally():
@@ -43,12 +43,28 @@ def test_two_workers_share_one_study_in_postgres(tmp_path):
     url = postgres_url()
     study_name = f"dist-{uuid.uuid4().hex[:8]}"
     n_trials = 4
-    cmd = [sys.executable, "-m", "recframe.cli", "-m", "hydra/sweeper=optuna", *FAST, "name=dist",
-           f"paths.output_dir={tmp_path}", f"hydra.sweeper.study_name={study_name}",
-           f"hydra.sweeper.storage='{url}'", f"hydra.sweeper.n_trials={n_trials}", "hydra.sweeper.sampler=random",
-           "+hydra.sweeper.pruner={name:median,n_startup_trials:100}", "trainer.lr=tag(log,interval(0.001,0.1))"]
-    workers = [subprocess.Popen([*cmd, f"hydra.sweeper.seed={seed}"], stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True) for seed in (0, 1)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "recframe.cli",
+        "-m",
+        "hydra/sweeper=optuna",
+        *FAST,
+        "name=dist",
+        f"paths.output_dir={tmp_path}",
+        f"hydra.sweeper.study_name={study_name}",
+        f"hydra.sweeper.storage='{url}'",
+        f"hydra.sweeper.n_trials={n_trials}",
+        "hydra.sweeper.sampler=random",
+        "+hydra.sweeper.pruner={name:median,n_startup_trials:100}",
+        "trainer.lr=tag(log,interval(0.001,0.1))",
+    ]
+    workers = [
+        subprocess.Popen(
+            [*cmd, f"hydra.sweeper.seed={seed}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for seed in (0, 1)
+    ]
     outputs = [w.communicate(timeout=300)[0] for w in workers]
     assert [w.returncode for w in workers] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
     study = optuna.load_study(study_name=study_name, storage=url)

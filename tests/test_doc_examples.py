@@ -63,12 +63,21 @@ def test_the_data_source_example_loads_its_file(hook_examples, tmp_path):
 
 
 def test_the_examples_drive_one_run_together(hook_examples, recframe_run, capsys):
-    results = recframe_run([
-        "model=dot", "model.dim=8", "loss=hinge", "metrics.names=[ndcg,arhr]",
-        "protocol.filters=[{name: active_users, min_items: 5}]",
-        "protocol.split.name=last_days", "~protocol.split.ratios", "~protocol.split.group_by",
-        "+protocol.split.day_seconds=60", "compressor=float16_rounding", "trainer.max_epochs=2",
-    ])
+    results = recframe_run(
+        [
+            "model=dot",
+            "model.dim=8",
+            "loss=hinge",
+            "metrics.names=[ndcg,arhr]",
+            "protocol.filters=[{name: active_users, min_items: 5}]",
+            "protocol.split.name=last_days",
+            "~protocol.split.ratios",
+            "~protocol.split.group_by",
+            "+protocol.split.day_seconds=60",
+            "compressor=float16_rounding",
+            "trainer.max_epochs=2",
+        ]
+    )
     metrics = results["metrics"]
     assert 0 < metrics["test/ndcg@10"] <= 1 and 0 < metrics["test/arhr@10"] <= 1
     assert metrics["valid/ndcg@10"] > 0  # validation is its own day, not the test day

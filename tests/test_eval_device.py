@@ -17,10 +17,18 @@ def trainer(value: str | None) -> OmegaConf:
     return OmegaConf.create({} if value is None else {"eval_device": value})
 
 
-@pytest.mark.parametrize("value,train_device,expected", [
-    (None, "cpu", "cpu"), ("auto", None, "cpu"), ("auto", "cuda:1", "cuda:1"), ("auto", "mps:0", "mps:0"),
-    ("cpu", "cuda:0", "cpu"), ("cuda", "cpu", "cuda"), ("cuda:1", None, "cuda:1"),
-])
+@pytest.mark.parametrize(
+    "value,train_device,expected",
+    [
+        (None, "cpu", "cpu"),
+        ("auto", None, "cpu"),
+        ("auto", "cuda:1", "cuda:1"),
+        ("auto", "mps:0", "mps:0"),
+        ("cpu", "cuda:0", "cpu"),
+        ("cuda", "cpu", "cuda"),
+        ("cuda:1", None, "cuda:1"),
+    ],
+)
 def test_auto_follows_the_training_device_and_a_named_device_wins(value, train_device, expected):
     assert eval_device(trainer(value), train_device) == torch.device(expected)
 
@@ -30,8 +38,9 @@ def test_a_gpu_that_is_not_there_is_a_one_line_error_before_any_data(tmp_path, m
     with pytest.raises(ConfigError, match=r"trainer.eval_device=cuda but this machine has 0 CUDA device\(s\)"):
         check_eval_device(trainer("cuda"))
     with pytest.raises(ConfigError, match="trainer.eval_device=cuda:0"):
-        recframe.run([*FAST, "data=ml-100k", "data.path=/nonexistent", "trainer.eval_device=cuda:0"],
-                      run_dir=tmp_path)  # the check comes before the (missing) data is read
+        recframe.run(
+            [*FAST, "data=ml-100k", "data.path=/nonexistent", "trainer.eval_device=cuda:0"], run_dir=tmp_path
+        )  # the check comes before the (missing) data is read
 
 
 def test_a_device_index_beyond_the_count_is_an_error(monkeypatch):
@@ -51,12 +60,12 @@ def test_unknown_devices_are_one_line_errors(value):
 def test_model_and_metric_states_move_together():
     """On the meta device (no memory, no GPU needed): every parameter, buffer and metric state moves."""
     import numpy as np
-    from recframe_cf.bpr import BPRMF
 
     from recframe.data.interactions import Interactions
     from recframe.evaluation.ranking import RankingEvaluator
     from recframe.models import DatasetInfo
     from recframe.runner import build_metrics
+    from recframe_cf.bpr import BPRMF
 
     data = Interactions(user=np.array([0, 1, 2]), item=np.array([1, 2, 0]), n_users=3, n_items=3)
     info = DatasetInfo(3, 3, data, np.ones(3, dtype=np.int64))

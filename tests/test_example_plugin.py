@@ -24,8 +24,10 @@ def installed_example():
     except metadata.PackageNotFoundError:
         already = False
     if not already:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                        str(EXAMPLE)], check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", str(EXAMPLE)],
+            check=True,
+        )
     from recframe import plugins
 
     plugins.reset()
@@ -36,8 +38,9 @@ def installed_example():
 
 
 def cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([RECFRAME, *args], capture_output=True, text=True, env={**os.environ, **(env or {})},
-                          cwd=cwd, timeout=300)
+    return subprocess.run(
+        [RECFRAME, *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=cwd, timeout=300
+    )
 
 
 def test_plugins_command_lists_the_example(installed_example):
@@ -52,8 +55,15 @@ def test_plugins_command_lists_the_example(installed_example):
 
 
 def test_example_model_runs_from_its_own_config_and_its_metric_is_reported(installed_example, tmp_path, ml100k):
-    out = cli("data=ml-100k", "model=item_bias", "metrics=with_arhr", "trainer.max_epochs=2",
-              "trainer.progress_bar=false", f"paths.output_dir={tmp_path}", cwd=tmp_path)
+    out = cli(
+        "data=ml-100k",
+        "model=item_bias",
+        "metrics=with_arhr",
+        "trainer.max_epochs=2",
+        "trainer.progress_bar=false",
+        f"paths.output_dir={tmp_path}",
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     results_file = next(tmp_path.rglob("results.json"))
     results = json.loads(results_file.read_text())
@@ -78,7 +88,12 @@ def test_allow_list_excludes_the_example(installed_example):
 
 
 def test_the_example_packages_own_tests_pass_with_recframe_fixtures(installed_example):
-    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")],
-                         capture_output=True, text=True, timeout=300, cwd=EXAMPLE)
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=EXAMPLE,
+    )
     assert out.returncode == 0, out.stdout[-3000:]
     assert "3 passed" in out.stdout

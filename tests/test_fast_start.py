@@ -29,21 +29,29 @@ print(json.dumps({"rc": rc, "stdout": out.getvalue(), "stderr": err.getvalue(), 
 
 def run_cli(argv: list[str]) -> dict:
     env = {**os.environ, "RECFRAME_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    done = subprocess.run([sys.executable, "-c", CHILD, json.dumps(argv), json.dumps(HEAVY)], capture_output=True,
-                          text=True, env=env, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps(argv), json.dumps(HEAVY)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("argv, rc, needle", [
-    (["model=bprr"], 2, "unknown model 'bprr'"),
-    (["trainer.lr=-1"], 2, "trainer.lr must be > 0"),
-    (["trainer.positive_sampling=each"], 2, "trainer.positive_sampling must be one of"),
-    (["model.embeding_dim=8"], 2, "did you mean 'model.embedding_dim'"),
-    (["-m", "model=bpr,eas"], 2, "unknown model 'eas'"),
-    (["--cfg", "job", "model=ease"], 0, "name: ease"),
-    (["plugins"], 0, "register_models"),
-])
+@pytest.mark.parametrize(
+    "argv, rc, needle",
+    [
+        (["model=bprr"], 2, "unknown model 'bprr'"),
+        (["trainer.lr=-1"], 2, "trainer.lr must be > 0"),
+        (["trainer.positive_sampling=each"], 2, "trainer.positive_sampling must be one of"),
+        (["model.embeding_dim=8"], 2, "did you mean 'model.embedding_dim'"),
+        (["-m", "model=bpr,eas"], 2, "unknown model 'eas'"),
+        (["--cfg", "job", "model=ease"], 0, "name: ease"),
+        (["plugins"], 0, "register_models"),
+    ],
+)
 def test_command_imports_no_torch(argv, rc, needle):
     child = run_cli(argv)
     assert child["rc"] == rc, child
@@ -58,6 +66,7 @@ def test_plugins_listing_names_every_builtin_and_its_plugin_without_importing_it
     assert child["heavy"] == []
     rows = {r["name"]: r for r in json.loads(child["stdout"])}
     assert {"bpr", "ease", "lightgcn", "sasrec"} <= set(rows["cf"]["registered"]["model"]) | set(
-        rows["sequential"]["registered"]["model"])
+        rows["sequential"]["registered"]["model"]
+    )
     assert "ndcg" in rows["metrics"]["registered"]["metric"]
     assert "ml-1m" in rows["datasets"]["registered"]["data_source"]

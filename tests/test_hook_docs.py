@@ -11,13 +11,13 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "plugins" / "hooks.md"
 
 
 def hook_specs():
-    return {name: fn for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
-            if hasattr(fn, "recframe_spec")}
+    return {name: fn for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(fn, "recframe_spec")}
 
 
 def test_every_hook_is_documented_with_its_signature():
-    headings = {line[len("### "):].strip().strip("`") for line in DOC.read_text().splitlines()
-                if line.startswith("### ")}
+    headings = {
+        line[len("### ") :].strip().strip("`") for line in DOC.read_text().splitlines() if line.startswith("### ")
+    }
     specs = hook_specs()
     assert len(specs) == 10
     for name, fn in specs.items():

@@ -90,14 +90,26 @@ def test_the_core_has_no_import_circles():
 
 def test_evaluation_does_not_import_training():
     graph = import_graph(module_files())
-    offenders = {m: sorted(d for d in deps if d.startswith("recframe.training"))
-                 for m, deps in graph.items() if m.startswith("recframe.evaluation")}
+    offenders = {
+        m: sorted(d for d in deps if d.startswith("recframe.training"))
+        for m, deps in graph.items()
+        if m.startswith("recframe.evaluation")
+    }
     assert not {m: d for m, d in offenders.items() if d}
 
 
 @pytest.mark.slow  # a fresh interpreter per module (torch imported each time)
-@pytest.mark.parametrize("module", ["recframe.compression", "recframe.sweeps.settings", "recframe.config",
-                                    "recframe.evaluation.labeled", "recframe.stages", "recframe.runner"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "recframe.compression",
+        "recframe.sweeps.settings",
+        "recframe.config",
+        "recframe.evaluation.labeled",
+        "recframe.stages",
+        "recframe.runner",
+    ],
+)
 def test_module_imports_alone_in_a_fresh_interpreter(module):
     done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]

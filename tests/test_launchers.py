@@ -9,15 +9,24 @@ from sweeps_helpers import FAST, load_study, optuna_sweep, recframe_cli
 
 
 def test_multirun_over_config_groups_gives_each_job_its_own_folder(tmp_path):
-    args = ["-m", *[a for a in FAST if not a.startswith("data=")], "name=grid", f"paths.output_dir={tmp_path}",
-            "model=bpr,pop", "data=synthetic", "seed=0,1"]
+    args = [
+        "-m",
+        *[a for a in FAST if not a.startswith("data=")],
+        "name=grid",
+        f"paths.output_dir={tmp_path}",
+        "model=bpr,pop",
+        "data=synthetic",
+        "seed=0,1",
+    ]
     assert recframe_cli(args)[0] == 0
     sweep = tmp_path / "multiruns" / "grid"
     found = {}
     for path in sweep.rglob("results.json"):
         r = json.loads(path.read_text())
         found[(r["run"]["model"], r["run"]["seed"])] = path.parent.relative_to(sweep).as_posix()
-    assert found == {(m, s): f"synthetic/{m}/data_cache=False,logger=none,seed={s}" for m in ("bpr", "pop") for s in (0, 1)}
+    assert found == {
+        (m, s): f"synthetic/{m}/data_cache=False,logger=none,seed={s}" for m in ("bpr", "pop") for s in (0, 1)
+    }
     # the same sweep again lands in the same folders
     assert recframe_cli(args)[0] == 0
     assert len(list(sweep.rglob("results.json"))) == 4
@@ -47,9 +56,17 @@ def test_joblib_launcher_config_composes():
 
 @pytest.mark.slow
 def test_joblib_runs_optuna_trials_in_parallel(tmp_path):
-    code, _ = recframe_cli(optuna_sweep(tmp_path, "jl", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
-                                        "hydra.sweeper.n_jobs=2", "hydra.sweeper.n_trials=4",
-                                        "trainer.lr=tag(log,interval(0.001,0.1))"))
+    code, _ = recframe_cli(
+        optuna_sweep(
+            tmp_path,
+            "jl",
+            "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=2",
+            "hydra.sweeper.n_jobs=2",
+            "hydra.sweeper.n_trials=4",
+            "trainer.lr=tag(log,interval(0.001,0.1))",
+        )
+    )
     assert code == 0
     sweep = tmp_path / "multiruns" / "jl"
     trials = load_study(sweep, "jl").trials
@@ -63,9 +80,18 @@ def test_joblib_runs_optuna_trials_in_parallel(tmp_path):
 
 @pytest.mark.slow
 def test_submitit_local_launcher_runs_jobs(tmp_path):
-    args = ["-m", *FAST, "name=sub", f"paths.output_dir={tmp_path}", "hydra/launcher=submitit_local",
-            "hydra.launcher.timeout_min=5", "model=bpr,pop"]
+    args = [
+        "-m",
+        *FAST,
+        "name=sub",
+        f"paths.output_dir={tmp_path}",
+        "hydra/launcher=submitit_local",
+        "hydra.launcher.timeout_min=5",
+        "model=bpr,pop",
+    ]
     assert recframe_cli(args)[0] == 0
-    found = sorted(p.parent.relative_to(tmp_path / "multiruns" / "sub").as_posix()
-                   for p in (tmp_path / "multiruns" / "sub").rglob("results.json"))
+    found = sorted(
+        p.parent.relative_to(tmp_path / "multiruns" / "sub").as_posix()
+        for p in (tmp_path / "multiruns" / "sub").rglob("results.json")
+    )
     assert found == ["synthetic/bpr/data_cache=False,logger=none", "synthetic/pop/data_cache=False,logger=none"]

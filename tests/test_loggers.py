@@ -21,8 +21,11 @@ def _csv_rows(path):
 
 
 def test_flatten_and_mlflow_names():
-    assert loggers.flatten({"model": {"name": "bpr", "dim": 64}, "seed": 0}) == \
-        {"model.name": "bpr", "model.dim": 64, "seed": 0}
+    assert loggers.flatten({"model": {"name": "bpr", "dim": 64}, "seed": 0}) == {
+        "model.name": "bpr",
+        "model.dim": 64,
+        "seed": 0,
+    }
     assert loggers.mlflow_key("test/ndcg@10") == "test/ndcg_at_10"
     assert loggers.mlflow_key("cost.fit_seconds") == "cost.fit_seconds"
 
@@ -73,4 +76,3 @@ def test_mlflow_tracking_store_gets_params_curves_and_final_metrics_once(ml100k,
     assert len(curve) == results["run"]["epochs"] + 1  # each epoch, then the final value once
     assert run.data.metrics["cost.params"] == results["cost"]["params"]
     assert run.data.tags["recframe.run_dir"] == str(tmp_path / "run")
-

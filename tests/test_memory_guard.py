@@ -13,9 +13,8 @@ from recframe.memory import available_bytes, check_dense_allocation
 
 
 def _ml100k_info(ml100k, n_items: int | None = None):
-    from recframe_datasets.movielens import MovieLens100K
-
     from recframe.models import DatasetInfo
+    from recframe_datasets.movielens import MovieLens100K
 
     data = MovieLens100K(str(ml100k)).load()
     n = data.n_items if n_items is None else n_items

@@ -22,15 +22,19 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 # -- units -----------------------------------------------------------------------------------------
 
+
 def test_search_space_reads_hydra_sweep_syntax():
-    space = parse_search_space({
-        "model.embedding_dim": "choice(16, 32, 64)",
-        "trainer.num_negatives": "range(1, 5)",
-        "trainer.lr": "tag(log, interval(0.0001, 0.1))",
-        "trainer.weight_decay": "interval(0, 0.01)",
-        "trainer.batch_size": "tag(log, int, interval(16, 256))",
-        "trainer.patience": 3,
-    }, cli_overrides=["model.embedding_dim=choice(8,9)"])
+    space = parse_search_space(
+        {
+            "model.embedding_dim": "choice(16, 32, 64)",
+            "trainer.num_negatives": "range(1, 5)",
+            "trainer.lr": "tag(log, interval(0.0001, 0.1))",
+            "trainer.weight_decay": "interval(0, 0.01)",
+            "trainer.batch_size": "tag(log, int, interval(16, 256))",
+            "trainer.patience": 3,
+        },
+        cli_overrides=["model.embedding_dim=choice(8,9)"],
+    )
     d = space.distributions
     assert d["model.embedding_dim"] == CategoricalDistribution([8, 9])  # the command line wins
     assert d["trainer.num_negatives"] == IntDistribution(1, 4)  # Hydra's range excludes its stop
@@ -39,18 +43,26 @@ def test_search_space_reads_hydra_sweep_syntax():
     assert d["trainer.batch_size"] == IntDistribution(16, 256, log=True)
     assert space.fixed == ["trainer.patience=3"]
     assert space.grid == {"model.embedding_dim": [8, 9], "trainer.num_negatives": [1, 2, 3, 4]}
-    params = {"model.embedding_dim": 8, "trainer.num_negatives": 2, "trainer.lr": 0.01,
-              "trainer.weight_decay": 0.0, "trainer.batch_size": 64}
+    params = {
+        "model.embedding_dim": 8,
+        "trainer.num_negatives": 2,
+        "trainer.lr": 0.01,
+        "trainer.weight_decay": 0.0,
+        "trainer.batch_size": 64,
+    }
     assert "trainer.lr=0.01" in space.overrides(params) and "trainer.patience=3" in space.overrides(params)
     assert parse_search_space({"x": "range(0, 1, 0.25)"}).distributions["x"] == FloatDistribution(0.0, 0.75, step=0.25)
 
 
-@pytest.mark.parametrize("value, message", [
-    ("tag(cube, interval(1, 2))", "unknown tag 'cube'"),
-    ("tag(log, interval(0, 1))", "needs low > 0"),
-    ("interval(2, 1)", "needs low < high"),
-    ("choice(1,", "cannot parse"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("tag(cube, interval(1, 2))", "unknown tag 'cube'"),
+        ("tag(log, interval(0, 1))", "needs low > 0"),
+        ("interval(2, 1)", "needs low < high"),
+        ("choice(1,", "cannot parse"),
+    ],
+)
 def test_bad_search_space_is_one_line(value, message):
     with pytest.raises(ConfigError, match=message) as info:
         parse_search_space({"trainer.lr": value})
@@ -59,8 +71,10 @@ def test_bad_search_space_is_one_line(value, message):
 
 def test_objectives_directions_and_keys():
     objs = parse_objectives(["valid/ndcg@10:max", "cost.score_latency_ms_per_1k_users:min"], "ndcg@10")
-    assert [(o.key, o.direction) for o in objs] == [("valid/ndcg@10", "maximize"),
-                                                     ("cost.score_latency_ms_per_1k_users", "minimize")]
+    assert [(o.key, o.direction) for o in objs] == [
+        ("valid/ndcg@10", "maximize"),
+        ("cost.score_latency_ms_per_1k_users", "minimize"),
+    ]
     assert parse_objectives(None, "recall@20")[0].key == "valid/recall@20"
     with pytest.raises(ConfigError, match="direction 'up' is not"):
         parse_objectives(["valid/ndcg@10:up"], "ndcg@10")
@@ -85,13 +99,16 @@ def test_samplers_and_pruners_by_name():
         make_sampler("cmaes", None, n_objectives=2)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["hydra.sweeper.sampler=tpee"], "unknown sampler 'tpee'"),
-    (["hydra.sweeper.objectives=[valid/ndcg@10:upward]"], "direction 'upward'"),
-    (["hydra.sweeper.objectives=[valid/nope@10:max]"], "objective 'valid/nope@10' is not in the results"),
-    (["hydra.sweeper.sampler=grid"], "sampler 'grid' needs choice() or range()"),
-    (["trainer.batch_size=choice(0,8)"], "trainer.batch_size must be >= 1"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["hydra.sweeper.sampler=tpee"], "unknown sampler 'tpee'"),
+        (["hydra.sweeper.objectives=[valid/ndcg@10:upward]"], "direction 'upward'"),
+        (["hydra.sweeper.objectives=[valid/nope@10:max]"], "objective 'valid/nope@10' is not in the results"),
+        (["hydra.sweeper.sampler=grid"], "sampler 'grid' needs choice() or range()"),
+        (["trainer.batch_size=choice(0,8)"], "trainer.batch_size must be >= 1"),
+    ],
+)
 def test_cli_rejects_bad_sweeper_settings_in_one_line(tmp_path, capsys, args, message):
     code, err = recframe_cli(optuna_sweep(tmp_path, "bad", "trainer.lr=interval(0.001,0.1)", *args), capsys)
     assert code == 2
@@ -101,10 +118,19 @@ def test_cli_rejects_bad_sweeper_settings_in_one_line(tmp_path, capsys, args, me
 
 # -- end to end ------------------------------------------------------------------------------------
 
+
 def test_study_results_match_the_jobs(tmp_path):
-    code, _ = recframe_cli(optuna_sweep(tmp_path, "e2e", "hydra.sweeper.n_trials=3", "hydra.sweeper.sampler=random",
-                                        "hydra.sweeper.seed=1", "trainer.lr=tag(log,interval(0.001,0.1))",
-                                        "model.embedding_dim=choice(4,8)"))
+    code, _ = recframe_cli(
+        optuna_sweep(
+            tmp_path,
+            "e2e",
+            "hydra.sweeper.n_trials=3",
+            "hydra.sweeper.sampler=random",
+            "hydra.sweeper.seed=1",
+            "trainer.lr=tag(log,interval(0.001,0.1))",
+            "model.embedding_dim=choice(4,8)",
+        )
+    )
     assert code == 0
     sweep = tmp_path / "multiruns" / "e2e"
     study = load_study(sweep, "e2e")
@@ -140,11 +166,15 @@ def test_restarted_study_continues_without_losing_or_repeating_trials(tmp_path):
     import itertools
     import socket
 
-    todo = [p for p in itertools.product([4, 8], [0.01, 0.05])
-            if p not in {(v[0]["model.embedding_dim"], v[0]["trainer.lr"]) for v in first.values()}]
+    todo = [
+        p
+        for p in itertools.product([4, 8], [0.01, 0.05])
+        if p not in {(v[0]["model.embedding_dim"], v[0]["trainer.lr"]) for v in first.values()}
+    ]
     study.enqueue_trial({"model.embedding_dim": todo[0][0], "trainer.lr": todo[0][1]})
-    stale = study.ask({"model.embedding_dim": CategoricalDistribution([4, 8]),
-                       "trainer.lr": CategoricalDistribution([0.01, 0.05])})
+    stale = study.ask(
+        {"model.embedding_dim": CategoricalDistribution([4, 8]), "trainer.lr": CategoricalDistribution([0.01, 0.05])}
+    )
     stale.set_user_attr("host", socket.gethostname())
     stale.set_user_attr("pid", _dead_pid())
     assert recframe_cli(optuna_sweep(tmp_path, "resume", "hydra.sweeper.n_trials=4", *grid))[0] == 0
@@ -185,8 +215,17 @@ def test_stale_running_trials_are_failed_and_live_ones_kept(monkeypatch):
 
 
 def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
-    code, _ = recframe_cli(optuna_sweep(tmp_path, "fail", "hydra.sweeper.n_trials=2", "hydra.sweeper.sampler=random",
-                                        "hydra.sweeper.seed=0", "hydra.sweeper.max_failures=20", "trainer.optimizer=choice(adam,bogus)"))
+    code, _ = recframe_cli(
+        optuna_sweep(
+            tmp_path,
+            "fail",
+            "hydra.sweeper.n_trials=2",
+            "hydra.sweeper.sampler=random",
+            "hydra.sweeper.seed=0",
+            "hydra.sweeper.max_failures=20",
+            "trainer.optimizer=choice(adam,bogus)",
+        )
+    )
     assert code == 2  # the CLI says some job failed
     trials = load_study(tmp_path / "multiruns" / "fail", "fail").trials
     failed = [t for t in trials if t.state == TrialState.FAIL]
@@ -222,10 +261,17 @@ def test_pruning_callback_prunes_a_bad_trial(tmp_path):
 
 
 def test_pruned_trials_stop_early_and_are_recorded(tmp_path):
-    code, _ = recframe_cli(optuna_sweep(
-        tmp_path, "prune", "hydra.sweeper.n_trials=1", "hydra.sweeper.max_trials=2",
-        "+hydra.sweeper.pruner={name:threshold,lower:0.999}", "trainer.max_epochs=5",
-        "trainer.lr=tag(log,interval(0.001,0.01))"))
+    code, _ = recframe_cli(
+        optuna_sweep(
+            tmp_path,
+            "prune",
+            "hydra.sweeper.n_trials=1",
+            "hydra.sweeper.max_trials=2",
+            "+hydra.sweeper.pruner={name:threshold,lower:0.999}",
+            "trainer.max_epochs=5",
+            "trainer.lr=tag(log,interval(0.001,0.01))",
+        )
+    )
     assert code == 0
     sweep = tmp_path / "multiruns" / "prune"
     trials = load_study(sweep, "prune").trials
@@ -241,10 +287,18 @@ def test_pruned_trials_stop_early_and_are_recorded(tmp_path):
 
 def test_multi_objective_front_is_the_non_dominated_set(tmp_path):
     journal = tmp_path / "study.log"
-    code, _ = recframe_cli(optuna_sweep(
-        tmp_path, "pareto", "hydra.sweeper.n_trials=4", "hydra.sweeper.sampler=nsgaii", "hydra.sweeper.seed=0",
-        f"hydra.sweeper.storage={journal}",
-        "hydra.sweeper.objectives=[valid/ndcg@10:max,cost.params:min]", "model.embedding_dim=choice(2,4,8,16)"))
+    code, _ = recframe_cli(
+        optuna_sweep(
+            tmp_path,
+            "pareto",
+            "hydra.sweeper.n_trials=4",
+            "hydra.sweeper.sampler=nsgaii",
+            "hydra.sweeper.seed=0",
+            f"hydra.sweeper.storage={journal}",
+            "hydra.sweeper.objectives=[valid/ndcg@10:max,cost.params:min]",
+            "model.embedding_dim=choice(2,4,8,16)",
+        )
+    )
     assert code == 0
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
@@ -261,20 +315,32 @@ def test_multi_objective_front_is_the_non_dominated_set(tmp_path):
     assert {row["number"] for row in summary["pareto_front"]} == expected
     for row in summary["pareto_front"]:
         results = read_json(tmp_path / "multiruns" / "pareto" / f"trial_{row['number']}" / "results.json")
-        assert row["values"] == {"valid/ndcg@10": results["metrics"]["valid/ndcg@10"],
-                                 "cost.params": results["cost"]["params"]}
+        assert row["values"] == {
+            "valid/ndcg@10": results["metrics"]["valid/ndcg@10"],
+            "cost.params": results["cost"]["params"],
+        }
 
 
 def test_too_many_failures_stop_the_sweep_in_one_line(tmp_path, capsys):
-    code, err = recframe_cli(optuna_sweep(tmp_path, "allfail", "hydra.sweeper.n_trials=2", "hydra.sweeper.max_failures=1",
-                                          "trainer.optimizer=choice(bogus,wrong)"), capsys)
+    code, err = recframe_cli(
+        optuna_sweep(
+            tmp_path,
+            "allfail",
+            "hydra.sweeper.n_trials=2",
+            "hydra.sweeper.max_failures=1",
+            "trainer.optimizer=choice(bogus,wrong)",
+        ),
+        capsys,
+    )
     assert code == 2
     assert "error: 2 trials failed (hydra.sweeper.max_failures=1)" in err and "Traceback" not in err
     trials = load_study(tmp_path / "multiruns" / "allfail", "allfail").trials
     assert [t.state for t in trials] == [TrialState.FAIL, TrialState.FAIL]
 
 
-@pytest.mark.parametrize("search, n_objectives, sampler", [("bpr_ml100k", 1, "tpe"), ("bpr_ml100k_pareto", 2, "nsgaii")])
+@pytest.mark.parametrize(
+    "search, n_objectives, sampler", [("bpr_ml100k", 1, "tpe"), ("bpr_ml100k_pareto", 2, "nsgaii")]
+)
 def test_shipped_searches_compose_and_check(search, n_objectives, sampler):
     from recframe import config as rconfig
     from recframe.sweeps.precheck import check_overrides
@@ -291,14 +357,28 @@ def test_shipped_searches_compose_and_check(search, n_objectives, sampler):
 
 
 def test_shipped_search_runs_and_command_line_overrides_win(tmp_path):
-    code, _ = recframe_cli(["-m", "hparams_search=bpr_ml100k", "data=synthetic", "hydra.sweeper.n_trials=1",
-                            "trainer.max_epochs=1", "logger=none", f"paths.output_dir={tmp_path}"])
+    code, _ = recframe_cli(
+        [
+            "-m",
+            "hparams_search=bpr_ml100k",
+            "data=synthetic",
+            "hydra.sweeper.n_trials=1",
+            "trainer.max_epochs=1",
+            "logger=none",
+            f"paths.output_dir={tmp_path}",
+        ]
+    )
     assert code == 0
     trial = tmp_path / "multiruns" / "bpr_ml100k_tpe" / "trial_0"
     assert read_json(trial / "results.json")["run"]["data"] == "synthetic"
     study = load_study(tmp_path / "multiruns" / "bpr_ml100k_tpe", "bpr_ml100k_tpe")
     assert len(study.trials) == 1 and set(study.trials[0].params) == {
-        "model.embedding_dim", "trainer.lr", "trainer.weight_decay", "trainer.batch_size", "trainer.num_negatives"}
+        "model.embedding_dim",
+        "trainer.lr",
+        "trainer.weight_decay",
+        "trainer.batch_size",
+        "trainer.num_negatives",
+    }
 
 
 @pytest.mark.slow
@@ -307,10 +387,22 @@ def test_a_killed_sweep_restarts_where_it_stopped(tmp_path):
     import signal
     import time
 
-    args = [a for a in optuna_sweep(tmp_path, "killed", "hydra.sweeper.n_trials=4", "hydra.sweeper.sampler=grid",
-                                    "model.embedding_dim=choice(4,8)", "trainer.lr=choice(0.01,0.05)",
-                                    "trainer.max_epochs=30", "trainer.patience=100", "trainer.progress_bar=false",
-                                    "trainer.limit_train_batches=1") if a != "debug=fast"]
+    args = [
+        a
+        for a in optuna_sweep(
+            tmp_path,
+            "killed",
+            "hydra.sweeper.n_trials=4",
+            "hydra.sweeper.sampler=grid",
+            "model.embedding_dim=choice(4,8)",
+            "trainer.lr=choice(0.01,0.05)",
+            "trainer.max_epochs=30",
+            "trainer.patience=100",
+            "trainer.progress_bar=false",
+            "trainer.limit_train_batches=1",
+        )
+        if a != "debug=fast"
+    ]
     cmd = [sys.executable, "-m", "recframe.cli", *args]
     sweep = tmp_path / "multiruns" / "killed"
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -342,14 +434,17 @@ def test_a_killed_sweep_restarts_where_it_stopped(tmp_path):
     assert all(trials[n].state == TrialState.FAIL for n in running)
 
 
-@pytest.mark.parametrize("sampler, n_objectives", [("tpe", 1), ("random", 1), ("cmaes", 1), ("qmc", 1),
-                                                    ({"name": "nsgaii", "population_size": 4}, 2)])
+@pytest.mark.parametrize(
+    "sampler, n_objectives",
+    [("tpe", 1), ("random", 1), ("cmaes", 1), ("qmc", 1), ({"name": "nsgaii", "population_size": 4}, 2)],
+)
 def test_every_sampler_drives_an_ask_and_tell_study(sampler, n_objectives):
     import warnings
 
     space = parse_search_space({"x": "interval(0, 1)", "n": "range(1, 4)"}).distributions
-    study = optuna.create_study(sampler=make_sampler(sampler, 0, n_objectives=n_objectives),
-                                directions=["minimize"] * n_objectives)
+    study = optuna.create_study(
+        sampler=make_sampler(sampler, 0, n_objectives=n_objectives), directions=["minimize"] * n_objectives
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # experimental-feature warnings
         for _ in range(8):
@@ -362,11 +457,14 @@ def test_every_sampler_drives_an_ask_and_tell_study(sampler, n_objectives):
     assert len({t.params["x"] for t in trials}) >= 5  # sampled anew (NSGA-II children may repeat a parent)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["-m", "trainer.lr=interval(0.001,0.1)"], "interval() needs the Optuna sweeper"),
-    (["-m", "hydra/sweeper=optuna"], "the optuna sweeper has nothing to search"),
-    (["-m", "hydra/sweeper=optuna", "trainer.max_epochs=range(0,3)"], "trainer.max_epochs must be >= 1"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-m", "trainer.lr=interval(0.001,0.1)"], "interval() needs the Optuna sweeper"),
+        (["-m", "hydra/sweeper=optuna"], "the optuna sweeper has nothing to search"),
+        (["-m", "hydra/sweeper=optuna", "trainer.max_epochs=range(0,3)"], "trainer.max_epochs must be >= 1"),
+    ],
+)
 def test_sweep_mistakes_fail_before_anything_runs(tmp_path, capsys, args, message):
     code, err = recframe_cli([*args, "data=synthetic", f"paths.output_dir={tmp_path}"], capsys)
     assert code == 2 and message in err and err.count("\n") == 1

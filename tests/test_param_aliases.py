@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from recframe import config as rconfig
 from recframe import alias_overrides, param_aliases
+from recframe import config as rconfig
 from recframe.cli import precheck
 from recframe.data.interactions import Interactions
 from recframe.errors import ConfigError
@@ -98,7 +98,9 @@ def test_the_pre_run_check_accepts_the_old_name_in_fixed_and_sweep_overrides():
         precheck(["model=deepfm", "model.embedding_size=8"])
     with pytest.warns(FutureWarning):
         precheck(["-m", "model=sasrec", "model.embedding_size=16,32"])
-    assert alias_overrides.resolve_override_aliases(["-m", "model=sasrec", "model.embedding_size=16,32"], rconfig.compose_plain) == [
+    assert alias_overrides.resolve_override_aliases(
+        ["-m", "model=sasrec", "model.embedding_size=16,32"], rconfig.compose_plain
+    ) == [
         "-m",
         "model=sasrec",
         "model.embedding_dim=16,32",
@@ -109,7 +111,9 @@ def test_the_pre_run_check_accepts_the_old_name_in_fixed_and_sweep_overrides():
 
 def test_old_and_new_name_on_the_command_line_is_a_one_line_error():
     with pytest.raises(ConfigError, match="model.embedding_size and model.embedding_dim are both set"):
-        alias_overrides.resolve_override_aliases(["model=fm", "model.embedding_size=8", "model.embedding_dim=8"], rconfig.compose_plain)
+        alias_overrides.resolve_override_aliases(
+            ["model=fm", "model.embedding_size=8", "model.embedding_dim=8"], rconfig.compose_plain
+        )
 
 
 def test_command_line_alias_loads_no_torch():

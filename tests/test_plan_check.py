@@ -14,8 +14,12 @@ from recframe import hookimpl
 from recframe.errors import ConfigError, DataError, PluginError
 from recframe.factory import build, check_params
 
-MISSING_DATA = ["data=ml-100k", "data.path=/nonexistent/recframe-plan-check/ml-100k", "trainer.progress_bar=false",
-                "logger=none"]
+MISSING_DATA = [
+    "data=ml-100k",
+    "data.path=/nonexistent/recframe-plan-check/ml-100k",
+    "trainer.progress_bar=false",
+    "logger=none",
+]
 
 
 def test_missing_dataset_alone_is_the_data_error(tmp_path):
@@ -23,18 +27,21 @@ def test_missing_dataset_alone_is_the_data_error(tmp_path):
         recframe.run(MISSING_DATA, run_dir=tmp_path)
 
 
-@pytest.mark.parametrize("overrides, message", [
-    (["model=bpr", "+model.embeding_dim=8"], "model.embeding_dim is not a parameter of model 'bpr'"),
-    (["model=ease", "+model.reg=1.0"], "model.reg is not a parameter of model 'ease'"),
-    (["+protocol.split.shufle=true"], "protocol.split.shufle is not a parameter of protocol.split"),
-    (["model=bpr", "+loss.margn=1.0"], "loss.margn is not a parameter of loss 'bpr'"),
-    (["metrics.names=[ndcg,recal]"], "unknown metric 'recal'"),
-    (["model.name=bprr"], "unknown model 'bprr'"),
-    (["compressor=quantize", "+compressor.bits=4"], "compressor.bits is not a parameter of compressor 'quantize'"),
-    (["+data.sepp=x"], "data.sepp is not an option of data source 'ml-100k'"),
-    (["protocol.filters=[{name: kcore, kk: 5}]"], "protocol.filters[0].kk is not an option of filter 'kcore'"),
-    (["trainer.negative_sampling=popularty"], "trainer.negative_sampling must be one of uniform, popularity"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["model=bpr", "+model.embeding_dim=8"], "model.embeding_dim is not a parameter of model 'bpr'"),
+        (["model=ease", "+model.reg=1.0"], "model.reg is not a parameter of model 'ease'"),
+        (["+protocol.split.shufle=true"], "protocol.split.shufle is not a parameter of protocol.split"),
+        (["model=bpr", "+loss.margn=1.0"], "loss.margn is not a parameter of loss 'bpr'"),
+        (["metrics.names=[ndcg,recal]"], "unknown metric 'recal'"),
+        (["model.name=bprr"], "unknown model 'bprr'"),
+        (["compressor=quantize", "+compressor.bits=4"], "compressor.bits is not a parameter of compressor 'quantize'"),
+        (["+data.sepp=x"], "data.sepp is not an option of data source 'ml-100k'"),
+        (["protocol.filters=[{name: kcore, kk: 5}]"], "protocol.filters[0].kk is not an option of filter 'kcore'"),
+        (["trainer.negative_sampling=popularty"], "trainer.negative_sampling must be one of uniform, popularity"),
+    ],
+)
 def test_a_config_mistake_is_reported_before_the_data_is_read(tmp_path, overrides, message):
     with pytest.raises((ConfigError, PluginError)) as err:
         recframe.run([*MISSING_DATA, *overrides], run_dir=tmp_path)
@@ -50,6 +57,7 @@ def test_a_closed_form_model_does_not_check_the_unused_loss(tmp_path):
 
 
 # --- the shared factory --------------------------------------------------------------------------------
+
 
 class Validating:
     """Rejects a parameter value itself (a config mistake)."""
@@ -97,8 +105,11 @@ def test_a_bug_in_a_constructor_keeps_its_type_and_traceback():
 
 
 def test_unknown_and_missing_parameters_are_named():
-    with pytest.raises(ConfigError, match=r"model.dimm is not a parameter of model 'n' \(parameters: dim, depth\); "
-                                          r"did you mean 'dim'\?"):
+    with pytest.raises(
+        ConfigError,
+        match=r"model.dimm is not a parameter of model 'n' \(parameters: dim, depth\); "
+        r"did you mean 'dim'\?",
+    ):
         check_params(Needs, "model", "n", {"dimm": 3}, 1)
     with pytest.raises(ConfigError, match=r"model 'n' needs model.dim; set model.dim=\.\.\."):
         build(Needs, "model", "n", {"depth": 2}, object())
@@ -121,6 +132,7 @@ def _frames(tb):
 
 
 # --- metrics: declared inputs and registered names ----------------------------------------------------
+
 
 def test_metric_inputs_come_from_requires_and_keys_from_the_registered_name(recframe_plugin, tiny_interactions):
     from omegaconf import OmegaConf

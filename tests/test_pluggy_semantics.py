@@ -17,8 +17,9 @@ from recframe.errors import PluginError
 @pytest.fixture
 def run_stub():
     """A run object as lifecycle hooks see it (config and folder; nothing built)."""
-    return types.SimpleNamespace(cfg=OmegaConf.create({"name": "t"}), run_dir=Path("."), data=None, split=None,
-                                 model=None, extra={})
+    return types.SimpleNamespace(
+        cfg=OmegaConf.create({"name": "t"}), run_dir=Path("."), data=None, split=None, model=None, extra={}
+    )
 
 
 def test_lifecycle_order_is_pluggys_tryfirst_then_plain_then_trylast(recframe_plugin, run_stub):
@@ -93,8 +94,9 @@ def test_a_failing_lifecycle_hook_names_its_plugin(recframe_plugin, run_stub):
 
     recframe_plugin(Fine(), "fine")
     recframe_plugin(Broken(), "broken_tracker")
-    with pytest.raises(PluginError, match="plugin 'broken_tracker' failed in hook on_run_start: RuntimeError: "
-                                          "tracker offline"):
+    with pytest.raises(
+        PluginError, match="plugin 'broken_tracker' failed in hook on_run_start: RuntimeError: tracker offline"
+    ):
         plugins.call_lifecycle("on_run_start", run=run_stub)
 
 
@@ -156,8 +158,11 @@ def test_lazy_targets_resolve_on_first_use_and_a_broken_one_names_its_plugin(rec
     from collections import OrderedDict
 
     assert models.get("lazy_ok") is OrderedDict and not models.entry("lazy_ok").lazy
-    with pytest.raises(PluginError, match="plugin 'lazy_plugin' registered model 'lazy_missing' as "
-                                          "'collections:NoSuchThing', which failed to load: AttributeError"):
+    with pytest.raises(
+        PluginError,
+        match="plugin 'lazy_plugin' registered model 'lazy_missing' as "
+        "'collections:NoSuchThing', which failed to load: AttributeError",
+    ):
         models.get("lazy_missing")
 
 

@@ -31,9 +31,22 @@ def test_not_a_terminal_or_turned_off_means_silent(monkeypatch, capsys):
 
 def _download_on_a_pty(tmp_path: Path, archive: Path, env: dict[str, str]) -> str:
     main, secondary = os.openpty()
-    proc = subprocess.Popen([str(SCRIPT), "download", "ml-100k", "--url", archive.as_uri(), "--path",
-                             str(tmp_path / "out" / "ml-100k"), "--force"], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=secondary, env={**os.environ, **env})
+    proc = subprocess.Popen(
+        [
+            str(SCRIPT),
+            "download",
+            "ml-100k",
+            "--url",
+            archive.as_uri(),
+            "--path",
+            str(tmp_path / "out" / "ml-100k"),
+            "--force",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+        env={**os.environ, **env},
+    )
     os.close(secondary)
     chunks = []
     while True:

@@ -27,10 +27,16 @@ def imported_modules(source: str) -> list[tuple[int, str]]:
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
-        elif (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
-              and isinstance(node.args[0].value, str)
-              and (getattr(node.func, "attr", None) == "import_module" or getattr(node.func, "id", None)
-                   in ("import_module", "__import__"))):
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and (
+                getattr(node.func, "attr", None) == "import_module"
+                or getattr(node.func, "id", None) in ("import_module", "__import__")
+            )
+        ):
             found.append((node.lineno, node.args[0].value))
     return found
 
@@ -49,8 +55,11 @@ def private_core_imports(source: str) -> list[str]:
 
 
 def plugin_imports(source: str) -> list[str]:
-    return [f"line {line}: {module}" for line, module in imported_modules(source)
-            if module.split(".")[0].startswith("recframe_")]
+    return [
+        f"line {line}: {module}"
+        for line, module in imported_modules(source)
+        if module.split(".")[0].startswith("recframe_")
+    ]
 
 
 def python_files(*folders: Path) -> list[Path]:
@@ -58,25 +67,35 @@ def python_files(*folders: Path) -> list[Path]:
 
 
 def test_the_checkers_see_imports_at_any_depth():
-    source = ("import recframe.api\nfrom recframe.api import Recommender\nfrom recframe import hookimpl\n"
-              "def f():\n    from recframe.models import Recommender\n"
-              "if True:\n    import recframe.training.sampling as s\n"
-              "import importlib\nimportlib.import_module('recframe.runner')\n")
-    assert private_core_imports(source) == ["line 5: recframe.models.Recommender",
-                                            "line 7: recframe.training.sampling", "line 9: recframe.runner"]
+    source = (
+        "import recframe.api\nfrom recframe.api import Recommender\nfrom recframe import hookimpl\n"
+        "def f():\n    from recframe.models import Recommender\n"
+        "if True:\n    import recframe.training.sampling as s\n"
+        "import importlib\nimportlib.import_module('recframe.runner')\n"
+    )
+    assert private_core_imports(source) == [
+        "line 5: recframe.models.Recommender",
+        "line 7: recframe.training.sampling",
+        "line 9: recframe.runner",
+    ]
     assert plugin_imports("def g():\n    import recframe_cf.bpr\n") == ["line 2: recframe_cf.bpr"]
 
 
 @pytest.mark.parametrize("path", python_files(*PLUGIN_DIRS), ids=lambda p: str(p.relative_to(ROOT)))
 def test_plugins_import_only_the_public_api(path):
     bad = private_core_imports(path.read_text())
-    assert not bad, f"{path.relative_to(ROOT)} imports private core modules ({'; '.join(bad)}); import the " \
-                    f"names from recframe.api (add a missing one to recframe/api.py's _EXPORTS)"
+    assert not bad, (
+        f"{path.relative_to(ROOT)} imports private core modules ({'; '.join(bad)}); import the "
+        f"names from recframe.api (add a missing one to recframe/api.py's _EXPORTS)"
+    )
 
 
 def test_the_core_never_imports_a_plugin():
-    offenders = {str(p.relative_to(ROOT)): found for p in python_files(ROOT / "recframe", ROOT / "hydra_plugins")
-                 if (found := plugin_imports(p.read_text()))}
+    offenders = {
+        str(p.relative_to(ROOT)): found
+        for p in python_files(ROOT / "recframe", ROOT / "hydra_plugins")
+        if (found := plugin_imports(p.read_text()))
+    }
     assert not offenders
     assert BUILTIN_PLUGINS and all(name.startswith("recframe_") for name in BUILTIN_PLUGINS)
 
@@ -125,18 +144,35 @@ DECLARED = {
 }
 #: probes of objects that are not plugin objects, or markers on any ``nn.Module`` (documented too)
 INTERNAL = {
-    "__doc__", "__module__", "__name__", "__qualname__", "__version__",  # modules, registered objects, functions
-    "_on_after_step", "_on_before_step", "optimizer", "gradient_clip_val", "strategy", "world_size",  # Lightning
-    "_return_value", "hydra_cfg", "choices", "tags",  # Hydra and Optuna objects
-    "set_epoch", "kind",  # recframe's own training streams
+    "__doc__",
+    "__module__",
+    "__name__",
+    "__qualname__",
+    "__version__",  # modules, registered objects, functions
+    "_on_after_step",
+    "_on_before_step",
+    "optimizer",
+    "gradient_clip_val",
+    "strategy",
+    "world_size",  # Lightning
+    "_return_value",
+    "hydra_cfg",
+    "choices",
+    "tags",  # Hydra and Optuna objects
+    "set_epoch",
+    "kind",  # recframe's own training streams
     "users",  # recframe's own evaluation targets
     "headers",  # an HTTP error's headers (recframe/data/download.py)
     "_returns_tensor",  # recframe's own marker on a score_all it wrapped (recframe/models.py)
     "__code__",  # a hook implementation's function object (recframe/plugins.py)
 }
 #: methods with defaults on a base class that the core calls directly (no probe), documented with the attributes
-CALLED = {"fold_in": ("Recommender",), "serving_factors": ("Recommender",), "serving_state": ("Recommender",),
-          "load_serving_state": ("Recommender",)}
+CALLED = {
+    "fold_in": ("Recommender",),
+    "serving_factors": ("Recommender",),
+    "serving_state": ("Recommender",),
+    "load_serving_state": ("Recommender",),
+}
 MARKERS = {"_recframe_sparse"}  # set by a compressor on a torch module it pruned
 
 
@@ -145,9 +181,14 @@ def probed_attributes() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for path in python_files(ROOT / "recframe"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id in ("getattr", "hasattr") and len(node.args) >= 2
-                    and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("getattr", "hasattr")
+                and len(node.args) >= 2
+                and isinstance(node.args[1], ast.Constant)
+                and isinstance(node.args[1].value, str)
+            ):
                 found.setdefault(node.args[1].value, []).append(f"{path.relative_to(ROOT)}:{node.lineno}")
     return found
 
@@ -183,13 +224,13 @@ def test_probed_attributes_have_defaults_and_docs():
 
 def test_the_hooks_reference_documents_every_probed_attribute():
     text = (ROOT / "docs" / "plugins" / "hooks.md").read_text()
-    section = text[text.index("## Attributes recframe reads from plugin objects"):]
+    section = text[text.index("## Attributes recframe reads from plugin objects") :]
     rows = set(re.findall(r"^\| `([a-z_]+)(?:\(\))?` \|", section, flags=re.M))
     assert set(DECLARED) | set(CALLED) | MARKERS <= rows, sorted(set(DECLARED) | set(CALLED) | MARKERS - rows)
 
 
 def test_the_architecture_page_lists_every_public_name():
     text = (ROOT / "docs" / "architecture.md").read_text()
-    table = text[text.index("## The public plugin API"):text.index("## Config tree")]
+    table = text[text.index("## The public plugin API") : text.index("## Config tree")]
     listed = set(re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)`", table))
     assert set(api.__all__) <= listed, sorted(set(api.__all__) - listed)

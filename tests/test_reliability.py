@@ -41,8 +41,10 @@ CLI_CASES = [
     (["trainer.strategy=bogus"], "You selected an invalid strategy name"),
     (["trainer.limit_train_batches=-1"], "invalid value -1 for limit_train_batches"),
     # protocol values
-    (["protocol.ranking=sampled", "protocol.num_candidates=5"], "protocol.num_candidates is 5, fewer than the "
-                                                                "largest cut-off 20"),
+    (
+        ["protocol.ranking=sampled", "protocol.num_candidates=5"],
+        "protocol.num_candidates is 5, fewer than the largest cut-off 20",
+    ),
     (["protocol.ranking=sampled", "protocol.num_candidates=-3"], "protocol.num_candidates must be an integer >= 1"),
     (["protocol.ranking=bogus"], "protocol.ranking must be 'full', 'sampled' or 'none', got 'bogus'"),
     (["protocol.ties=bogus"], "protocol.ties must be one of pessimistic, optimistic, ncf, torch.topk"),
@@ -54,8 +56,10 @@ CLI_CASES = [
     (["model=pop", "metrics.names=[ndcg,rmse]"], "metrics rmse compare predicted with true ratings, but model 'pop'"),
     (["protocol.filters=[{name:kcore}]"], "protocol.filters[0]: kcore needs k (or user and/or item)"),
     (["protocol.filters=[{name:kcore,k:100000}]"], "protocol.filters[0] (kcore {'k': 100000}) removed every"),
-    (["protocol.implicit_threshold=6"], "protocol.implicit_threshold=6 (ratings >= 6 are kept) removed every "
-                                        "interaction"),
+    (
+        ["protocol.implicit_threshold=6"],
+        "protocol.implicit_threshold=6 (ratings >= 6 are kept) removed every interaction",
+    ),
     # data and model choices
     (["data=bogus"], "unknown data 'bogus' (config group 'data')"),
     (["data=table"], "data.path must be set for data source 'table' (e.g. data.path=... data.file=...)"),
@@ -65,8 +69,10 @@ CLI_CASES = [
     (["model=itemknn", "model.k=0"], "model 'itemknn' rejected its config: need k >= 1"),
     (["model=ease", "model.reg=-5"], "unknown config key 'model.reg'"),
     (["seed=-1"], "seed must be >= 0, got -1"),
-    (["compressor=prune", "+compressor.from_run=/nonexistent"], "compressor.from_run: /nonexistent has no "
-                                                                 ".hydra/config.yaml"),
+    (
+        ["compressor=prune", "+compressor.from_run=/nonexistent"],
+        "compressor.from_run: /nonexistent has no .hydra/config.yaml",
+    ),
 ]
 if NO_GPU:
     CLI_CASES.append((["trainer.accelerator=gpu"], "trainer.accelerator=gpu but this machine has no usable CUDA GPU"))
@@ -98,12 +104,14 @@ def test_from_run_of_a_failed_run_is_refused(capsys, tmp_path):
     (source / ".hydra").mkdir(parents=True)
     (source / ".hydra" / "config.yaml").write_text("seed: 0\n")
     write_status(source, "failed", reason="loss became NaN at epoch 3")
-    err = one_line_error(capsys, [*FAST, "compressor=prune", f"+compressor.from_run={source}",
-                                  f"paths.output_dir={tmp_path}"])
+    err = one_line_error(
+        capsys, [*FAST, "compressor=prune", f"+compressor.from_run={source}", f"paths.output_dir={tmp_path}"]
+    )
     assert "is failed (loss became NaN at epoch 3); compress a complete run" in err
 
 
 # --- data files --------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("value", ["inf", "-inf", "1e30", "-9.3e18"])
 def test_timestamps_that_do_not_fit_int64_are_errors_not_int64_min(tmp_path, value):
@@ -128,8 +136,9 @@ def test_a_bom_in_a_recbole_header_is_not_part_of_the_first_name(tmp_path):
 
     folder = tmp_path / "toy"
     folder.mkdir()
-    (folder / "toy.inter").write_text("\ufeffuser_id:token\titem_id:token\trating:float\n1\t10\t4\n2\t10\t5\n",
-                                      encoding="utf-8")
+    (folder / "toy.inter").write_text(
+        "\ufeffuser_id:token\titem_id:token\trating:float\n1\t10\t4\n2\t10\t5\n", encoding="utf-8"
+    )
     data = RecBoleAtomic(folder).load()
     assert len(data) == 2 and sorted(map(str, data.user_ids)) == ["1", "2"]
 
@@ -150,11 +159,10 @@ def tiny():
 
 
 def test_a_damaged_cache_entry_is_rewritten_once(ml100k, caplog):
-    from recframe_datasets.movielens import MovieLens100K
-
     from recframe import paths
     from recframe.data import cache
     from recframe.data.source import load_dataset
+    from recframe_datasets.movielens import MovieLens100K
 
     source = MovieLens100K(ml100k)
     shutil.rmtree(paths.cache_dir() / "datasets", ignore_errors=True)
@@ -169,13 +177,20 @@ def test_a_damaged_cache_entry_is_rewritten_once(ml100k, caplog):
 
 # --- secrets --------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, expected", [
-    ("postgresql+psycopg://ann:s3cret@db:5432/studies", "postgresql+psycopg://ann:***@db:5432/studies"),
-    ("mysql://u:p%40ss@h/db and again mysql://v:q@h/db", "mysql://u:***@h/db and again mysql://v:***@h/db"),
-    ("sqlite:///file:/x.db?mode=rwc&password=s3cret&uri=true", "sqlite:///file:/x.db?mode=rwc&password=***&uri=true"),
-    ("postgresql://ann@db/studies", "postgresql://ann@db/studies"),  # no password: unchanged
-    ("sqlite:////tmp/optuna.db", "sqlite:////tmp/optuna.db"),
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("postgresql+psycopg://ann:s3cret@db:5432/studies", "postgresql+psycopg://ann:***@db:5432/studies"),
+        ("mysql://u:p%40ss@h/db and again mysql://v:q@h/db", "mysql://u:***@h/db and again mysql://v:***@h/db"),
+        (
+            "sqlite:///file:/x.db?mode=rwc&password=s3cret&uri=true",
+            "sqlite:///file:/x.db?mode=rwc&password=***&uri=true",
+        ),
+        ("postgresql://ann@db/studies", "postgresql://ann@db/studies"),  # no password: unchanged
+        ("sqlite:////tmp/optuna.db", "sqlite:////tmp/optuna.db"),
+    ],
+)
 def test_redact_removes_passwords(text, expected):
     from recframe.redact import redact
 
@@ -197,9 +212,17 @@ def test_a_sweep_with_a_password_in_its_storage_url_writes_and_prints_it_nowhere
     monkeypatch.delenv("RECFRAME_OPTUNA_STORAGE", raising=False)
     db = tmp_path / "studies.db"
     url = f"sqlite+pysqlite:///file:{db}?mode=rwc&password=s3cret&uri=true"
-    code, err = recframe_cli(optuna_sweep(tmp_path, "secret", "hydra.sweeper.n_trials=1",
-                                          "hydra.sweeper.sampler=random", f"hydra.sweeper.storage='{url}'",
-                                          "trainer.lr=choice(0.01,0.05)"), capsys)
+    code, err = recframe_cli(
+        optuna_sweep(
+            tmp_path,
+            "secret",
+            "hydra.sweeper.n_trials=1",
+            "hydra.sweeper.sampler=random",
+            f"hydra.sweeper.storage='{url}'",
+            "trainer.lr=choice(0.01,0.05)",
+        ),
+        capsys,
+    )
     out = capsys.readouterr().out
     assert code == 0, err
     assert "s3cret" not in out + err
@@ -251,9 +274,8 @@ def test_env_storage_reference_needs_the_variable(monkeypatch):
 
 def test_unreadable_data_file_is_one_line(tmp_path, ml100k):
     """As root every file is readable; elsewhere a file without read permission is named."""
-    from recframe_datasets.movielens import MovieLens100K
-
     from recframe.data.source import load_dataset
+    from recframe_datasets.movielens import MovieLens100K
 
     folder = tmp_path / "ml-100k"
     shutil.copytree(ml100k, folder)

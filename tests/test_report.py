@@ -16,8 +16,9 @@ from recframe.sweeps.pareto import pareto_mask
 def sweep(tmp_path_factory) -> Path:
     """A real multirun on the synthetic data: 4 jobs, of which bpr with optimizer 'bogus' fails."""
     out = tmp_path_factory.mktemp("report")
-    code, _ = recframe_cli(["-m", *FAST, "name=rep", f"paths.output_dir={out}", "model=bpr,pop",
-                            "trainer.optimizer=adam,bogus"])
+    code, _ = recframe_cli(
+        ["-m", *FAST, "name=rep", f"paths.output_dir={out}", "model=bpr,pop", "trainer.optimizer=adam,bogus"]
+    )
     assert code == 2  # one job failed; the others ran
     return out / "multiruns" / "rep"
 
@@ -64,8 +65,9 @@ def test_pareto_front_and_plot(sweep):
     rows = [r for r in _rows(sweep / "report.csv")]
     ok = [r for r in rows if r["status"] == "ok"]
     points = [(float(r["valid/ndcg@10"]), float(r["cost.params"])) for r in ok]
-    expected = {r["job"] for r, p in zip(ok, points)
-                if not any(q[0] >= p[0] and q[1] <= p[1] and q != p for q in points)}
+    expected = {
+        r["job"] for r, p in zip(ok, points) if not any(q[0] >= p[0] and q[1] <= p[1] and q != p for q in points)
+    }
     assert {r["job"] for r in rows if r["pareto"] == "1"} == expected and expected
     assert (sweep / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -85,11 +87,14 @@ def test_jobs_with_different_protocols_get_a_protocol_column(tmp_path):
     assert "differ in protocol" in (sweep / "report.md").read_text()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--metric", "valid/ndcg@11"], "did you mean 'valid/ndcg@10'"),
-    (["--objectives", "valid/ndcg@10:max"], "needs two or more"),
-    (["--objectives", "valid/ndcg@10:max", "cost.params:smallest"], "direction 'smallest'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--metric", "valid/ndcg@11"], "did you mean 'valid/ndcg@10'"),
+        (["--objectives", "valid/ndcg@10:max"], "needs two or more"),
+        (["--objectives", "valid/ndcg@10:max", "cost.params:smallest"], "direction 'smallest'"),
+    ],
+)
 def test_bad_report_arguments_are_one_line(sweep, capsys, args, message):
     code, err = recframe_cli(["report", str(sweep), *args], capsys)
     assert code == 2 and message in err and err.count("\n") == 1

@@ -14,11 +14,19 @@ def test_reproductions_are_discovered_with_their_targets():
 
 
 def test_compare_passes_within_tolerance_and_fails_outside():
-    repro = Reproduction("x", None, "paper", {"test/ndcg@10": {"published": 0.30, "tolerance": 0.01},
-                                              "test/hr@10": {"published": 0.50, "tolerance": 0.01},
-                                              "test/mrr@10": {"published": 0.1}})
-    rows = {r["metric"]: r for r in compare({"metrics": {"test/ndcg@10": 0.295, "test/hr@10": 0.52},
-                                             "cost": {}}, repro)}
+    repro = Reproduction(
+        "x",
+        None,
+        "paper",
+        {
+            "test/ndcg@10": {"published": 0.30, "tolerance": 0.01},
+            "test/hr@10": {"published": 0.50, "tolerance": 0.01},
+            "test/mrr@10": {"published": 0.1},
+        },
+    )
+    rows = {
+        r["metric"]: r for r in compare({"metrics": {"test/ndcg@10": 0.295, "test/hr@10": 0.52}, "cost": {}}, repro)
+    }
     assert rows["test/ndcg@10"]["pass"] and abs(rows["test/ndcg@10"]["difference"] + 0.005) < 1e-12
     assert not rows["test/hr@10"]["pass"]
     assert rows["test/mrr@10"]["ours"] is None and not rows["test/mrr@10"]["pass"]
@@ -43,12 +51,22 @@ def test_recbole_pop_reproduces_with_recboles_batch_count(capsys, data_dir, tmp_
 
 
 def test_one_sided_and_reported_targets():
-    repro = Reproduction("x", None, "paper", {
-        "test/pointwise_auc": {"published": 0.8935, "tolerance": 0.005, "bound": "lower"},
-        "test/logloss": {"published": 0.3262, "tolerance": 0.01, "bound": "upper"},
-        "valid/pointwise_auc": {"published": 0.8960, "reported": True}})
-    rows = lambda auc, ll: {r["metric"]: r for r in compare(  # noqa: E731
-        {"metrics": {"test/pointwise_auc": auc, "test/logloss": ll, "valid/pointwise_auc": 0.5}, "cost": {}}, repro)}
+    repro = Reproduction(
+        "x",
+        None,
+        "paper",
+        {
+            "test/pointwise_auc": {"published": 0.8935, "tolerance": 0.005, "bound": "lower"},
+            "test/logloss": {"published": 0.3262, "tolerance": 0.01, "bound": "upper"},
+            "valid/pointwise_auc": {"published": 0.8960, "reported": True},
+        },
+    )
+    rows = lambda auc, ll: {  # noqa: E731
+        r["metric"]: r
+        for r in compare(
+            {"metrics": {"test/pointwise_auc": auc, "test/logloss": ll, "valid/pointwise_auc": 0.5}, "cost": {}}, repro
+        )
+    }
     high = rows(0.9100, 0.2000)  # far better than published: one-sided targets pass
     assert high["test/pointwise_auc"]["pass"] and high["test/logloss"]["pass"]
     low = rows(0.8880, 0.3400)
@@ -59,6 +77,9 @@ def test_one_sided_and_reported_targets():
 
 def test_ctr_reproductions_are_listed_with_recboles_numbers():
     found = reproductions()
-    assert found["recbole_ml1m_ctr/fm"].targets["test/pointwise_auc"] == {"published": 0.8935, "tolerance": 0.005,
-                                                                          "bound": "lower"}
+    assert found["recbole_ml1m_ctr/fm"].targets["test/pointwise_auc"] == {
+        "published": 0.8935,
+        "tolerance": 0.005,
+        "bound": "lower",
+    }
     assert {"recbole_ml1m_ctr/deepfm", "recbole_ml1m_ctr/widedeep", "recbole_ml1m_ctr/dcnv2"} <= set(found)

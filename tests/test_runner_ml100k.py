@@ -31,8 +31,7 @@ def test_results_json_has_the_documented_shape(bpr_results):
     results, run_dir = bpr_results
     on_disk = json.loads((run_dir / "results.json").read_text())
     assert on_disk == json.loads(json.dumps(results))
-    assert set(on_disk) == {"recframe_version", "run", "protocol", "data", "metrics", "cost", "environment",
-                            "latency"}
+    assert set(on_disk) == {"recframe_version", "run", "protocol", "data", "metrics", "cost", "environment", "latency"}
     assert on_disk["latency"]["median"] == on_disk["cost"]["score_latency_ms_per_1k_users"]
     assert on_disk["run"]["model"] == "bpr" and on_disk["run"]["data"] == "ml-100k" and on_disk["run"]["seed"] == 0
     assert len(on_disk["run"]["config_hash"]) == 12
@@ -103,16 +102,25 @@ def test_max_time_stops_training_and_says_so(ml100k, tmp_path):
 
     No accuracy is asserted: how far training gets in three seconds depends on the machine's load.
     """
-    args = ["data=ml-100k", "model=bpr", "trainer.max_epochs=10000", "trainer.patience=10000",
-            "trainer.progress_bar=false", "logger=csv"]
+    args = [
+        "data=ml-100k",
+        "model=bpr",
+        "trainer.max_epochs=10000",
+        "trainer.patience=10000",
+        "trainer.progress_bar=false",
+        "logger=csv",
+    ]
     results = recframe.run([*args, "trainer.max_time=00:00:00:03"], run_dir=tmp_path)
     assert results["run"]["stopped_by"] == "max_time"
     assert results["run"]["epochs"] < 10000 and results["run"]["optimizer_steps"] > 0
     assert 0.0 <= results["metrics"]["test/ndcg@10"] <= 1.0  # stopped early, then tested as usual
     assert "model_selection" not in results["protocol"]  # a validation part: the best valid epoch
     with open(tmp_path / "logs" / "metrics.csv", newline="") as fh:
-        logged = [float(row["valid/ndcg@10"]) for row in csv.DictReader(fh)
-                  if row.get("valid/ndcg@10") and not row.get("test/ndcg@10")]  # epochs, not the final summary
+        logged = [
+            float(row["valid/ndcg@10"])
+            for row in csv.DictReader(fh)
+            if row.get("valid/ndcg@10") and not row.get("test/ndcg@10")
+        ]  # epochs, not the final summary
     if logged:  # at least one epoch was validated: the evaluated model is the best of them
         assert results["metrics"]["valid/ndcg@10"] == pytest.approx(max(logged), abs=1e-5)
 

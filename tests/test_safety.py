@@ -67,6 +67,7 @@ def run_copy(trained, tmp_path) -> Path:
 
 # --- nothing loaded can execute code ----------------------------------------------------------------
 
+
 def test_resume_refuses_a_crafted_last_checkpoint_without_running_it(capsys, run_copy, tmp_path):
     marker = tmp_path / "marker"
     plant(run_copy / "checkpoints" / "last.ckpt", marker)
@@ -79,8 +80,9 @@ def test_resume_refuses_a_crafted_last_checkpoint_without_running_it(capsys, run
 def test_from_run_refuses_a_crafted_best_checkpoint_without_running_it(capsys, run_copy, tmp_path):
     marker = tmp_path / "marker"
     plant(run_copy / "checkpoints" / "best.ckpt", marker)
-    err = one_line_error(capsys, *FAST, "compressor=prune", f"+compressor.from_run={run_copy}",
-                         f"hydra.run.dir={tmp_path / 'pruned'}")
+    err = one_line_error(
+        capsys, *FAST, "compressor=prune", f"+compressor.from_run={run_copy}", f"hydra.run.dir={tmp_path / 'pruned'}"
+    )
     assert not marker.exists()
     assert "best.ckpt (compressor.from_run) was refused" in err
 
@@ -131,6 +133,7 @@ def test_a_real_checkpoint_loads_with_weights_only(trained):
 
 
 # --- the run folder's state ----------------------------------------------------------------------------
+
 
 def test_complete_run_has_status_complete(trained):
     status = json.loads((trained / "status.json").read_text())
@@ -196,8 +199,10 @@ def test_failing_on_run_end_marks_the_run_failed(recframe_plugin, run_copy, caps
 
 def _holder(run_dir: Path) -> subprocess.Popen:
     """Another process holding ``run_dir`` through recframe's own guard, until it is killed."""
-    code = ("import sys, time; from recframe.run_state import guarded\n"
-            "with guarded(sys.argv[1]):\n    print('held', flush=True); time.sleep(600)\n")
+    code = (
+        "import sys, time; from recframe.run_state import guarded\n"
+        "with guarded(sys.argv[1]):\n    print('held', flush=True); time.sleep(600)\n"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code, str(run_dir)], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
     return proc
@@ -243,8 +248,18 @@ def test_compare_and_stability_refuse_incomplete_runs(run_copy, trained, capsys)
 
 # --- folder names ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("override", ["data.path=../../x", "name=../../..", "name=/etc", "data.name=..",
-                                      "+data.note=a/../../b", "+data.note='a b ; rm -rf ~/*'"])
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "data.path=../../x",
+        "name=../../..",
+        "name=/etc",
+        "data.name=..",
+        "+data.note=a/../../b",
+        "+data.note='a b ; rm -rf ~/*'",
+    ],
+)
 def test_override_values_cannot_place_a_run_outside_the_output_dir(override, tmp_path):
     from recframe import config as rconfig
 
@@ -271,6 +286,7 @@ def test_folder_names_are_single_safe_segments():
 
 
 # --- file permissions -----------------------------------------------------------------------------------
+
 
 def test_written_files_get_the_usual_permissions(trained, tmp_path):
     from recframe.atomic import atomic_dir, write_json
@@ -307,8 +323,6 @@ def test_a_full_disk_while_saving_a_checkpoint_is_one_line_and_leaves_no_partial
     with pytest.raises(TrainingError, match="no space left on the device writing .*last.ckpt"):
         SafeCheckpointIO().save_checkpoint({"state_dict": {}}, target)
     assert target.read_bytes() == b"previous checkpoint" and sorted(os.listdir(tmp_path)) == ["last.ckpt"]
-
-
 
 
 def test_report_counts_only_complete_jobs_and_names_the_others(trained, tmp_path):

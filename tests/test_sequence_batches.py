@@ -23,8 +23,13 @@ def toy(sequences=SEQUENCES, n_items=12) -> Interactions:
         items += seq
         stamps += [10 * t for t in range(len(seq))]
     order = np.random.default_rng(0).permutation(len(users))  # rows shuffled; timestamps carry the order
-    return Interactions(user=np.array(users)[order], item=np.array(items)[order], n_users=len(sequences),
-                        n_items=n_items, timestamp=np.array(stamps)[order])
+    return Interactions(
+        user=np.array(users)[order],
+        item=np.array(items)[order],
+        n_users=len(sequences),
+        n_items=n_items,
+        timestamp=np.array(stamps)[order],
+    )
 
 
 def padded(seq, width):
@@ -35,9 +40,10 @@ def padded(seq, width):
 def test_time_ordered_follows_timestamps_and_keeps_row_order_on_ties():
     items, starts, counts = time_ordered(toy())
     for u, seq in SEQUENCES.items():
-        assert items[starts[u]:starts[u] + counts[u]].tolist() == seq
-    tied = Interactions(user=np.array([0, 0, 0]), item=np.array([5, 3, 4]), n_users=1, n_items=6,
-                        timestamp=np.array([1, 0, 1]))
+        assert items[starts[u] : starts[u] + counts[u]].tolist() == seq
+    tied = Interactions(
+        user=np.array([0, 0, 0]), item=np.array([5, 3, 4]), n_users=1, n_items=6, timestamp=np.array([1, 0, 1])
+    )
     assert time_ordered(tied)[0].tolist() == [3, 5, 4]
 
 

@@ -32,8 +32,13 @@ def chains(n_users=200, n_items=30, length=8, seed=0) -> Interactions:
     rng = np.random.default_rng(seed)
     start = rng.integers(0, n_items, n_users)
     items = (start[:, None] + np.arange(length)) % n_items
-    return Interactions(user=np.repeat(np.arange(n_users), length), item=items.reshape(-1), n_users=n_users,
-                        n_items=n_items, timestamp=np.tile(np.arange(length), n_users))
+    return Interactions(
+        user=np.repeat(np.arange(n_users), length),
+        item=items.reshape(-1),
+        n_users=n_users,
+        n_items=n_items,
+        timestamp=np.tile(np.arange(length), n_users),
+    )
 
 
 def random_sequences(n_rows: int, width: int, n_items: int, seed: int = 0) -> torch.Tensor:
@@ -69,7 +74,7 @@ def test_batch_outputs_equal_row_by_row_outputs(name):
     seq = random_sequences(60, 50, 30, seed=1)  # lengths 0..50: every bucket, empty rows included
     with torch.no_grad():
         batch = model.encode(seq)
-        rows = torch.cat([model.encode(seq[i:i + 1]) for i in range(len(seq))])
+        rows = torch.cat([model.encode(seq[i : i + 1]) for i in range(len(seq))])
     assert torch.isfinite(batch).all()
     assert torch.allclose(batch, rows, atol=1e-5)
 
@@ -157,17 +162,23 @@ def test_forward_scores_match_the_embeddings_at_target_positions():
     assert out["target_item"].tolist() == batch["pos_item"][mask].tolist()
     assert torch.allclose(out["pos_score"], (states * model.item_embedding(out["target_item"])).sum(-1), atol=1e-6)
     assert out["neg_score"].shape == (int(mask.sum()), 2)
-    assert torch.allclose(model.training_all_scores(out, batch)[torch.arange(len(states)), out["target_item"]],
-                          out["pos_score"], atol=1e-5)
+    assert torch.allclose(
+        model.training_all_scores(out, batch)[torch.arange(len(states)), out["target_item"]],
+        out["pos_score"],
+        atol=1e-5,
+    )
 
 
-@pytest.mark.parametrize("params, key", [
-    ({"num_heads": 3}, "model.num_heads"),
-    ({"dropout": 1.5}, "model.dropout"),
-    ({"max_len": 0}, "model.max_len"),
-    ({"embedding_dim": 0}, "model.embedding_dim"),
-    ({"hidden_size": 64}, "model.hidden_size"),
-])
+@pytest.mark.parametrize(
+    "params, key",
+    [
+        ({"num_heads": 3}, "model.num_heads"),
+        ({"dropout": 1.5}, "model.dropout"),
+        ({"max_len": 0}, "model.max_len"),
+        ({"embedding_dim": 0}, "model.embedding_dim"),
+        ({"hidden_size": 64}, "model.hidden_size"),
+    ],
+)
 def test_bad_model_config_is_one_line_naming_the_key(params, key):
     data = chains(n_users=5)
     with pytest.raises(ConfigError) as err:
@@ -177,14 +188,34 @@ def test_bad_model_config_is_one_line_naming_the_key(params, key):
 
 
 def test_runner_trains_and_evaluates_a_sequential_model_end_to_end(tmp_path):
-    results = recframe.run(["data=synthetic", "model=sasrec", "protocol=leave_one_out", "trainer.max_epochs=2",
-                            "trainer.batch_size=16", "model.embedding_dim=16", "model.max_len=8",
-                            "logger=none", "print_table=false"], run_dir=tmp_path)
+    results = recframe.run(
+        [
+            "data=synthetic",
+            "model=sasrec",
+            "protocol=leave_one_out",
+            "trainer.max_epochs=2",
+            "trainer.batch_size=16",
+            "model.embedding_dim=16",
+            "model.max_len=8",
+            "logger=none",
+            "print_table=false",
+        ],
+        run_dir=tmp_path,
+    )
     assert results["run"]["epochs"] >= 1
     assert 0.0 <= results["metrics"]["test/ndcg@10"] <= 1.0
     with pytest.raises(ConfigError, match="loss 'bpr'.*sequence"):
-        recframe.run(["data=synthetic", "model=gru4rec", "loss=bpr", "protocol=leave_one_out", "logger=none",
-                      "print_table=false"], run_dir=tmp_path / "bad")
+        recframe.run(
+            [
+                "data=synthetic",
+                "model=gru4rec",
+                "loss=bpr",
+                "protocol=leave_one_out",
+                "logger=none",
+                "print_table=false",
+            ],
+            run_dir=tmp_path / "bad",
+        )
 
 
 def test_s3rec_reproductions_are_listed_with_absolute_ten_percent_tolerances():
@@ -200,7 +231,8 @@ def test_s3rec_reproductions_are_listed_with_absolute_ten_percent_tolerances():
 @pytest.mark.slow
 def test_sasrec_beats_pop_on_beauty_after_three_epochs(tmp_path, data_dir):
     common = ["logger=none", "print_table=false"]
-    sasrec = recframe.run(["experiment=repro/s3rec_beauty/sasrec", "trainer.max_epochs=3", *common],
-                          run_dir=tmp_path / "sasrec")
+    sasrec = recframe.run(
+        ["experiment=repro/s3rec_beauty/sasrec", "trainer.max_epochs=3", *common], run_dir=tmp_path / "sasrec"
+    )
     pop = recframe.run(["data=amazon-beauty", "protocol=s3rec_loo", "model=pop", *common], run_dir=tmp_path / "pop")
     assert sasrec["metrics"]["test/ndcg@10"] > pop["metrics"]["test/ndcg@10"]

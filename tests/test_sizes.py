@@ -23,8 +23,13 @@ class Mixed(Recommender):
     def __init__(self, data: DatasetInfo) -> None:
         super().__init__(data)
         self.items = nn.Embedding(self.n_items, 3)  # 21 float32
-        coo = torch.sparse_coo_tensor(torch.tensor([[0, 1, 4], [2, 0, 6]]), torch.tensor([1.0, 2.0, 3.0]),
-                                      (5, 7), dtype=torch.float64, check_invariants=True)
+        coo = torch.sparse_coo_tensor(
+            torch.tensor([[0, 1, 4], [2, 0, 6]]),
+            torch.tensor([1.0, 2.0, 3.0]),
+            (5, 7),
+            dtype=torch.float64,
+            check_invariants=True,
+        )
         self.register_buffer("links", coo)  # 3 float64 values, a 2 x 3 int64 index
         self.register_buffer("cache", torch.zeros(100), persistent=False)  # not stored
         csr = torch.tensor([[0.0, 1.0], [2.0, 0.0]]).to_sparse_csr()

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
-from recframe_cf.similarity import topk_similarity, weight_features
 
 from recframe.data.interactions import Interactions
 from recframe.models import DatasetInfo, count_parameters, model_bytes
 from recframe.plugins import registries
+from recframe_cf.similarity import topk_similarity, weight_features
 
 
 def rated_matrix(n_features=40, n_entities=23, density=0.3, seed=0) -> sp.csr_matrix:
@@ -23,8 +23,15 @@ def rated_matrix(n_features=40, n_entities=23, density=0.3, seed=0) -> sp.csr_ma
     return sp.csr_matrix(dense.astype(np.float32))
 
 
-def dense_similarity(x: np.ndarray, similarity: str, shrink: float, normalize: bool = True, asym: float = 0.5,
-                     t_alpha: float = 1.0, t_beta: float = 1.0) -> np.ndarray:
+def dense_similarity(
+    x: np.ndarray,
+    similarity: str,
+    shrink: float,
+    normalize: bool = True,
+    asym: float = 0.5,
+    t_alpha: float = 1.0,
+    t_beta: float = 1.0,
+) -> np.ndarray:
     """Pair-by-pair similarity of the columns of a dense ``x``: ``out[b, a] = sim(target a, neighbour b)``."""
     stored = x != 0
     if similarity == "adjusted":  # subtract each row's (feature's) mean over its stored values
@@ -70,9 +77,18 @@ def assert_topk_columns(w: np.ndarray, full: np.ndarray, k: int) -> None:
         assert np.allclose(np.sort(w[kept, a])[::-1], np.sort(best)[::-1], rtol=1e-5, atol=1e-6)
 
 
-CASES = [("cosine", 0.0, True), ("cosine", 3.0, True), ("cosine", 2.0, False), ("cosine", 0.0, False),
-         ("adjusted", 1.0, True), ("pearson", 1.0, True), ("asymmetric", 0.5, True), ("jaccard", 1.0, True),
-         ("dice", 0.0, True), ("tversky", 0.5, True)]
+CASES = [
+    ("cosine", 0.0, True),
+    ("cosine", 3.0, True),
+    ("cosine", 2.0, False),
+    ("cosine", 0.0, False),
+    ("adjusted", 1.0, True),
+    ("pearson", 1.0, True),
+    ("asymmetric", 0.5, True),
+    ("jaccard", 1.0, True),
+    ("dice", 0.0, True),
+    ("tversky", 0.5, True),
+]
 
 
 @pytest.mark.parametrize("similarity,shrink,normalize", CASES)
@@ -80,8 +96,9 @@ CASES = [("cosine", 0.0, True), ("cosine", 3.0, True), ("cosine", 2.0, False), (
 def test_similarity_matches_the_dense_pairwise_definition(similarity, shrink, normalize, block):
     x = rated_matrix(seed=3)
     k = 6
-    w = topk_similarity(x, k, similarity, shrink, normalize, asymmetric_alpha=0.3, tversky_alpha=0.7,
-                        tversky_beta=0.2, block=block).toarray()
+    w = topk_similarity(
+        x, k, similarity, shrink, normalize, asymmetric_alpha=0.3, tversky_alpha=0.7, tversky_beta=0.2, block=block
+    ).toarray()
     full = dense_similarity(x.toarray(), similarity, shrink, normalize, asym=0.3, t_alpha=0.7, t_beta=0.2)
     assert np.count_nonzero(full) > 0
     assert_topk_columns(w, full, k)
@@ -134,8 +151,9 @@ def build(name: str, data: Interactions, **params):
 @pytest.mark.parametrize("weighting", ["none", "bm25"])
 def test_itemknn_scores_are_history_times_topk_item_similarity(similarity, weighting):
     data = interactions(seed=1)
-    model = build("itemknn", data, k=5, shrink=2.0, similarity=similarity, feature_weighting=weighting,
-                  asymmetric_alpha=0.7)
+    model = build(
+        "itemknn", data, k=5, shrink=2.0, similarity=similarity, feature_weighting=weighting, asymmetric_alpha=0.7
+    )
     x = data.to_csr().toarray()
     xw = weight_features(sp.csr_matrix(x), weighting).toarray()
     full = dense_similarity(xw, similarity, 2.0, asym=0.7)
@@ -174,9 +192,15 @@ def dense_walk(x: np.ndarray, alpha: float, beta: float) -> np.ndarray:
     return w
 
 
-@pytest.mark.parametrize("name,params", [("p3alpha", {"alpha": 0.7}), ("p3alpha", {"alpha": 1.0}),
-                                         ("rp3beta", {"alpha": 0.8, "beta": 0.4}),
-                                         ("rp3beta", {"alpha": 1.2, "beta": 0.0})])
+@pytest.mark.parametrize(
+    "name,params",
+    [
+        ("p3alpha", {"alpha": 0.7}),
+        ("p3alpha", {"alpha": 1.0}),
+        ("rp3beta", {"alpha": 0.8, "beta": 0.4}),
+        ("rp3beta", {"alpha": 1.2, "beta": 0.0}),
+    ],
+)
 @pytest.mark.parametrize("normalize", [False, True])
 def test_graph_walks_match_the_dense_walk(name, params, normalize):
     data = interactions(seed=3)
@@ -257,15 +281,18 @@ def test_puresvd_is_the_rank_f_reconstruction():
     assert torch.allclose(p @ q.T, torch.from_numpy(scores[:3]), atol=1e-5)
 
 
-@pytest.mark.parametrize("name,params,fragment", [
-    ("itemknn", {"similarity": "cosin"}, "similarity must be one of"),
-    ("userknn", {"feature_weighting": "idf"}, "feature_weighting must be one of"),
-    ("userknn", {"k": 0}, "k >= 1"),
-    ("p3alpha", {"alpha": -1}, "alpha >= 0"),
-    ("rp3beta", {"beta": -0.5}, "beta >= 0"),
-    ("slim", {"l1_ratio": 2.0}, "l1_ratio"),
-    ("puresvd", {"num_factors": 1000}, "num_factors must be in"),
-])
+@pytest.mark.parametrize(
+    "name,params,fragment",
+    [
+        ("itemknn", {"similarity": "cosin"}, "similarity must be one of"),
+        ("userknn", {"feature_weighting": "idf"}, "feature_weighting must be one of"),
+        ("userknn", {"k": 0}, "k >= 1"),
+        ("p3alpha", {"alpha": -1}, "alpha >= 0"),
+        ("rp3beta", {"beta": -0.5}, "beta >= 0"),
+        ("slim", {"l1_ratio": 2.0}, "l1_ratio"),
+        ("puresvd", {"num_factors": 1000}, "num_factors must be in"),
+    ],
+)
 def test_bad_parameters_are_one_line_errors(name, params, fragment):
     data = interactions()
     info = DatasetInfo(data.n_users, data.n_items, data, np.bincount(data.item, minlength=data.n_items))

@@ -40,8 +40,9 @@ def test_reproduction_composes_trains_on_the_whole_file_and_shows_neumf_beside_i
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["itemknn", "p3alpha", "puresvd"])
 def test_one_trial_of_the_search_runs_on_the_ncf_split(model, tmp_path):
-    code, _ = recframe_cli(["-m", f"hparams_search={model}_ncf", "hydra.sweeper.n_trials=1", "logger=none",
-                            f"paths.output_dir={tmp_path}"])
+    code, _ = recframe_cli(
+        ["-m", f"hparams_search={model}_ncf", "hydra.sweeper.n_trials=1", "logger=none", f"paths.output_dir={tmp_path}"]
+    )
     assert code == 0
     sweep = tmp_path / "multiruns" / f"{model}_ncf_tpe"
     results = read_json(sweep / "trial_0" / "results.json")

@@ -16,14 +16,14 @@ from recframe.training.sparse_optim import RowSparseOptimizer, row_gradient, spa
 
 
 def _bpr_model(n_users: int = 40, n_items: int = 30, dim: int = 8):
-    from recframe_cf.bpr import BPRMF
-
     from recframe.data.interactions import Interactions
     from recframe.models import DatasetInfo
+    from recframe_cf.bpr import BPRMF
 
     rng = np.random.default_rng(0)
-    data = Interactions(user=rng.integers(0, n_users, 200), item=rng.integers(0, n_items, 200),
-                        n_users=n_users, n_items=n_items)
+    data = Interactions(
+        user=rng.integers(0, n_users, 200), item=rng.integers(0, n_items, 200), n_users=n_users, n_items=n_items
+    )
     torch.manual_seed(0)
     return BPRMF(DatasetInfo(n_users, n_items, data, np.bincount(data.item, minlength=n_items)), embedding_dim=dim)
 
@@ -38,8 +38,14 @@ def _bpr_step(model: nn.Module, optimizer: torch.optim.Optimizer, users, pos, ne
 
 def _batches(n_users: int, n_items: int, steps: int, size: int = 64, seed: int = 1):
     g = torch.Generator().manual_seed(seed)
-    return [(torch.randint(0, n_users, (size,), generator=g), torch.randint(0, n_items, (size,), generator=g),
-             torch.randint(0, n_items, (size, 2), generator=g)) for _ in range(steps)]  # with repeats
+    return [
+        (
+            torch.randint(0, n_users, (size,), generator=g),
+            torch.randint(0, n_items, (size,), generator=g),
+            torch.randint(0, n_items, (size, 2), generator=g),
+        )
+        for _ in range(steps)
+    ]  # with repeats
 
 
 @pytest.mark.parametrize("kernels_on", ["1", "0"])
@@ -84,8 +90,9 @@ def test_sparse_adam_leaves_rows_outside_the_batch_bit_identical(kernels_on, mon
     initial = sparse.user_embedding.weight.detach().clone()
     for model, opt in ((sparse, sparse_opt), (dense, dense_opt)):
         _bpr_step(model, opt, *first)
-    after_first = {m: (m.user_embedding.weight.detach().clone(), m.item_embedding.weight.detach().clone())
-                   for m in (sparse, dense)}
+    after_first = {
+        m: (m.user_embedding.weight.detach().clone(), m.item_embedding.weight.detach().clone()) for m in (sparse, dense)
+    }
     for model, opt in ((sparse, sparse_opt), (dense, dense_opt)):
         _bpr_step(model, opt, *second)
     u, i = sparse.user_embedding.weight, sparse.item_embedding.weight
@@ -98,14 +105,18 @@ def test_sparse_adam_leaves_rows_outside_the_batch_bit_identical(kernels_on, mon
 
 
 @pytest.mark.parametrize("kernels_on", ["1", "0"])
-@pytest.mark.parametrize("rule,reference", [
-    ("adam", lambda p, wd: torch.optim.Adam(p, lr=0.01, weight_decay=wd)),
-    ("adagrad", lambda p, wd: torch.optim.Adagrad(p, lr=0.1, weight_decay=wd)),
-    ("sgd", lambda p, wd: torch.optim.SGD(p, lr=0.1, weight_decay=wd)),
-])
+@pytest.mark.parametrize(
+    "rule,reference",
+    [
+        ("adam", lambda p, wd: torch.optim.Adam(p, lr=0.01, weight_decay=wd)),
+        ("adagrad", lambda p, wd: torch.optim.Adagrad(p, lr=0.1, weight_decay=wd)),
+        ("sgd", lambda p, wd: torch.optim.SGD(p, lr=0.1, weight_decay=wd)),
+    ],
+)
 @pytest.mark.parametrize("sparse_grad", [False, True])
-def test_rules_match_torchs_optimisers_when_every_row_has_a_gradient(rule, reference, sparse_grad, kernels_on,
-                                                                     monkeypatch):
+def test_rules_match_torchs_optimisers_when_every_row_has_a_gradient(
+    rule, reference, sparse_grad, kernels_on, monkeypatch
+):
     """torch's optimisers are the oracle: with a gradient on every row (dense, or sparse covering all
     rows) each rule's trajectory is theirs, weight decay included."""
     monkeypatch.setenv("RECFRAME_KERNELS", kernels_on)
@@ -120,8 +131,9 @@ def test_rules_match_torchs_optimisers_when_every_row_has_a_gradient(rule, refer
         if sparse_grad:  # every row once, in a shuffled order, split into two looked-up halves
             order = torch.randperm(12)
             index = torch.cat([order, order])
-            ours.grad = torch.sparse_coo_tensor(index.view(1, -1), torch.cat([g[order] * 0.25, g[order] * 0.75]),
-                                                (12, 6), check_invariants=True)
+            ours.grad = torch.sparse_coo_tensor(
+                index.view(1, -1), torch.cat([g[order] * 0.25, g[order] * 0.75]), (12, 6), check_invariants=True
+            )
         else:
             ours.grad = g.clone()
         theirs.grad = g.clone()
@@ -142,10 +154,9 @@ def test_row_gradient_sums_repeats_like_a_dense_scatter():
 def test_sparse_gradients_reach_gmfs_tables_and_its_dense_output_layer_steps_too(ml100k):
     """GMF looks its tables up through nn.Embedding: after the switch their gradients are sparse, rows
     outside the batch keep their values, and the dense output layer is stepped too."""
+    from recframe.models import DatasetInfo
     from recframe_cf.gmf import GMF
     from recframe_datasets.movielens import MovieLens100K
-
-    from recframe.models import DatasetInfo
 
     data = MovieLens100K(str(ml100k)).load()
     info = DatasetInfo(data.n_users, data.n_items, data, np.bincount(data.item, minlength=data.n_items))
@@ -174,18 +185,34 @@ def test_an_unknown_optimizer_names_the_sparse_ones(tmp_path):
     from recframe.errors import TrainingError
 
     with pytest.raises((ConfigError, TrainingError), match="sparse_adam"):
-        recframe.run(["data=synthetic", "trainer.optimizer=lazy", "trainer.max_epochs=1", "logger=none",
-                      "trainer.progress_bar=false", "data_cache=false"], run_dir=tmp_path)
+        recframe.run(
+            [
+                "data=synthetic",
+                "trainer.optimizer=lazy",
+                "trainer.max_epochs=1",
+                "logger=none",
+                "trainer.progress_bar=false",
+                "data_cache=false",
+            ],
+            run_dir=tmp_path,
+        )
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model,optimizer,dense_lr,lr", [("bpr", "sparse_adam", 0.001, 0.001),
-                                                          ("bpr", "sparse_adagrad", 0.001, 0.05),
-                                                          ("gmf", "sparse_adam", 0.01, 0.01)])
-def test_training_on_ml100k_with_a_sparse_optimizer_reaches_dense_adams_accuracy(ml100k, tmp_path, model,
-                                                                                 optimizer, dense_lr, lr):
-    common = [f"model={model}", "logger=none", "trainer.progress_bar=false", "trainer.max_epochs=5",
-              "trainer.patience=100"]
+@pytest.mark.parametrize(
+    "model,optimizer,dense_lr,lr",
+    [("bpr", "sparse_adam", 0.001, 0.001), ("bpr", "sparse_adagrad", 0.001, 0.05), ("gmf", "sparse_adam", 0.01, 0.01)],
+)
+def test_training_on_ml100k_with_a_sparse_optimizer_reaches_dense_adams_accuracy(
+    ml100k, tmp_path, model, optimizer, dense_lr, lr
+):
+    common = [
+        f"model={model}",
+        "logger=none",
+        "trainer.progress_bar=false",
+        "trainer.max_epochs=5",
+        "trainer.patience=100",
+    ]
     dense = recframe.run([*common, "trainer.optimizer=adam", f"trainer.lr={dense_lr}"], run_dir=tmp_path / "dense")
     ours = recframe.run([*common, f"trainer.optimizer={optimizer}", f"trainer.lr={lr}"], run_dir=tmp_path / "ours")
     pop = recframe.run(["model=pop", "logger=none"], run_dir=tmp_path / "pop")["metrics"]["test/ndcg@10"]
@@ -198,7 +225,6 @@ def test_a_context_models_field_tables_train_row_sparse():
     """DeepFM's field table (with its padding row) and first-order weights get sparse gradients; the
     padding row stays zero and the fields no batch example uses keep their values."""
     from recframe_context.deepfm import DeepFM
-
     from tests.test_context_models import toy_info
 
     info = toy_info()

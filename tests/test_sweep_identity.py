@@ -77,8 +77,9 @@ def test_report_columns_and_metrics_choose_what_is_shown(tmp_path, capsys):
     # the chosen metrics, then the key that marks the best row
     assert metric_cols == ["test/ndcg@5", "test/ndcg@10", "test/ndcg@20", "valid/ndcg@10"]
     assert "cost.params" in cols  # --metrics leaves the other columns
-    assert recframe_cli(["report", str(sweep), "--columns", "seed", "test/recall@*", "cost.params",
-                         "--no-plot"])[0] == 0
+    assert (
+        recframe_cli(["report", str(sweep), "--columns", "seed", "test/recall@*", "cost.params", "--no-plot"])[0] == 0
+    )
     cols, rows = _rows(sweep / "report.csv")
     assert cols[0] == "job" and cols[1] == "seed" and cols[-1] == "cost.params"
     assert all(c.startswith("test/recall@") for c in cols[2:-1]) and len(cols) > 3
@@ -92,9 +93,17 @@ def test_report_columns_and_metrics_choose_what_is_shown(tmp_path, capsys):
 
 @pytest.mark.slow  # an Optuna study of two trials
 def test_optuna_study_carries_metric_names_and_a_distinct_default_name(tmp_path, capsys):
-    args = ["-m", "hydra/sweeper=optuna", *FAST, "name=default", f"paths.output_dir={tmp_path}",
-            "hydra.sweeper.n_trials=2", "hydra.sweeper.sampler=random", "hydra.sweeper.seed=0",
-            "trainer.lr=interval(0.001,0.1)"]
+    args = [
+        "-m",
+        "hydra/sweeper=optuna",
+        *FAST,
+        "name=default",
+        f"paths.output_dir={tmp_path}",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.sampler=random",
+        "hydra.sweeper.seed=0",
+        "trainer.lr=interval(0.001,0.1)",
+    ]
     assert recframe_cli(args)[0] == 0
     (folder,) = list((tmp_path / "multiruns").iterdir())
     assert folder.name.startswith("default-")

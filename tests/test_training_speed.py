@@ -17,8 +17,15 @@ import recframe
 from recframe.training.dot_scores import dot_scores
 from recframe.training.grouping import BatchGroups
 
-BASE = ["data=synthetic", "trainer.max_epochs=3", "trainer.lr=0.01", "trainer.batch_size=64",
-        "trainer.progress_bar=false", "logger=none", "data_cache=false"]
+BASE = [
+    "data=synthetic",
+    "trainer.max_epochs=3",
+    "trainer.lr=0.01",
+    "trainer.batch_size=64",
+    "trainer.progress_bar=false",
+    "logger=none",
+    "data_cache=false",
+]
 
 
 def test_batch_groups_keep_the_batches_and_their_order():
@@ -92,8 +99,14 @@ def test_step_hooks_are_noops_only_for_full_precision_single_device_and_no_liste
             pass
 
     def trainer(**kwargs):
-        return pl.Trainer(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
-                          default_root_dir=str(tmp_path), **kwargs)
+        return pl.Trainer(
+            accelerator="cpu",
+            devices=1,
+            logger=False,
+            enable_checkpointing=False,
+            default_root_dir=str(tmp_path),
+            **kwargs,
+        )
 
     def module(cls=RecframeModule):
         return cls(nn.Linear(2, 1), None, {"lr": 0.1}, None, None, batches_per_step=4)
@@ -111,9 +124,12 @@ def test_a_diverging_loss_names_the_same_batch_with_and_without_grouping(tmp_pat
 
     messages = []
     for per_step in (1, 4):
-        with pytest.raises(TrainingError, match=r"loss became (nan|inf|-inf) at epoch 0, batch \d+; lower trainer.lr") as err:
-            recframe.run([*BASE, "trainer.lr=1e30", f"trainer.batches_per_step={per_step}"],
-                         run_dir=tmp_path / str(per_step))
+        with pytest.raises(
+            TrainingError, match=r"loss became (nan|inf|-inf) at epoch 0, batch \d+; lower trainer.lr"
+        ) as err:
+            recframe.run(
+                [*BASE, "trainer.lr=1e30", f"trainer.batches_per_step={per_step}"], run_dir=tmp_path / str(per_step)
+            )
         messages.append(str(err.value))
     assert messages[0] == messages[1]
 
@@ -123,8 +139,10 @@ def test_grouped_steps_log_the_same_epoch_loss(tmp_path):
 
     def losses(per_step):
         run_dir = tmp_path / str(per_step)
-        recframe.run([*[a for a in BASE if a != "logger=none"], "logger=csv", f"trainer.batches_per_step={per_step}"],
-                     run_dir=run_dir)
+        recframe.run(
+            [*[a for a in BASE if a != "logger=none"], "logger=csv", f"trainer.batches_per_step={per_step}"],
+            run_dir=run_dir,
+        )
         with open(run_dir / "logs" / "metrics.csv") as fh:
             return [float(r["train/loss"]) for r in csv.DictReader(fh) if r.get("train/loss")]
 
@@ -148,8 +166,11 @@ def test_bpr_forward_matches_the_base_class_scores():
 
     torch.manual_seed(0)
     model = BPRMF(DatasetInfo(9, 13, None, np.zeros(13, dtype=np.int64)), embedding_dim=5)
-    batch = {"user": torch.randint(0, 9, (6,)), "pos_item": torch.randint(0, 13, (6,)),
-             "neg_item": torch.randint(0, 13, (6, 4))}
+    batch = {
+        "user": torch.randint(0, 9, (6,)),
+        "pos_item": torch.randint(0, 13, (6,)),
+        "neg_item": torch.randint(0, 13, (6, 4)),
+    }
     fast, base = model(batch), Recommender.forward(model, batch)
     for key in ("pos_score", "neg_score"):
         assert fast[key].shape == base[key].shape

@@ -63,9 +63,12 @@ class EASE(ClosedFormRecommender):
         if float(reg_weight) <= 0:
             raise ValueError(f"reg_weight must be > 0, got {reg_weight}")
         n = self.n_items
-        check_dense_allocation("ease", fit_peak_bytes(n), f"dense {n:,} x {n:,} item-item weights (20 bytes "
-                               f"each at the peak of the fit)", "use model=itemknn (top-k sparse similarities) "
-                               "or fewer items (a protocol.filters kcore filter)")
+        check_dense_allocation(
+            "ease",
+            fit_peak_bytes(n),
+            f"dense {n:,} x {n:,} item-item weights (20 bytes each at the peak of the fit)",
+            "use model=itemknn (top-k sparse similarities) or fewer items (a protocol.filters kcore filter)",
+        )
         self.reg_weight = float(reg_weight)
         self.register_buffer("item_weights", torch.zeros(self.n_items, self.n_items))
         self.history = None

@@ -24,8 +24,17 @@ class IALS(ClosedFormRecommender):
 
     scores_unseen_items = True  # an item without training interactions scores 0 by construction
 
-    def __init__(self, info: DatasetInfo, embedding_dim: int = 64, iterations: int = 15, alpha: float = 10.0,
-                 reg_weight: float = 100.0, cg_steps: int = 3, init_std: float = 0.01, seed: int = 0) -> None:
+    def __init__(
+        self,
+        info: DatasetInfo,
+        embedding_dim: int = 64,
+        iterations: int = 15,
+        alpha: float = 10.0,
+        reg_weight: float = 100.0,
+        cg_steps: int = 3,
+        init_std: float = 0.01,
+        seed: int = 0,
+    ) -> None:
         super().__init__(info)
         if int(embedding_dim) < 1 or int(iterations) < 1 or float(alpha) < 0 or float(reg_weight) < 0:
             raise ValueError("need embedding_dim >= 1, iterations >= 1, alpha >= 0, reg_weight >= 0")

@@ -48,15 +48,27 @@ class ItemKNN(ClosedFormRecommender):
 
     scores_unseen_items = True  # an item without training interactions scores 0 by construction
 
-    def __init__(self, info: DatasetInfo, k: int = 100, shrink: float = 0.0, similarity: str = "cosine",
-                 normalize: bool = True, feature_weighting: str = "none", asymmetric_alpha: float = 0.5,
-                 tversky_alpha: float = 1.0, tversky_beta: float = 1.0) -> None:
+    def __init__(
+        self,
+        info: DatasetInfo,
+        k: int = 100,
+        shrink: float = 0.0,
+        similarity: str = "cosine",
+        normalize: bool = True,
+        feature_weighting: str = "none",
+        asymmetric_alpha: float = 0.5,
+        tversky_alpha: float = 1.0,
+        tversky_beta: float = 1.0,
+    ) -> None:
         super().__init__(info)
         check_options(similarity, feature_weighting, k, shrink, asymmetric_alpha, tversky_alpha, tversky_beta)
         self.k, self.shrink, self.similarity, self.normalize = int(k), float(shrink), str(similarity), bool(normalize)
         self.feature_weighting = str(feature_weighting)
         self.asymmetric_alpha, self.tversky_alpha, self.tversky_beta = (
-            float(asymmetric_alpha), float(tversky_alpha), float(tversky_beta))
+            float(asymmetric_alpha),
+            float(tversky_alpha),
+            float(tversky_beta),
+        )
         self.weights: sp.csr_matrix | None = None
         self.history: sp.csr_matrix | None = None
 
@@ -65,8 +77,16 @@ class ItemKNN(ClosedFormRecommender):
         x.data[:] = 1.0
         x = weight_features(x, self.feature_weighting)  # documents: items; terms: users
         self.history = sp.csr_matrix(x, dtype=np.float32)
-        self.weights = topk_similarity(x, self.k, self.similarity, self.shrink, self.normalize, self.asymmetric_alpha,
-                                       self.tversky_alpha, self.tversky_beta).tocsr()
+        self.weights = topk_similarity(
+            x,
+            self.k,
+            self.similarity,
+            self.shrink,
+            self.normalize,
+            self.asymmetric_alpha,
+            self.tversky_alpha,
+            self.tversky_beta,
+        ).tocsr()
 
     def storage(self) -> tuple[int, int]:
         """Stored values and bytes of the sparse similarity matrix (values, indices, row pointers)."""

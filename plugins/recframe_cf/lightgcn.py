@@ -61,7 +61,10 @@ class SymmetricAdjacency:
                 self._on_device[key] = torch.sparse_csr_tensor(
                     torch.from_numpy(m.indptr.astype(np.int64)).to(device),
                     torch.from_numpy(m.indices.astype(np.int64)).to(device),
-                    torch.from_numpy(m.data).to(device=device, dtype=dtype), size=m.shape, check_invariants=False)
+                    torch.from_numpy(m.data).to(device=device, dtype=dtype),
+                    size=m.shape,
+                    check_invariants=False,
+                )
         return self._on_device[key]
 
     def __getstate__(self) -> dict:
@@ -99,21 +102,29 @@ class LightGCN(Recommender):
 
     param_aliases = {"n_layers": "num_layers"}  # deprecated config names, still accepted
 
-    def __init__(self, info: DatasetInfo, embedding_dim: int = 64, num_layers: int = 2,
-                 reg_weight: float = 1e-4, reg_norm: str = "squared", init: str = "xavier_uniform",
-                 init_std: float = 0.1) -> None:
+    def __init__(
+        self,
+        info: DatasetInfo,
+        embedding_dim: int = 64,
+        num_layers: int = 2,
+        reg_weight: float = 1e-4,
+        reg_norm: str = "squared",
+        init: str = "xavier_uniform",
+        init_std: float = 0.1,
+    ) -> None:
         super().__init__(info)
         if int(num_layers) < 0:
             raise ValueError(f"num_layers must be >= 0, got {num_layers}")
         if reg_norm not in ("squared", "frobenius"):
             raise ValueError(f"reg_norm must be 'squared' (the paper) or 'frobenius' (RecBole), got {reg_norm!r}")
         if init not in ("xavier_uniform", "normal"):
-            raise ValueError(f"init must be 'xavier_uniform' (RecBole) or 'normal' (the reference code, "
-                             f"std init_std), got {init!r}")
+            raise ValueError(
+                f"init must be 'xavier_uniform' (RecBole) or 'normal' (the reference code, std init_std), got {init!r}"
+            )
         self.num_layers, self.reg_weight, self.reg_norm = int(num_layers), float(reg_weight), reg_norm
         self.embedding = nn.Embedding(self.n_users + self.n_items, embedding_dim)
         with torch.no_grad():  # per table (users, items), as two separate embeddings
-            for table in (self.embedding.weight[: self.n_users], self.embedding.weight[self.n_users:]):
+            for table in (self.embedding.weight[: self.n_users], self.embedding.weight[self.n_users :]):
                 if init == "normal":
                     nn.init.normal_(table, std=float(init_std))
                 else:
@@ -133,7 +144,11 @@ class LightGCN(Recommender):
         stays in eval mode are not seen until the mode is set again. Compressed or pruned tables
         are propagated anew on every call.
         """
-        if self.training or not self._plain_table() or (torch.is_grad_enabled() and self.embedding.weight.requires_grad):
+        if (
+            self.training
+            or not self._plain_table()
+            or (torch.is_grad_enabled() and self.embedding.weight.requires_grad)
+        ):
             return self._propagate()
         weight = self.embedding.weight
         key = (weight.data_ptr(), weight._version, weight.device, weight.dtype)
@@ -171,7 +186,7 @@ class LightGCN(Recommender):
             layer = SymmetricSpMM.apply(layer, self.adjacency)
             total = total + layer
         final = total / (self.num_layers + 1)
-        return final[: self.n_users], final[self.n_users:]
+        return final[: self.n_users], final[self.n_users :]
 
     def forward(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         users, pos, neg = batch["user"], batch["pos_item"], batch["neg_item"]

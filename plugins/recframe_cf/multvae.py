@@ -59,17 +59,25 @@ class MultVAE(Recommender):
 
     batch_kind = "listwise"
 
-    def __init__(self, info: DatasetInfo, hidden_sizes: Sequence[int] = (600,), latent_dim: int = 128,
-                 dropout: float = 0.5, anneal_cap: float = 0.2, total_anneal_steps: int = 200000,
-                 epsilon_std: float = 1.0) -> None:
+    def __init__(
+        self,
+        info: DatasetInfo,
+        hidden_sizes: Sequence[int] = (600,),
+        latent_dim: int = 128,
+        dropout: float = 0.5,
+        anneal_cap: float = 0.2,
+        total_anneal_steps: int = 200000,
+        epsilon_std: float = 1.0,
+    ) -> None:
         super().__init__(info)
         if float(epsilon_std) < 0:
             raise ValueError(f"epsilon_std must be >= 0, got {epsilon_std}")
         self.epsilon_std = float(epsilon_std)
         self.latent_dim, self.dropout = int(latent_dim), float(dropout)
         self.anneal_cap, self.total_anneal_steps = float(anneal_cap), int(total_anneal_steps)
-        self.encoder = nn.Sequential(tanh_mlp([self.n_items, *hidden_sizes]), nn.Tanh(),
-                                     nn.Linear(hidden_sizes[-1], 2 * self.latent_dim))
+        self.encoder = nn.Sequential(
+            tanh_mlp([self.n_items, *hidden_sizes]), nn.Tanh(), nn.Linear(hidden_sizes[-1], 2 * self.latent_dim)
+        )
         self.decoder = tanh_mlp([self.latent_dim, *reversed(hidden_sizes), self.n_items])
         for layer in self.modules():  # Xavier-normal weights and zero biases, as the paper's code
             if isinstance(layer, nn.Linear):

@@ -23,8 +23,13 @@ def mlp(sizes: Sequence[int], dropout: float) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def tower_on_all_pairs(tower: nn.Sequential, user_vectors: Tensor, item_vectors: Tensor,
-                       max_cells: int = 1 << 24, head: Tensor | None = None) -> Tensor:
+def tower_on_all_pairs(
+    tower: nn.Sequential,
+    user_vectors: Tensor,
+    item_vectors: Tensor,
+    max_cells: int = 1 << 24,
+    head: Tensor | None = None,
+) -> Tensor:
     """The tower's output for every (user, item) pair, without materialising the concatenations.
 
     ``user_vectors: float[B, d_u]``, ``item_vectors: float[I, d_i]`` -> ``float[B, I, h]``, or
@@ -43,7 +48,7 @@ def tower_on_all_pairs(tower: nn.Sequential, user_vectors: Tensor, item_vectors:
     step = max(1, max_cells // max(1, items_part.numel()))
     chunks = []
     for i in range(0, len(users_part), step):
-        x = users_part[i:i + step, None, :] + items_part[None, :, :]  # [s, I, h1], ours to overwrite
+        x = users_part[i : i + step, None, :] + items_part[None, :, :]  # [s, I, h1], ours to overwrite
         for module in rest:
             x = torch.relu_(x) if isinstance(module, nn.ReLU) else module(x)
         chunks.append(x if head is None else x @ head)
@@ -73,8 +78,13 @@ class NCFMLP(Recommender):
 
     batch_kind = "pointwise"
 
-    def __init__(self, info: DatasetInfo, embedding_dim: int = 64, hidden_sizes: Sequence[int] = (128, 64, 32),
-                 dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        info: DatasetInfo,
+        embedding_dim: int = 64,
+        hidden_sizes: Sequence[int] = (128, 64, 32),
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__(info)
         if not hidden_sizes:
             raise ValueError("hidden_sizes needs at least one layer")

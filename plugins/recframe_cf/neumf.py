@@ -22,8 +22,14 @@ class NeuMF(Recommender):
 
     batch_kind = "pointwise"
 
-    def __init__(self, info: DatasetInfo, embedding_dim: int = 64, mlp_embedding_dim: int = 64,
-                 hidden_sizes: Sequence[int] = (128, 64), dropout: float = 0.1) -> None:
+    def __init__(
+        self,
+        info: DatasetInfo,
+        embedding_dim: int = 64,
+        mlp_embedding_dim: int = 64,
+        hidden_sizes: Sequence[int] = (128, 64),
+        dropout: float = 0.1,
+    ) -> None:
         super().__init__(info)
         if not hidden_sizes:
             raise ValueError("hidden_sizes needs at least one layer")

@@ -32,8 +32,9 @@ def _row_normalised(m: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(inv) @ m)
 
 
-def walk_weights(x: sp.csr_matrix, k: int, alpha: float, beta: float = 0.0, normalize: bool = False,
-                 block: int | None = None) -> sp.csr_matrix:
+def walk_weights(
+    x: sp.csr_matrix, k: int, alpha: float, beta: float = 0.0, normalize: bool = False, block: int | None = None
+) -> sp.csr_matrix:
     """``float32[n_items, n_items]`` walk weights, top ``k`` per row, from ``x: [n_users, n_items]``.
 
     ``W[i, j] = (P_iu^alpha @ P_ui^alpha)[i, j] * pop_j^-beta`` (``beta = 0``: P3alpha; RP3beta's

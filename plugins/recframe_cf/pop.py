@@ -23,8 +23,9 @@ from recframe.api import NegativeSampler
 COUNTINGS = ("exact", "recbole_batches")
 
 
-def batch_presence_counts(train: Interactions, batch_size: int, num_negatives: int,
-                          rng: np.random.Generator) -> np.ndarray:
+def batch_presence_counts(
+    train: Interactions, batch_size: int, num_negatives: int, rng: np.random.Generator
+) -> np.ndarray:
     """``float32[n_items]``: in how many pointwise batches of one shuffled epoch each item appears.
 
     A batch holds ``batch_size // (1 + num_negatives)`` positives and their sampled negatives.
@@ -44,8 +45,9 @@ class Pop(ClosedFormRecommender):
 
     scores_unseen_items = True  # an item absent from training has count 0: ranked last, by definition
 
-    def __init__(self, info: DatasetInfo, counting: str = "exact", batch_size: int = 4096,
-                 num_negatives: int = 1) -> None:
+    def __init__(
+        self, info: DatasetInfo, counting: str = "exact", batch_size: int = 4096, num_negatives: int = 1
+    ) -> None:
         super().__init__(info)
         if counting not in COUNTINGS:
             raise ValueError(f"counting must be one of {', '.join(COUNTINGS)}, got {counting!r}")
@@ -59,8 +61,7 @@ class Pop(ClosedFormRecommender):
         if self.counting == "exact":
             counts = np.bincount(train.item, minlength=self.n_items).astype(np.float32)
         else:
-            counts = batch_presence_counts(train, self.batch_size, self.num_negatives,
-                                           np.random.default_rng(self.seed))
+            counts = batch_presence_counts(train, self.batch_size, self.num_negatives, np.random.default_rng(self.seed))
         self.popularity = torch.from_numpy(counts)
 
     def score_all(self, users: Tensor) -> Tensor:

@@ -27,8 +27,9 @@ class RP3beta(ClosedFormRecommender):
 
     scores_unseen_items = True  # an item without training interactions is never reached: score 0
 
-    def __init__(self, info: DatasetInfo, k: int = 100, alpha: float = 1.0, beta: float = 0.5,
-                 normalize_similarity: bool = False) -> None:
+    def __init__(
+        self, info: DatasetInfo, k: int = 100, alpha: float = 1.0, beta: float = 0.5, normalize_similarity: bool = False
+    ) -> None:
         super().__init__(info)
         check_walk_options(k, alpha, beta)
         self.k, self.alpha, self.beta = int(k), float(alpha), float(beta)

@@ -42,8 +42,15 @@ _BINARY = ("jaccard", "dice", "tversky")
 BLOCK_VALUES = 32 * 1024 * 1024
 
 
-def check_options(similarity: str, feature_weighting: str, k: int, shrink: float, asymmetric_alpha: float,
-                  tversky_alpha: float, tversky_beta: float) -> None:
+def check_options(
+    similarity: str,
+    feature_weighting: str,
+    k: int,
+    shrink: float,
+    asymmetric_alpha: float,
+    tversky_alpha: float,
+    tversky_beta: float,
+) -> None:
     """One-line ``ValueError`` for an unknown option or an out-of-range number (before any data is read)."""
     if similarity not in SIMILARITIES:
         raise ValueError(f"similarity must be one of {', '.join(SIMILARITIES)}; got '{similarity}'")
@@ -93,9 +100,17 @@ def _centred(x: sp.csr_matrix, axis: int) -> sp.csr_matrix:
     return sp.csr_matrix(m)
 
 
-def topk_similarity(x: sp.spmatrix, k: int, similarity: str = "cosine", shrink: float = 0.0, normalize: bool = True,
-                    asymmetric_alpha: float = 0.5, tversky_alpha: float = 1.0, tversky_beta: float = 1.0,
-                    block: int | None = None) -> sp.csc_matrix:
+def topk_similarity(
+    x: sp.spmatrix,
+    k: int,
+    similarity: str = "cosine",
+    shrink: float = 0.0,
+    normalize: bool = True,
+    asymmetric_alpha: float = 0.5,
+    tversky_alpha: float = 1.0,
+    tversky_beta: float = 1.0,
+    block: int | None = None,
+) -> sp.csc_matrix:
     """``float[n, n]`` similarity between the ``n`` columns of ``x: float[n_features, n]``, top ``k`` per column.
 
     Entry ``[b, a]`` is the similarity of neighbour ``b`` to target ``a``; column ``a`` holds at
@@ -124,23 +139,46 @@ def topk_similarity(x: sp.spmatrix, k: int, similarity: str = "cosine", shrink: 
         # dots[a, b_] = <x_a, x_b_> for the targets a of the block: sparse times dense, then one
         # contiguous row per target (about twice as fast as a sparse-sparse product on ML-1M)
         dots = np.ascontiguousarray((xt @ xc[:, start:stop].toarray()).T, dtype=np.float64)  # b x n
-        sims = _apply_denominator(dots, slice(start, stop), similarity, shrink, normalize, norms, squares,
-                                  asymmetric_alpha, tversky_alpha, tversky_beta)
+        sims = _apply_denominator(
+            dots,
+            slice(start, stop),
+            similarity,
+            shrink,
+            normalize,
+            norms,
+            squares,
+            asymmetric_alpha,
+            tversky_alpha,
+            tversky_beta,
+        )
         sims[np.arange(stop - start), np.arange(start, stop)] = 0.0
-        top = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < n else np.broadcast_to(
-            np.arange(n)[None, :], (stop - start, n))
+        top = (
+            np.argpartition(-sims, k - 1, axis=1)[:, :k]
+            if k < n
+            else np.broadcast_to(np.arange(n)[None, :], (stop - start, n))
+        )
         top_vals = np.take_along_axis(sims, top, axis=1)
         keep = top_vals != 0.0
         rows.append(top[keep])
         cols.append(np.broadcast_to(np.arange(start, stop)[:, None], top.shape)[keep])
         vals.append(top_vals[keep].astype(np.float32))
-    return sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n),
-                         dtype=np.float32)
+    return sp.csc_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n), dtype=np.float32
+    )
 
 
-def _apply_denominator(dots: np.ndarray, targets: slice, similarity: str, shrink: float, normalize: bool,
-                       norms: np.ndarray, squares: np.ndarray, asymmetric_alpha: float, tversky_alpha: float,
-                       tversky_beta: float) -> np.ndarray:
+def _apply_denominator(
+    dots: np.ndarray,
+    targets: slice,
+    similarity: str,
+    shrink: float,
+    normalize: bool,
+    norms: np.ndarray,
+    squares: np.ndarray,
+    asymmetric_alpha: float,
+    tversky_alpha: float,
+    tversky_beta: float,
+) -> np.ndarray:
     """``float64[b, n]`` similarities from the dot products ``dots[a, b_]`` of the ``b`` targets with every
     entity (changed in place)."""
     eps = shrink + 1e-6

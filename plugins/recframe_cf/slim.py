@@ -43,8 +43,9 @@ def _compile() -> Any:
     import numba
 
     @numba.njit(parallel=True, cache=True, fastmath=False)
-    def solve_columns(gram: np.ndarray, columns: np.ndarray, l1: float, l2: float, positive: bool,
-                      max_iter: int, tol: float) -> np.ndarray:
+    def solve_columns(
+        gram: np.ndarray, columns: np.ndarray, l1: float, l2: float, positive: bool, max_iter: int, tol: float
+    ) -> np.ndarray:
         n = gram.shape[0]
         out = np.zeros((len(columns), n))
         for c in numba.prange(len(columns)):
@@ -91,8 +92,9 @@ def _compile() -> Any:
 _KERNEL: list[Any] = []
 
 
-def elasticnet_columns(gram: np.ndarray, columns: np.ndarray, l1: float, l2: float, positive: bool,
-                       max_iter: int, tol: float) -> np.ndarray:
+def elasticnet_columns(
+    gram: np.ndarray, columns: np.ndarray, l1: float, l2: float, positive: bool, max_iter: int, tol: float
+) -> np.ndarray:
     """``float64[len(columns), n_items]``: the coefficient vector of each target column."""
     if not _KERNEL:
         _KERNEL.append(_compile())
@@ -104,20 +106,31 @@ class SLIM(ClosedFormRecommender):
 
     scores_unseen_items = True  # an item without training interactions gets an all-zero column
 
-    def __init__(self, info: DatasetInfo, k: int = 100, alpha: float = 1e-3, l1_ratio: float = 0.1,
-                 positive_only: bool = True, max_iter: int = 100, tol: float = 1e-4, block: int = 512) -> None:
+    def __init__(
+        self,
+        info: DatasetInfo,
+        k: int = 100,
+        alpha: float = 1e-3,
+        l1_ratio: float = 0.1,
+        positive_only: bool = True,
+        max_iter: int = 100,
+        tol: float = 1e-4,
+        block: int = 512,
+    ) -> None:
         super().__init__(info)
         if int(k) < 1 or float(alpha) <= 0 or not 0.0 <= float(l1_ratio) <= 1.0:
-            raise ValueError(f"need k >= 1, alpha > 0 and 0 <= l1_ratio <= 1, got k={k}, alpha={alpha}, "
-                             f"l1_ratio={l1_ratio}")
+            raise ValueError(
+                f"need k >= 1, alpha > 0 and 0 <= l1_ratio <= 1, got k={k}, alpha={alpha}, l1_ratio={l1_ratio}"
+            )
         if int(max_iter) < 1 or float(tol) <= 0 or int(block) < 1:
             raise ValueError(f"need max_iter >= 1, tol > 0 and block >= 1, got {max_iter}, {tol}, {block}")
         if importlib.util.find_spec("numba") is None:
-            raise ValueError("model 'slim' needs numba for its coordinate-descent solver: "
-                             "pip install 'recframe[fast]'")
+            raise ValueError("model 'slim' needs numba for its coordinate-descent solver: pip install 'recframe[fast]'")
         if info.n_items > MAX_ITEMS:
-            raise ValueError(f"model 'slim' keeps a dense {info.n_items} x {info.n_items} Gram matrix "
-                             f"({8 * info.n_items ** 2 / 2 ** 30:.1f} GiB); it supports at most {MAX_ITEMS} items")
+            raise ValueError(
+                f"model 'slim' keeps a dense {info.n_items} x {info.n_items} Gram matrix "
+                f"({8 * info.n_items**2 / 2**30:.1f} GiB); it supports at most {MAX_ITEMS} items"
+            )
         self.k, self.alpha, self.l1_ratio = int(k), float(alpha), float(l1_ratio)
         self.positive_only, self.max_iter = bool(positive_only), int(max_iter)
         self.tol, self.block = float(tol), int(block)
@@ -137,15 +150,19 @@ class SLIM(ClosedFormRecommender):
         for start in range(0, n, self.block):
             columns = np.arange(start, min(start + self.block, n))
             coef = elasticnet_columns(gram, columns, l1, l2, self.positive_only, self.max_iter, self.tol)  # b x n
-            top = np.argpartition(-np.abs(coef), k - 1, axis=1)[:, :k] if k < n else np.broadcast_to(
-                np.arange(n), coef.shape)
+            top = (
+                np.argpartition(-np.abs(coef), k - 1, axis=1)[:, :k]
+                if k < n
+                else np.broadcast_to(np.arange(n), coef.shape)
+            )
             top_vals = np.take_along_axis(coef, top, axis=1)
             keep = top_vals != 0.0
             rows.append(top[keep])  # the regressor item i ...
             cols.append(np.broadcast_to(columns[:, None], top.shape)[keep])  # ... of target column j
             vals.append(top_vals[keep])
-        self.weights = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                                     shape=(n, n), dtype=np.float32)
+        self.weights = sp.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n), dtype=np.float32
+        )
 
     def storage(self) -> tuple[int, int]:
         """Stored values and bytes of the sparse item-item weights."""

@@ -27,8 +27,14 @@ class HybridMF(Recommender):
     batch_kind = "pairwise"
     scores_unseen_items = True
 
-    def __init__(self, info: DatasetInfo, representation: str = "attributes", embedding_dim: int = 64,
-                 cf_dropout: float = 0.2, text_fields: list[str] | tuple[str, ...] = ("title",)) -> None:
+    def __init__(
+        self,
+        info: DatasetInfo,
+        representation: str = "attributes",
+        embedding_dim: int = 64,
+        cf_dropout: float = 0.2,
+        text_fields: list[str] | tuple[str, ...] = ("title",),
+    ) -> None:
         super().__init__(info)
         if int(embedding_dim) < 1:
             raise ValueError(f"embedding_dim must be >= 1, got {embedding_dim}")

@@ -28,8 +28,13 @@ class ContentKNN(ClosedFormRecommender):
 
     scores_unseen_items = True
 
-    def __init__(self, info: DatasetInfo, representation: str = "attributes",
-                 text_fields: list[str] | tuple[str, ...] = ("title",), center: bool = False) -> None:
+    def __init__(
+        self,
+        info: DatasetInfo,
+        representation: str = "attributes",
+        text_fields: list[str] | tuple[str, ...] = ("title",),
+        center: bool = False,
+    ) -> None:
         super().__init__(info)
         x = item_representation(info.train.item_features, str(representation), tuple(text_fields))
         if center and sp.issparse(x):  # centring fills every entry: the dense path
@@ -37,8 +42,9 @@ class ContentKNN(ClosedFormRecommender):
         self.sparse = bool(sp.issparse(x))
         if self.sparse:  # TF-IDF: item vectors and user profiles stay CSR (sparse_rows.py)
             self.item_content = ContentRows(x, persistent=True)  # float32[n_items, d]
-            self.profile_content = ContentRows(sp.csr_matrix((self.n_users, x.shape[1]), dtype=np.float32),
-                                               persistent=True)  # float32[n_users, d]
+            self.profile_content = ContentRows(
+                sp.csr_matrix((self.n_users, x.shape[1]), dtype=np.float32), persistent=True
+            )  # float32[n_users, d]
             return
         if center:
             has_content = np.linalg.norm(x, axis=1) > 0
@@ -47,13 +53,15 @@ class ContentKNN(ClosedFormRecommender):
         self.register_buffer("profiles", torch.zeros(self.n_users, x.shape[1]))  # float32[n_users, d]
 
     def fit(self, train: Interactions) -> None:
-        r = sp.csr_matrix((np.ones(len(train), dtype=np.float32), (train.user, train.item)),
-                          shape=(self.n_users, self.n_items))
+        r = sp.csr_matrix(
+            (np.ones(len(train), dtype=np.float32), (train.user, train.item)), shape=(self.n_users, self.n_items)
+        )
         r.data[:] = 1.0  # repeated interactions count once
         if self.sparse:  # the mean's direction is the sum's: normalising the sum gives the same profile
             content = self.item_content
-            items = sp.csr_matrix((content.val.numpy(), content.col.numpy(), content.crow.numpy()),
-                                  shape=(content.n_rows, content.width))
+            items = sp.csr_matrix(
+                (content.val.numpy(), content.col.numpy(), content.crow.numpy()), shape=(content.n_rows, content.width)
+            )
             self.profile_content = ContentRows(l2_normalise_rows(r @ items), persistent=True)
             return
         counts = np.asarray(r.sum(axis=1)).ravel()

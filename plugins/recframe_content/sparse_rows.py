@@ -19,8 +19,11 @@ def csr_tensors(x: sp.spmatrix) -> tuple[Tensor, Tensor, Tensor]:
     """``scipy CSR [n, d] -> (crow long[n + 1], col long[nnz], val float32[nnz])``."""
     x = sp.csr_matrix(x, dtype=np.float32)
     x.sort_indices()
-    return (torch.from_numpy(x.indptr.astype(np.int64)), torch.from_numpy(x.indices.astype(np.int64)),
-            torch.from_numpy(x.data.astype(np.float32)))
+    return (
+        torch.from_numpy(x.indptr.astype(np.int64)),
+        torch.from_numpy(x.indices.astype(np.int64)),
+        torch.from_numpy(x.data.astype(np.float32)),
+    )
 
 
 def gather(crow: Tensor, rows: Tensor) -> tuple[Tensor, Tensor]:
@@ -48,8 +51,9 @@ def project_rows(crow: Tensor, col: Tensor, val: Tensor, rows: Tensor | None, we
     else:
         shape = rows.shape
         positions, offsets = gather(crow, rows.reshape(-1))
-        return F.embedding_bag(col[positions], weight.T, offsets, mode="sum",
-                               per_sample_weights=val[positions]).reshape(*shape, weight.shape[0])
+        return F.embedding_bag(
+            col[positions], weight.T, offsets, mode="sum", per_sample_weights=val[positions]
+        ).reshape(*shape, weight.shape[0])
     return F.embedding_bag(col[positions], weight.T, offsets, mode="sum", per_sample_weights=val[positions])
 
 
@@ -90,8 +94,9 @@ class ContentRows(nn.Module):
             self.register_buffer("col", col, persistent=persistent)  # long[nnz]
             self.register_buffer("val", val, persistent=persistent)  # float32[nnz]
         else:
-            self.register_buffer("dense_x", torch.as_tensor(np.asarray(x, dtype=np.float32)),
-                                 persistent=persistent)  # float32[n_items, d]
+            self.register_buffer(
+                "dense_x", torch.as_tensor(np.asarray(x, dtype=np.float32)), persistent=persistent
+            )  # float32[n_items, d]
 
     def project(self, rows: Tensor | None, weight: Tensor) -> Tensor:
         """``long[...] -> float[..., out]`` for ``weight float[out, d]``; all rows when ``rows`` is None."""

@@ -52,9 +52,18 @@ class DCNv2(ContextRecommender):
 
     param_aliases = {"embedding_size": "embedding_dim"}  # deprecated config names, still accepted
 
-    def __init__(self, info: DatasetInfo, embedding_dim: int = 16, num_layers: int = 2, hidden_size: int = 256,
-                 num_cross_layers: int = 2, structure: str = "parallel", dropout: float = 0.2,
-                 reg_weight: float = 0.0, rank_context: Any = "last") -> None:
+    def __init__(
+        self,
+        info: DatasetInfo,
+        embedding_dim: int = 16,
+        num_layers: int = 2,
+        hidden_size: int = 256,
+        num_cross_layers: int = 2,
+        structure: str = "parallel",
+        dropout: float = 0.2,
+        reg_weight: float = 0.0,
+        rank_context: Any = "last",
+    ) -> None:
         super().__init__(info, embedding_dim, rank_context)
         if structure not in ("parallel", "stacked"):
             raise ValueError(f"structure must be 'parallel' or 'stacked', got {structure!r}")
@@ -76,8 +85,9 @@ class DCNv2(ContextRecommender):
             h = self.deep(self.cross(x0))
         return self.out(h).squeeze(-1)
 
-    def score_sides(self, vq: Tensor, vi: Tensor, lq: Tensor | None, li: Tensor | None,
-                    max_cells: int = 1 << 24) -> Tensor | None:
+    def score_sides(
+        self, vq: Tensor, vi: Tensor, lq: Tensor | None, li: Tensor | None, max_cells: int = 1 << 24
+    ) -> Tensor | None:
         """``float[B, n_items]`` with the first cross layer's product and (parallel) the deep part's first
         layer split by side.
 

@@ -123,14 +123,18 @@ class ContextRecommender(Recommender):
         t = self.tables
         if spec == "last":
             if t.context_width and info.train.timestamp is None:
-                raise ConfigError("model.rank_context=last needs timestamps; declare values, e.g. "
-                                  "model.rank_context={hour:20,weekday:5}")
+                raise ConfigError(
+                    "model.rank_context=last needs timestamps; declare values, e.g. "
+                    "model.rank_context={hour:20,weekday:5}"
+                )
             return t.last_context(info.train) if t.context_width else np.zeros((info.n_users, 0), np.int64)
         if spec is None:
             return np.tile(t.unknown_context(), (info.n_users, 1))
         if isinstance(spec, dict):
             return np.tile(t.fixed_context(spec), (info.n_users, 1))
-        raise ConfigError(f"model.rank_context must be 'last', null or a mapping of context fields to values, got {spec!r}")
+        raise ConfigError(
+            f"model.rank_context must be 'last', null or a mapping of context fields to values, got {spec!r}"
+        )
 
     def slots(self, users: Tensor, items: Tensor, context: Tensor | None = None) -> Tensor:
         """``long[B, S]``: the user's, item's and context's slot ids (``context`` None: ranking context)."""
@@ -178,11 +182,11 @@ class ContextRecommender(Recommender):
         """
         pad, nu, ni = self.embed.pad, self.n_user_slots, self.n_item_slots
         query = self.slots(users, torch.zeros_like(users))
-        query[:, nu:nu + ni] = pad
+        query[:, nu : nu + ni] = pad
         items = torch.arange(self.n_items, device=users.device)
         cand = self.slots(torch.zeros_like(items), items, self.rank_ctx[:1].expand(len(items), -1)).clone()
         cand[:, :nu] = pad
-        cand[:, nu + ni:] = pad
+        cand[:, nu + ni :] = pad
         return query, cand
 
     def score_all(self, users: Tensor) -> Tensor:
@@ -237,8 +241,9 @@ def splittable(*layers: nn.Module) -> bool:
     return all(type(layer) is nn.Linear for layer in layers)
 
 
-def mlp_on_pairs(mlp_layers: nn.Sequential, query_part: Tensor, item_part: Tensor, head: Tensor,
-                 max_cells: int = 1 << 24) -> Tensor:
+def mlp_on_pairs(
+    mlp_layers: nn.Sequential, query_part: Tensor, item_part: Tensor, head: Tensor, max_cells: int = 1 << 24
+) -> Tensor:
     """``head . MLP(x_q + x_i)`` for every (query, item) pair, the first layer split by side.
 
     ``query_part: float[B, h]`` is ``W x_q + b`` and ``item_part: float[I, h]`` is ``W x_i`` for the
@@ -252,10 +257,10 @@ def mlp_on_pairs(mlp_layers: nn.Sequential, query_part: Tensor, item_part: Tenso
     step = max(1, max_cells // max(1, item_part.numel()))
     out = torch.empty(len(query_part), n_items, device=query_part.device, dtype=query_part.dtype)
     for start in range(0, len(query_part), step):
-        x = (query_part[start:start + step, None, :] + item_part[None, :, :]).view(-1, width)  # ours to overwrite
+        x = (query_part[start : start + step, None, :] + item_part[None, :, :]).view(-1, width)  # ours to overwrite
         for module in rest:
             x = torch.relu_(x) if isinstance(module, nn.ReLU) else module(x)
-        out[start:start + step] = (x @ head).view(-1, n_items)
+        out[start : start + step] = (x @ head).view(-1, n_items)
     return out
 
 

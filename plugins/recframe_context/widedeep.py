@@ -30,8 +30,15 @@ class WideDeep(ContextRecommender):
 
     param_aliases = {"embedding_size": "embedding_dim"}  # deprecated config names, still accepted
 
-    def __init__(self, info: DatasetInfo, embedding_dim: int = 16, num_layers: int = 3, hidden_size: int = 256,
-                 dropout: float = 0.2, rank_context: Any = "last") -> None:
+    def __init__(
+        self,
+        info: DatasetInfo,
+        embedding_dim: int = 16,
+        num_layers: int = 3,
+        hidden_size: int = 256,
+        dropout: float = 0.2,
+        rank_context: Any = "last",
+    ) -> None:
         super().__init__(info, embedding_dim, rank_context)
         self.linear = FirstOrder(self.tables)  # the wide part
         self.deep = mlp(self.n_fields * embedding_dim, hidden_size, num_layers, dropout)

@@ -68,9 +68,16 @@ def ids(values: pd.Series) -> np.ndarray:
     return text.to_numpy(dtype=str)
 
 
-def frame_to_interactions(frame: pd.DataFrame, path: Path, columns: dict[str, Any], *, lines: np.ndarray,
-                          duplicates: str = "keep", timestamp_format: str | None = None,
-                          source: str = "table") -> Interactions:
+def frame_to_interactions(
+    frame: pd.DataFrame,
+    path: Path,
+    columns: dict[str, Any],
+    *,
+    lines: np.ndarray,
+    duplicates: str = "keep",
+    timestamp_format: str | None = None,
+    source: str = "table",
+) -> Interactions:
     """Turn a table holding the mapped columns (as text or numbers) into interactions.
 
     ``lines[r]`` is the file line of row ``r`` (``int64[len(frame)]``), used in error messages.
@@ -79,8 +86,10 @@ def frame_to_interactions(frame: pd.DataFrame, path: Path, columns: dict[str, An
         empty = frame[col].isna().to_numpy()
         if empty.any():
             line = int(lines[np.flatnonzero(empty)[0]])
-            raise DataError(f"{path}, line {line}: the {role} column {col!r} is empty (malformed line or missing "
-                            f"value; check the separator)")
+            raise DataError(
+                f"{path}, line {line}: the {role} column {col!r} is empty (malformed line or missing "
+                f"value; check the separator)"
+            )
     rating = timestamp = None
     if "rating" in columns:
         rating = numeric_column(frame[columns["rating"]], path, "rating", lines=lines).astype(np.float32)
@@ -93,20 +102,29 @@ def frame_to_interactions(frame: pd.DataFrame, path: Path, columns: dict[str, An
             when = pd.to_datetime(col.astype(str), format=timestamp_format, errors="coerce", utc=True)
             if when.isna().any():
                 row = int(np.flatnonzero(when.isna().to_numpy())[0])
-                raise DataError(f"{path}, line {int(lines[row])}: timestamp {col.iloc[row]!r} does not match "
-                                f"data.timestamp_format {timestamp_format!r}")
+                raise DataError(
+                    f"{path}, line {int(lines[row])}: timestamp {col.iloc[row]!r} does not match "
+                    f"data.timestamp_format {timestamp_format!r}"
+                )
             epoch = pd.Timestamp("1970-01-01", tz="UTC")  # unit-agnostic (pandas may store s, us or ns)
             timestamp = ((when - epoch) // pd.Timedelta(seconds=1)).to_numpy(np.int64)
         else:
             seconds = np.floor(numeric_column(col, path, "timestamp", lines=lines))
-            bad = ~(np.abs(seconds) < 2.0 ** 63)  # inf, or beyond int64: would become INT64_MIN
+            bad = ~(np.abs(seconds) < 2.0**63)  # inf, or beyond int64: would become INT64_MIN
             if bad.any():
                 row = int(np.flatnonzero(bad)[0])
-                raise DataError(f"{path}, line {int(lines[row])}: timestamp {col.iloc[row]!r} is not a finite "
-                                f"number of seconds within int64 range")
+                raise DataError(
+                    f"{path}, line {int(lines[row])}: timestamp {col.iloc[row]!r} is not a finite "
+                    f"number of seconds within int64 range"
+                )
             timestamp = seconds.astype(np.int64)
-    data = Interactions.from_raw(ids(frame[columns["user"]]), ids(frame[columns["item"]]), rating=rating,
-                                 timestamp=timestamp, meta={"source": source, "file": str(path)})
+    data = Interactions.from_raw(
+        ids(frame[columns["user"]]),
+        ids(frame[columns["item"]]),
+        rating=rating,
+        timestamp=timestamp,
+        meta={"source": source, "file": str(path)},
+    )
     return apply_duplicates(data, duplicates, path)
 
 
@@ -121,15 +139,17 @@ def apply_duplicates(data: Interactions, policy: str, path: Path) -> Interaction
             log.info("%s: %d duplicate user-item rows kept (data.duplicates=keep)", path, n_dup)
         return data
     if policy == "error":
-        raise DataError(f"{path}: {n_dup} duplicate user-item row(s); set data.duplicates to keep, first, last "
-                        f"or max_rating")
+        raise DataError(
+            f"{path}: {n_dup} duplicate user-item row(s); set data.duplicates to keep, first, last or max_rating"
+        )
     out = dedup(data, keep=policy)
     log.info("%s: dropped %d duplicate user-item rows (data.duplicates=%s)", path, n_dup, policy)
     return out.compact()
 
 
-def read_text_table(path: Path, columns: dict[str, Any], *, sep: str, header: bool,
-                    encoding: str) -> tuple[pd.DataFrame, np.ndarray]:
+def read_text_table(
+    path: Path, columns: dict[str, Any], *, sep: str, header: bool, encoding: str
+) -> tuple[pd.DataFrame, np.ndarray]:
     """The mapped columns of a delimited text file as text, and the file line of each row.
 
     Blank lines are dropped; every other row keeps its line number for error messages.
@@ -148,18 +168,29 @@ def read_text_table(path: Path, columns: dict[str, Any], *, sep: str, header: bo
         for role, col in columns.items():
             if str(col) not in have:
                 hint = f" (is the separator {sep!r} right?)" if len(have) == 1 else ""
-                raise ConfigError(f"data.columns.{role}: column {col!r} is not in {path.name} (columns: "
-                                  f"{', '.join(have[:12])}){hint}")
+                raise ConfigError(
+                    f"data.columns.{role}: column {col!r} is not in {path.name} (columns: {', '.join(have[:12])}){hint}"
+                )
     else:
         for role, col in columns.items():
             if isinstance(col, bool) or not isinstance(col, int) or col < 0:
-                raise ConfigError(f"data.columns.{role} must be a 0-based column number when data.header is "
-                                  f"false, got {col!r}")
+                raise ConfigError(
+                    f"data.columns.{role} must be a 0-based column number when data.header is false, got {col!r}"
+                )
     try:
         # No ``usecols``: with it pandas silently accepts lines with extra fields.
-        frame = pd.read_csv(path, sep=sep, header=0 if header else None, dtype=str,
-                            encoding=encoding, engine="c", on_bad_lines="error", skip_blank_lines=False,
-                            keep_default_na=False, na_values=[""])
+        frame = pd.read_csv(
+            path,
+            sep=sep,
+            header=0 if header else None,
+            dtype=str,
+            encoding=encoding,
+            engine="c",
+            on_bad_lines="error",
+            skip_blank_lines=False,
+            keep_default_na=False,
+            na_values=[""],
+        )
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty") from None
     except pd.errors.ParserError as exc:
@@ -169,8 +200,10 @@ def read_text_table(path: Path, columns: dict[str, Any], *, sep: str, header: bo
     missing = [(role, col) for role, col in columns.items() if col not in frame.columns]
     if missing:  # a headerless file narrower than a column number
         role, col = missing[0]
-        raise ConfigError(f"data.columns.{role}: column {col} is beyond the {frame.shape[1]} column(s) of {path.name} "
-                          f"(numbers are 0-based; is the separator {sep!r} right?)")
+        raise ConfigError(
+            f"data.columns.{role}: column {col} is beyond the {frame.shape[1]} column(s) of {path.name} "
+            f"(numbers are 0-based; is the separator {sep!r} right?)"
+        )
     blank = frame.isna().all(axis=1).to_numpy()  # read with skip_blank_lines=False: row r is line r+1(+1)
     frame = frame[wanted]
     lines = np.arange(len(frame), dtype=np.int64) + (2 if header else 1)
@@ -180,9 +213,18 @@ def read_text_table(path: Path, columns: dict[str, Any], *, sep: str, header: bo
 class Table(DataSource):
     """A CSV/TSV/Parquet file of interactions with a configured column mapping (see module docs)."""
 
-    def __init__(self, path, file: str, columns: dict[str, Any], format: str | None = None, sep: str = ",",
-                 header: bool = True, encoding: str = "utf-8", duplicates: str = "keep",
-                 timestamp_format: str | None = None) -> None:
+    def __init__(
+        self,
+        path,
+        file: str,
+        columns: dict[str, Any],
+        format: str | None = None,
+        sep: str = ",",
+        header: bool = True,
+        encoding: str = "utf-8",
+        duplicates: str = "keep",
+        timestamp_format: str | None = None,
+    ) -> None:
         columns = check_columns(dict(columns) if columns is not None else None)
         if header or str(file).lower().endswith((".parquet", ".pq")):  # names, even if YAML read them as numbers
             columns = {role: str(col) for role, col in columns.items()}
@@ -192,8 +234,17 @@ class Table(DataSource):
         if duplicates not in DUPLICATES:
             raise ConfigError(f"data.duplicates '{duplicates}' is not one of {', '.join(DUPLICATES)}")
         check_encoding(encoding)
-        super().__init__(path, file=file, columns=columns, format=fmt, sep=sep, header=header, encoding=encoding,
-                         duplicates=duplicates, timestamp_format=timestamp_format)
+        super().__init__(
+            path,
+            file=file,
+            columns=columns,
+            format=fmt,
+            sep=sep,
+            header=header,
+            encoding=encoding,
+            duplicates=duplicates,
+            timestamp_format=timestamp_format,
+        )
         self.file, self.columns, self.format = file, columns, fmt
         self.sep = "\t" if fmt == "tsv" and sep == "," else sep
         self.header, self.encoding = bool(header), encoding
@@ -211,14 +262,15 @@ class Table(DataSource):
                 raise DataError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
             for role, col in self.columns.items():
                 if str(col) not in have:
-                    raise ConfigError(f"data.columns.{role}: column {col!r} is not in {path.name} (columns: "
-                                      f"{', '.join(have[:12])})")
+                    raise ConfigError(
+                        f"data.columns.{role}: column {col!r} is not in {path.name} (columns: {', '.join(have[:12])})"
+                    )
             frame = pd.read_parquet(path, columns=list(dict.fromkeys(self.columns.values())))
             lines = np.arange(len(frame), dtype=np.int64) + 1  # Parquet "lines" are 1-based rows
         else:
-            frame, lines = read_text_table(path, self.columns, sep=self.sep, header=self.header,
-                                           encoding=self.encoding)
+            frame, lines = read_text_table(path, self.columns, sep=self.sep, header=self.header, encoding=self.encoding)
         if len(frame) == 0:
             raise DataError(f"{path} has no data lines")
-        return frame_to_interactions(frame, path, self.columns, lines=lines, duplicates=self.duplicates,
-                                     timestamp_format=self.timestamp_format)
+        return frame_to_interactions(
+            frame, path, self.columns, lines=lines, duplicates=self.duplicates, timestamp_format=self.timestamp_format
+        )

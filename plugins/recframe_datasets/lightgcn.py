@@ -24,8 +24,9 @@ from recframe.api import DataSource
 from recframe.api import DataError
 
 
-def labelled(parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray | None]], source: str,
-             rating: bool = False) -> Interactions:
+def labelled(
+    parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray | None]], source: str, rating: bool = False
+) -> Interactions:
     """Concatenate ``(label, user, item, value)`` parts into one table with ``split_labels``."""
     users = np.concatenate([p[1] for p in parts])
     items = np.concatenate([p[2] for p in parts])
@@ -41,8 +42,10 @@ def check_disjoint(data: Interactions, files: str) -> None:
     both = np.intersect1d(train, test)
     if both.size:
         u, i = divmod(int(both[0]), data.n_items)
-        raise DataError(f"{files}: {both.size} user-item pair(s) are in both train and test, e.g. user "
-                        f"{data.user_ids[u]} item {data.item_ids[i]}; the split files are inconsistent")
+        raise DataError(
+            f"{files}: {both.size} user-item pair(s) are in both train and test, e.g. user "
+            f"{data.user_ids[u]} item {data.item_ids[i]}; the split files are inconsistent"
+        )
 
 
 class UserListSplit(DataSource):
@@ -79,8 +82,12 @@ class LastFMLightGCN(DataSource):
     def load(self) -> Interactions:
         parts = []
         for label, name in ((TRAIN, "data1.txt"), (TEST, "test1.txt")):
-            frame = read_delimited(self.path / name, "\t", ["user", "item", "value"],
-                                   dtype={"user": "int64", "item": "int64", "value": "float32"})
+            frame = read_delimited(
+                self.path / name,
+                "\t",
+                ["user", "item", "value"],
+                dtype={"user": "int64", "item": "int64", "value": "float32"},
+            )
             parts.append((label, frame["user"].to_numpy(), frame["item"].to_numpy(), frame["value"].to_numpy()))
         data = labelled(parts, "lastfm-lightgcn", rating=self.value_as_rating)
         check_disjoint(data, f"{self.path}/{{data1.txt,test1.txt}}")

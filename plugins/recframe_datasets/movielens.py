@@ -31,9 +31,27 @@ from recframe.api import numeric_column, read_delimited, read_split_lines
 from recframe.api import DataSource, Download
 from recframe.api import ConfigError, DataError
 
-ML100K_GENRES = ["unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
-                 "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
-                 "War", "Western"]
+ML100K_GENRES = [
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+]
 RATING_COLUMNS = ["user", "item", "rating", "timestamp"]
 RATING_DTYPES = {"user": "int64", "item": "int64", "rating": "float32", "timestamp": "int64"}
 GROUPLENS = "https://files.grouplens.org/datasets/movielens/"
@@ -46,9 +64,13 @@ def read_table(path, sep: str, names: list[str], encoding: str = "utf-8", **kwar
 
 def ratings_to_interactions(ratings: pd.DataFrame, source: str) -> Interactions:
     """Dense-id interactions from a ``user, item, rating, timestamp`` frame (raw ids kept, sorted)."""
-    return Interactions.from_raw(ratings["user"].to_numpy(), ratings["item"].to_numpy(),
-                                 rating=ratings["rating"].to_numpy(np.float32),
-                                 timestamp=ratings["timestamp"].to_numpy(np.int64), meta={"source": source})
+    return Interactions.from_raw(
+        ratings["user"].to_numpy(),
+        ratings["item"].to_numpy(),
+        rating=ratings["rating"].to_numpy(np.float32),
+        timestamp=ratings["timestamp"].to_numpy(np.int64),
+        meta={"source": source},
+    )
 
 
 def check_ratings(data: Interactions, path: Path) -> None:
@@ -73,16 +95,20 @@ class MovieLens100K(DataSource):
     homepage = "https://grouplens.org/datasets/movielens/100k/"
     download = Download(
         GROUPLENS + "ml-100k.zip",
-        {"u.data": "06416e597f82b7342361e41163890c81036900f418ad91315590814211dca490",
-         "u.user": "f120e114da2e8cf314fd28f99417c94ae9ddf1cb6db8ce0e4b5995d40e90e62c",
-         "u.item": "553841ebc7de3a0fd0d6b62a204ea30c1e651aacfb2814c7a6584ac52f2c5701"},
-        archive_root="ml-100k")
+        {
+            "u.data": "06416e597f82b7342361e41163890c81036900f418ad91315590814211dca490",
+            "u.user": "f120e114da2e8cf314fd28f99417c94ae9ddf1cb6db8ce0e4b5995d40e90e62c",
+            "u.item": "553841ebc7de3a0fd0d6b62a204ea30c1e651aacfb2814c7a6584ac52f2c5701",
+        },
+        archive_root="ml-100k",
+    )
     folds = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")
 
     def __init__(self, path, fold: str | None = None) -> None:
         if fold is not None and fold not in self.folds:
-            raise ConfigError(f"data.fold '{fold}' is not one of the official ML-100K splits: {', '.join(self.folds)}"
-                              f" (or null)")
+            raise ConfigError(
+                f"data.fold '{fold}' is not one of the official ML-100K splits: {', '.join(self.folds)} (or null)"
+            )
         super().__init__(path, fold=fold)
         self.fold = fold
         if fold:
@@ -100,29 +126,44 @@ class MovieLens100K(DataSource):
         base = read_table(self.path / f"{self.fold}.base", "\t", RATING_COLUMNS, dtype=RATING_DTYPES)
         u = np.searchsorted(data.user_ids, test["user"].to_numpy())
         i = np.searchsorted(data.item_ids, test["item"].to_numpy())
-        is_test = np.isin(data.user * data.n_items + data.item, np.minimum(u, data.n_users - 1) * data.n_items
-                          + np.minimum(i, data.n_items - 1))
+        is_test = np.isin(
+            data.user * data.n_items + data.item,
+            np.minimum(u, data.n_users - 1) * data.n_items + np.minimum(i, data.n_items - 1),
+        )
         if int(is_test.sum()) != len(test) or len(base) + len(test) != len(data):
-            raise DataError(f"{self.path}/{self.fold}.base and {self.fold}.test do not partition u.data "
-                            f"({len(base)} + {len(test)} rows, {int(is_test.sum())} test rows found in {len(data)})")
+            raise DataError(
+                f"{self.path}/{self.fold}.base and {self.fold}.test do not partition u.data "
+                f"({len(base)} + {len(test)} rows, {int(is_test.sum())} test rows found in {len(data)})"
+            )
         return np.where(is_test, TEST, TRAIN).astype(np.int8)
 
     def _load_all(self) -> Interactions:
         ratings = read_table(self.path / "u.data", "\t", RATING_COLUMNS, dtype=RATING_DTYPES)
-        users = read_table(self.path / "u.user", "|", ["user", "age", "gender", "occupation", "zip"],
-                           dtype={"zip": str})
-        items = read_table(self.path / "u.item", "|", ["item", "title", "release_date", "video_date", "url",
-                                                        *ML100K_GENRES], encoding="latin-1",
-                           required=["item", "title"])
+        users = read_table(
+            self.path / "u.user", "|", ["user", "age", "gender", "occupation", "zip"], dtype={"zip": str}
+        )
+        items = read_table(
+            self.path / "u.item",
+            "|",
+            ["item", "title", "release_date", "video_date", "url", *ML100K_GENRES],
+            encoding="latin-1",
+            required=["item", "title"],
+        )
         data = ratings_to_interactions(ratings, "ml-100k")
         data.user_features = users.set_index("user").reindex(data.user_ids).rename_axis("user").reset_index()
         items["year"] = pd.to_datetime(items["release_date"], format="%d-%b-%Y", errors="coerce").dt.year.astype(
-            "Int64")
+            "Int64"
+        )
         flags = items[ML100K_GENRES].to_numpy() == 1
         names = np.array(ML100K_GENRES, dtype=object)
         items["genres"] = ["|".join(names[row]) for row in flags]  # 1,682 movies, not interactions
-        data.item_features = items[["item", "title", "year", "genres"]].set_index("item").reindex(
-            data.item_ids).rename_axis("item").reset_index()
+        data.item_features = (
+            items[["item", "title", "year", "genres"]]
+            .set_index("item")
+            .reindex(data.item_ids)
+            .rename_axis("item")
+            .reset_index()
+        )
         return data
 
 
@@ -152,9 +193,12 @@ class MovieLens1M(DataSource):
     # id, 77a7c4b150f588c23bb9e1f068aa996c0b413695), so ratings.dat is extracted but not verified.
     download = Download(
         GROUPLENS + "ml-1m.zip",
-        {"movies.dat": "0140fc2356357c1a851d0f52e893a1e4d3696df632c4141cea8d5bc3d621f0b9",
-         "users.dat": "1dc3a95300cb19f7c10e027daf29b8cdf1d908dab65b5edfb45950aa389a10a3"},
-        archive_root="ml-1m")
+        {
+            "movies.dat": "0140fc2356357c1a851d0f52e893a1e4d3696df632c4141cea8d5bc3d621f0b9",
+            "users.dat": "1dc3a95300cb19f7c10e027daf29b8cdf1d908dab65b5edfb45950aa389a10a3",
+        },
+        archive_root="ml-1m",
+    )
 
     def __init__(self, path, encoding: str = "latin-1") -> None:
         super().__init__(path, encoding=encoding)
@@ -162,8 +206,9 @@ class MovieLens1M(DataSource):
 
     def load(self) -> Interactions:
         data = load_dat_ratings_and_movies(self.path, self.encoding, "ml-1m")
-        users = read_split_lines(self.path / "users.dat", "::", ["user", "gender", "age", "occupation", "zip"],
-                                 encoding=self.encoding)
+        users = read_split_lines(
+            self.path / "users.dat", "::", ["user", "gender", "age", "occupation", "zip"], encoding=self.encoding
+        )
         for col in ("user", "age", "occupation"):
             users[col] = numeric_column(users[col], self.path / "users.dat", col, integer=True)
         data.user_features = users.set_index("user").reindex(data.user_ids).rename_axis("user").reset_index()
@@ -199,13 +244,21 @@ class MovieLensCSV(DataSource):
 
     def load(self) -> Interactions:
         ratings_file = self.path / "ratings.csv"
-        ratings = read_delimited(ratings_file, ",", RATING_COLUMNS, header=True, encoding=self.encoding,
-                                 dtype=RATING_DTYPES)
+        ratings = read_delimited(
+            ratings_file, ",", RATING_COLUMNS, header=True, encoding=self.encoding, dtype=RATING_DTYPES
+        )
         data = ratings_to_interactions(ratings, self.label)
         check_ratings(data, ratings_file)
-        movies = read_delimited(self.path / "movies.csv", ",", ["item", "title", "genres"], header=True,
-                                encoding=self.encoding, quote=True, dtype={"item": "int64", "title": str,
-                                                                          "genres": str}, required=["item"])
+        movies = read_delimited(
+            self.path / "movies.csv",
+            ",",
+            ["item", "title", "genres"],
+            header=True,
+            encoding=self.encoding,
+            quote=True,
+            dtype={"item": "int64", "title": str, "genres": str},
+            required=["item"],
+        )
         data.item_features = movie_features(movies, data.item_ids)
         return data
 
@@ -213,13 +266,22 @@ class MovieLensCSV(DataSource):
 def _csv_release(name: str, archive: str, homepage: str) -> type[MovieLensCSV]:
     """A :class:`MovieLensCSV` subclass for one release (its own download URL and label)."""
     # GroupLens publishes no per-file sha256 for these archives; files are extracted unverified (logged).
-    return type(f"MovieLens{name.split('-', 1)[1].title().replace('-', '')}", (MovieLensCSV,),
-                {"label": name, "homepage": homepage, "__module__": __name__,
-                 "__doc__": f"MovieLens {name[3:]} (``ratings.csv``, ``movies.csv``).",
-                 "download": Download(GROUPLENS + f"{archive}.zip", {}, archive_root=archive)})
+    return type(
+        f"MovieLens{name.split('-', 1)[1].title().replace('-', '')}",
+        (MovieLensCSV,),
+        {
+            "label": name,
+            "homepage": homepage,
+            "__module__": __name__,
+            "__doc__": f"MovieLens {name[3:]} (``ratings.csv``, ``movies.csv``).",
+            "download": Download(GROUPLENS + f"{archive}.zip", {}, archive_root=archive),
+        },
+    )
 
 
 MovieLens20M = _csv_release("ml-20m", "ml-20m", "https://grouplens.org/datasets/movielens/20m/")
 MovieLens25M = _csv_release("ml-25m", "ml-25m", "https://grouplens.org/datasets/movielens/25m/")
 MovieLens32M = _csv_release("ml-32m", "ml-32m", "https://grouplens.org/datasets/movielens/32m/")
-MovieLensLatestSmall = _csv_release("ml-latest-small", "ml-latest-small", "https://grouplens.org/datasets/movielens/latest/")
+MovieLensLatestSmall = _csv_release(
+    "ml-latest-small", "ml-latest-small", "https://grouplens.org/datasets/movielens/latest/"
+)

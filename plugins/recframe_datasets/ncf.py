@@ -36,8 +36,10 @@ def read_negatives(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise DataError(f"{path} is empty")
     widths = {len(r) for r in rows}
     if len(widths) != 1:
-        raise DataError(f"{path}: lines have different numbers of fields ({sorted(widths)}); expected "
-                        f"'(user,item)' then the same number of negatives on every line")
+        raise DataError(
+            f"{path}: lines have different numbers of fields ({sorted(widths)}); expected "
+            f"'(user,item)' then the same number of negatives on every line"
+        )
     try:
         pairs = np.array([r[0].strip("()").split(",") for r in rows], dtype=np.int64)
         negatives = np.array([r[1:] for r in rows], dtype=np.int64)
@@ -80,17 +82,29 @@ class NCFLeaveOneOut(DataSource):
         candidates = np.full((n_users, negatives.shape[1]), -1, dtype=np.int64)
         candidates[neg_users] = negatives
         both = pd.concat([train, test], ignore_index=True)
-        return Interactions(user=both.user.to_numpy(), item=both.item.to_numpy(), n_users=n_users, n_items=n_items,
-                            rating=both.rating.to_numpy(np.float32), timestamp=both.timestamp.to_numpy(np.int64),
-                            split_labels=labels, candidates=candidates,
-                            meta={"source": "ncf", "valid_rule": self.valid})
+        return Interactions(
+            user=both.user.to_numpy(),
+            item=both.item.to_numpy(),
+            n_users=n_users,
+            n_items=n_items,
+            rating=both.rating.to_numpy(np.float32),
+            timestamp=both.timestamp.to_numpy(np.int64),
+            split_labels=labels,
+            candidates=candidates,
+            meta={"source": "ncf", "valid_rule": self.valid},
+        )
 
 
 def ncf_loo(data: Interactions, seed: int = 0) -> Split:
     """The predefined split of ``split_labels`` with the data's fixed candidates (NCF leave-one-out)."""
     if data.split_labels is None:
-        raise ConfigError("protocol.split.name 'ncf_loo' needs a dataset with predefined split labels "
-                          "(e.g. data=ncf-ml-1m)")
+        raise ConfigError(
+            "protocol.split.name 'ncf_loo' needs a dataset with predefined split labels (e.g. data=ncf-ml-1m)"
+        )
     labels = data.split_labels
-    return Split(train=data.subset(labels == TRAIN), valid=data.subset(labels == VALID),
-                 test=data.subset(labels == TEST), candidates=data.candidates)
+    return Split(
+        train=data.subset(labels == TRAIN),
+        valid=data.subset(labels == VALID),
+        test=data.subset(labels == TEST),
+        candidates=data.candidates,
+    )

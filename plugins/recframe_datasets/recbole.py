@@ -42,20 +42,34 @@ def read_atomic(path: Path, sep: str, encoding: str) -> tuple[pd.DataFrame, dict
     for field in header:
         name, colon, kind = field.rpartition(":")
         if not colon or kind not in TYPES:
-            raise DataError(f"{path}, line 1: header field {field!r} is not 'name:type' with type in "
-                            f"{', '.join(TYPES)} (is the separator {sep!r} right?)")
+            raise DataError(
+                f"{path}, line 1: header field {field!r} is not 'name:type' with type in "
+                f"{', '.join(TYPES)} (is the separator {sep!r} right?)"
+            )
         types[name] = kind
     try:
-        frame = pd.read_csv(path, sep=sep, header=0, names=list(types), dtype=str, encoding=encoding, engine="c",
-                            on_bad_lines="error", skip_blank_lines=False, keep_default_na=False, na_values=[""],
-                            quoting=3)
+        frame = pd.read_csv(
+            path,
+            sep=sep,
+            header=0,
+            names=list(types),
+            dtype=str,
+            encoding=encoding,
+            engine="c",
+            on_bad_lines="error",
+            skip_blank_lines=False,
+            keep_default_na=False,
+            na_values=[""],
+            quoting=3,
+        )
     except pd.errors.ParserError as exc:
         raise DataError(parser_error_message(path, exc, sep)) from None
     return frame, types
 
 
-def feature_table(frame: pd.DataFrame, types: dict[str, str], id_col: str, raw_ids: np.ndarray,
-                  path: Path) -> pd.DataFrame:
+def feature_table(
+    frame: pd.DataFrame, types: dict[str, str], id_col: str, raw_ids: np.ndarray, path: Path
+) -> pd.DataFrame:
     """Side features of a ``.user`` / ``.item`` file, one row per dense id (unlisted ids get NaN)."""
     if id_col not in frame:
         raise DataError(f"{path}: no {id_col!r} column (columns: {', '.join(frame.columns)})")
@@ -81,8 +95,15 @@ class RecBoleAtomic(DataSource):
 
     homepage = "https://recbole.io/docs/user_guide/data/atomic_files.html"
 
-    def __init__(self, path, dataset: str | None = None, columns: dict[str, Any] | None = None, sep: str = "\t",
-                 encoding: str = "utf-8", duplicates: str = "keep") -> None:
+    def __init__(
+        self,
+        path,
+        dataset: str | None = None,
+        columns: dict[str, Any] | None = None,
+        sep: str = "\t",
+        encoding: str = "utf-8",
+        duplicates: str = "keep",
+    ) -> None:
         dataset = dataset or Path(path).name
         columns = {**DEFAULT_COLUMNS, **(dict(columns) if columns else {})}
         unknown = [k for k in columns if k not in DEFAULT_COLUMNS]
@@ -107,12 +128,19 @@ class RecBoleAtomic(DataSource):
             if col in types:
                 mapping[role] = col
             elif role in ("user", "item"):
-                raise ConfigError(f"data.columns.{role}: column {col!r} is not in {inter.name} (columns: "
-                                  f"{', '.join(types)})")
+                raise ConfigError(
+                    f"data.columns.{role}: column {col!r} is not in {inter.name} (columns: {', '.join(types)})"
+                )
         blank = frame.isna().all(axis=1).to_numpy()
         lines = (np.arange(len(frame), dtype=np.int64) + 2)[~blank]
-        data = frame_to_interactions(frame.loc[~blank].reset_index(drop=True), inter, mapping, lines=lines,
-                                     duplicates=self.duplicates, source="recbole")
+        data = frame_to_interactions(
+            frame.loc[~blank].reset_index(drop=True),
+            inter,
+            mapping,
+            lines=lines,
+            duplicates=self.duplicates,
+            source="recbole",
+        )
         for kind, role in (("user", "user"), ("item", "item")):
             side = self.path / f"{self.dataset}.{kind}"
             if side.is_file():

@@ -64,8 +64,10 @@ def read_negatives(path, data: Interactions) -> np.ndarray:
     out[u_dense, pos] = i_dense
     positive = np.isin(u_dense * data.n_items + i_dense, data.user * data.n_items + data.item)
     if positive.any():
-        raise DataError(f"{path}: {int(positive.sum())} negative(s) are positives of their user, e.g. user "
-                        f"{user[positive][0]} item {item[positive][0]}")
+        raise DataError(
+            f"{path}: {int(positive.sum())} negative(s) are positives of their user, e.g. user "
+            f"{user[positive][0]} item {item[positive][0]}"
+        )
     return out
 
 
@@ -84,8 +86,9 @@ class SequenceLines(DataSource):
     default_file: str | None = None
     default_attributes: str | None = None
 
-    def __init__(self, path, file: str | None = None, attributes: str | None = None,
-                 negatives: str | None = None) -> None:
+    def __init__(
+        self, path, file: str | None = None, attributes: str | None = None, negatives: str | None = None
+    ) -> None:
         file = file or self.default_file
         if not file:
             raise ConfigError("data.file is missing: name the sequence file (e.g. data.file=Beauty.txt)")
@@ -96,8 +99,9 @@ class SequenceLines(DataSource):
 
     def load(self) -> Interactions:
         user, item, position = read_user_lists(self.path / self.file, min_items=1)
-        data = Interactions.from_raw(user, item, timestamp=position,
-                                     meta={"source": self.label, "timestamp": "position in sequence"})
+        data = Interactions.from_raw(
+            user, item, timestamp=position, meta={"source": self.label, "timestamp": "position in sequence"}
+        )
         if self.attributes:
             data.item_features = read_item_attributes(self.path / self.attributes, data.item_ids)
         if self.negatives:
@@ -107,9 +111,17 @@ class SequenceLines(DataSource):
 
 def s3rec(label: str, base: str) -> type[SequenceLines]:
     """A :class:`SequenceLines` for one S3-Rec dataset (``<base>.txt`` + ``<base>_item2attributes.json``)."""
-    return type(f"S3Rec{base.replace('_', '')}", (SequenceLines,), {
-        "label": label, "default_file": f"{base}.txt", "default_attributes": f"{base}_item2attributes.json",
-        "__module__": __name__, "__doc__": f"S3-Rec {base} sequences (``{base}.txt``) with item attributes."})
+    return type(
+        f"S3Rec{base.replace('_', '')}",
+        (SequenceLines,),
+        {
+            "label": label,
+            "default_file": f"{base}.txt",
+            "default_attributes": f"{base}_item2attributes.json",
+            "__module__": __name__,
+            "__doc__": f"S3-Rec {base} sequences (``{base}.txt``) with item attributes.",
+        },
+    )
 
 
 AmazonBeauty = s3rec("amazon-beauty", "Beauty")

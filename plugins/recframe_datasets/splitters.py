@@ -37,8 +37,9 @@ def ratio_counts(totals: np.ndarray, ratios: Sequence[float]) -> np.ndarray:
     return cnt
 
 
-def random_ratio(data: Interactions, ratios: Sequence[float] = (0.8, 0.1, 0.1), group_by: str | None = "user",
-                 seed: int = 0) -> Split:
+def random_ratio(
+    data: Interactions, ratios: Sequence[float] = (0.8, 0.1, 0.1), group_by: str | None = "user", seed: int = 0
+) -> Split:
     """Random split by ratio, per user (``group_by: user``) or over all rows (``group_by: null``)."""
     if len(ratios) != 3:
         raise ConfigError(f"protocol.split.ratios needs three parts (train, valid, test), got {list(ratios)}")
@@ -57,16 +58,21 @@ def random_ratio(data: Interactions, ratios: Sequence[float] = (0.8, 0.1, 0.1), 
     train_end = np.repeat(cnt[:, 0], totals)
     valid_end = train_end + np.repeat(cnt[:, 1], totals)
     part = np.where(pos < train_end, 0, np.where(pos < valid_end, 1, 2))
-    return Split(train=data.subset(order[part == 0]), valid=data.subset(order[part == 1]),
-                 test=data.subset(order[part == 2]), candidates=data.candidates)
+    return Split(
+        train=data.subset(order[part == 0]),
+        valid=data.subset(order[part == 1]),
+        test=data.subset(order[part == 2]),
+        candidates=data.candidates,
+    )
 
 
 def _time_order(data: Interactions, order: str, rng: np.random.Generator) -> np.ndarray:
     """Row indices grouped by user; within a user by time (ties: file order) or shuffled."""
     if order == "time":
         if data.timestamp is None:
-            raise ConfigError("protocol.split.order 'time' needs timestamps, but this dataset has none; "
-                              "use order: random")
+            raise ConfigError(
+                "protocol.split.order 'time' needs timestamps, but this dataset has none; use order: random"
+            )
         return np.lexsort((np.arange(len(data)), data.timestamp, data.user))
     if order == "random":
         perm = rng.permutation(len(data))
@@ -79,8 +85,12 @@ def _from_parts(data: Interactions, order: np.ndarray, part: np.ndarray) -> Spli
 
     Fixed candidates the source ships (``data.candidates``) ride along for sampled evaluation.
     """
-    return Split(train=data.subset(order[part == 0]), valid=data.subset(order[part == 1]),
-                 test=data.subset(order[part == 2]), candidates=data.candidates)
+    return Split(
+        train=data.subset(order[part == 0]),
+        valid=data.subset(order[part == 1]),
+        test=data.subset(order[part == 2]),
+        candidates=data.candidates,
+    )
 
 
 def _cut(totals: np.ndarray, cnt: np.ndarray) -> np.ndarray:
@@ -93,8 +103,9 @@ def _cut(totals: np.ndarray, cnt: np.ndarray) -> np.ndarray:
     return np.where(pos < train_end, 0, np.where(pos < valid_end, 1, 2)).astype(np.int8)
 
 
-def temporal_ratio(data: Interactions, ratios: Sequence[float] = (0.8, 0.1, 0.1), group_by: str | None = "user",
-                   seed: int = 0) -> Split:
+def temporal_ratio(
+    data: Interactions, ratios: Sequence[float] = (0.8, 0.1, 0.1), group_by: str | None = "user", seed: int = 0
+) -> Split:
     """Chronological split by ratio (RecBole ``TO`` order + ``RS`` split).
 
     ``group_by: user``: each user's rows sorted by timestamp (ties keep file order) and cut with
@@ -107,8 +118,7 @@ def temporal_ratio(data: Interactions, ratios: Sequence[float] = (0.8, 0.1, 0.1)
     if group_by not in ("user", None):
         raise ConfigError(f"protocol.split.group_by must be 'user' or null, got {group_by!r}")
     if data.timestamp is None:
-        raise ConfigError("protocol.split temporal_ratio needs timestamps, but this dataset has none; "
-                          "use random_ratio")
+        raise ConfigError("protocol.split temporal_ratio needs timestamps, but this dataset has none; use random_ratio")
     if group_by == "user":
         order = np.lexsort((np.arange(len(data)), data.timestamp, data.user))
         totals = np.bincount(data.user, minlength=data.n_users)
@@ -159,8 +169,10 @@ def predefined(data: Interactions, valid: str = "none", valid_ratio: float = 0.1
     If the source already labels validation rows, ``valid`` must be ``none``.
     """
     if data.split_labels is None:
-        raise ConfigError("protocol.split predefined needs a dataset with a shipped split (split_labels); this "
-                          "one has none: use random_ratio, temporal_ratio or leave_one_out")
+        raise ConfigError(
+            "protocol.split predefined needs a dataset with a shipped split (split_labels); this "
+            "one has none: use random_ratio, temporal_ratio or leave_one_out"
+        )
     if valid not in ("none", "random", "last"):
         raise ConfigError(f"protocol.split.valid must be none, random or last, got {valid!r}")
     labels = data.split_labels.astype(np.int8).copy()

@@ -17,8 +17,9 @@ class SyntheticSource(DataSource):
 
     files = ()
 
-    def __init__(self, path: str = ".", n_users: int = 60, n_items: int = 40, per_user: int = 10,
-                 rank: int = 4, seed: int = 0) -> None:
+    def __init__(
+        self, path: str = ".", n_users: int = 60, n_items: int = 40, per_user: int = 10, rank: int = 4, seed: int = 0
+    ) -> None:
         super().__init__(path, n_users=n_users, n_items=n_items, per_user=per_user, rank=rank, seed=seed)
         if not 0 < per_user < n_items:
             raise ValueError(f"per_user must be between 1 and n_items - 1, got {per_user}")
@@ -32,5 +33,12 @@ class SyntheticSource(DataSource):
         users = np.repeat(np.arange(self.n_users), self.per_user)
         rating = rng.integers(1, 6, size=users.size).astype(np.float32)
         timestamp = np.arange(users.size, dtype=np.int64)
-        return Interactions(user=users, item=items.reshape(-1), n_users=self.n_users, n_items=self.n_items,
-                            rating=rating, timestamp=timestamp, meta={"source": "synthetic"})
+        return Interactions(
+            user=users,
+            item=items.reshape(-1),
+            n_users=self.n_users,
+            n_items=self.n_items,
+            rating=rating,
+            timestamp=timestamp,
+            meta={"source": "synthetic"},
+        )

@@ -58,7 +58,7 @@ def listwise_kl_loss(student: Tensor, teacher: Tensor, temperature: float = 1.0)
     """``KL(softmax(t/T) || softmax(s/T))`` per row, averaged, scaled by ``T^2`` (Hinton et al.)."""
     t = F.log_softmax(teacher / temperature, dim=1)
     s = F.log_softmax(student / temperature, dim=1)
-    return F.kl_div(s, t, log_target=True, reduction="batchmean") * temperature ** 2
+    return F.kl_div(s, t, log_target=True, reduction="batchmean") * temperature**2
 
 
 class StudentWithTeacher(Recommender):
@@ -70,8 +70,16 @@ class StudentWithTeacher(Recommender):
     of gathering ``B x n`` rows of a wide teacher's item table per batch).
     """
 
-    def __init__(self, student: Recommender, teacher: Recommender, topk: Tensor, kind: str,
-                 num_samples: int, seed: int, teacher_table: Tensor | None = None) -> None:
+    def __init__(
+        self,
+        student: Recommender,
+        teacher: Recommender,
+        topk: Tensor,
+        kind: str,
+        num_samples: int,
+        seed: int,
+        teacher_table: Tensor | None = None,
+    ) -> None:
         torch.nn.Module.__init__(self)
         self.student = student
         self.n_users, self.n_items = student.n_users, student.n_items
@@ -107,15 +115,18 @@ class StudentWithTeacher(Recommender):
 def teacher_score_table(teacher: Recommender, batch_users: int = 1024) -> Tensor:
     """``float[U, I]``: the teacher's score of every (user, item) pair."""
     with torch.no_grad():
-        return torch.cat([teacher.score_all(torch.arange(start, min(start + batch_users, teacher.n_users))).float()
-                          for start in range(0, teacher.n_users, batch_users)])
+        return torch.cat(
+            [
+                teacher.score_all(torch.arange(start, min(start + batch_users, teacher.n_users))).float()
+                for start in range(0, teacher.n_users, batch_users)
+            ]
+        )
 
 
 class DistillLoss(Loss):
     """``(1 - weight) * ground_truth + weight * distillation``."""
 
-    def __init__(self, ground_truth: Loss, kind: str, weight: float, rd_weights: Tensor,
-                 temperature: float) -> None:
+    def __init__(self, ground_truth: Loss, kind: str, weight: float, rd_weights: Tensor, temperature: float) -> None:
         super().__init__()
         self.ground_truth, self.kind, self.weight = ground_truth, kind, float(weight)
         self.rd_weights, self.temperature = rd_weights, float(temperature)
@@ -153,10 +164,19 @@ class Distill(Compressor):
     name = "distill"
     max_table_cells = 1 << 26  # soft/listwise: precompute the teacher's [U, I] scores up to this size
 
-    def __init__(self, student: dict[str, Any] | None = None, loss: str = "rd", weight: float = 0.5,
-                 top_k: int = 10, lam: float = 5.0, num_samples: int = 50, temperature: float = 1.0,
-                 trainer: dict[str, Any] | None = None, baseline: bool = False,
-                 seeds: list[int] | None = None) -> None:
+    def __init__(
+        self,
+        student: dict[str, Any] | None = None,
+        loss: str = "rd",
+        weight: float = 0.5,
+        top_k: int = 10,
+        lam: float = 5.0,
+        num_samples: int = 50,
+        temperature: float = 1.0,
+        trainer: dict[str, Any] | None = None,
+        baseline: bool = False,
+        seeds: list[int] | None = None,
+    ) -> None:
         super().__init__()
         if loss not in ("rd", "soft", "listwise"):
             raise ValueError(f"loss must be rd, soft or listwise, got {loss!r}")
@@ -173,8 +193,9 @@ class Distill(Compressor):
     def compress(self, model: Recommender, context: CompressionContext) -> Recommender:
         teacher = unwrap(model).eval()
         users = np.arange(context.info.n_users)
-        topk = teacher_topk(teacher, users, context.split.train.to_csr(), self.top_k,
-                            int(context.cfg.trainer.eval_batch_users))
+        topk = teacher_topk(
+            teacher, users, context.split.train.to_csr(), self.top_k, int(context.cfg.trainer.eval_batch_users)
+        )
         seeds = self.seeds or [context.seed]
         small = context.info.n_users * context.info.n_items <= self.max_table_cells
         table = teacher_score_table(teacher) if self.loss != "rd" and small else None  # once for all seeds
@@ -194,15 +215,23 @@ class Distill(Compressor):
         student weights are loaded over it."""
         return Measured(context.build_model(self.student).eval())
 
-    def _train_seed(self, teacher: Recommender, topk: Tensor, table: Tensor | None, context: CompressionContext,
-                    seed: int, several: bool) -> tuple[Recommender, dict[str, Any]]:
+    def _train_seed(
+        self,
+        teacher: Recommender,
+        topk: Tensor,
+        table: Tensor | None,
+        context: CompressionContext,
+        seed: int,
+        several: bool,
+    ) -> tuple[Recommender, dict[str, Any]]:
         """Train the student (and the baseline) with ``seed``; their fit facts and metrics."""
         stage_dir = context.stage_dir / f"seed{seed}" if several and context.stage_dir else context.stage_dir
         context = dataclasses.replace(context, seed=seed, stage_dir=stage_dir)
         student = context.build_model(self.student)
         wrapped = StudentWithTeacher(student, teacher, topk, self.loss, self.num_samples, seed, table)
-        loss = DistillLoss(context.build_loss(), self.loss, self.weight, rank_weights(topk.shape[1], self.lam),
-                           self.temperature)
+        loss = DistillLoss(
+            context.build_loss(), self.loss, self.weight, rank_weights(topk.shape[1], self.lam), self.temperature
+        )
         facts: dict[str, Any] = {"fit": context.train(wrapped, loss, self.trainer, tag="student")}
         if several:
             facts["metrics"], _ = evaluate(student, context.evaluator, context.targets)
@@ -218,6 +247,7 @@ class Distill(Compressor):
 def seed_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean and sample standard deviation over seeds of each student metric and, with baselines, of
     each baseline metric and of the paired difference (student - baseline), with the seeds won."""
+
     def stats(values: list[float]) -> dict[str, float]:
         return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
 

@@ -32,9 +32,15 @@ class Prune(Compressor):
 
     name = "prune"
 
-    def __init__(self, amount: float = 0.5, method: str = "magnitude", scope: str = "layer",
-                 targets: Sequence[str] = ("embedding", "linear"), finetune_epochs: int = 0,
-                 lr: float | None = None) -> None:
+    def __init__(
+        self,
+        amount: float = 0.5,
+        method: str = "magnitude",
+        scope: str = "layer",
+        targets: Sequence[str] = ("embedding", "linear"),
+        finetune_epochs: int = 0,
+        lr: float | None = None,
+    ) -> None:
         super().__init__()
         if not 0.0 <= float(amount) < 1.0:
             raise ValueError(f"amount must be in [0, 1), got {amount}")
@@ -56,15 +62,17 @@ class Prune(Compressor):
         model = copy.deepcopy(unwrap(model))
         layers = self.layers(model)
         if self.method == "magnitude" and self.scope == "global":
-            prune.global_unstructured([(m, "weight") for _, m in layers], pruning_method=prune.L1Unstructured,
-                                      amount=self.amount)
+            prune.global_unstructured(
+                [(m, "weight") for _, m in layers], pruning_method=prune.L1Unstructured, amount=self.amount
+            )
         else:
             for _, m in layers:
                 if self.method == "magnitude":
                     prune.l1_unstructured(m, "weight", amount=self.amount)
                 else:  # embedding: columns (dimensions); linear: rows (output neurons)
-                    prune.ln_structured(m, "weight", amount=self.amount, n=2,
-                                        dim=1 if isinstance(m, nn.Embedding) else 0)
+                    prune.ln_structured(
+                        m, "weight", amount=self.amount, n=2, dim=1 if isinstance(m, nn.Embedding) else 0
+                    )
         if self.finetune_epochs and context is not None and model.trainable:
             trainer = {"max_epochs": self.finetune_epochs, **({"lr": self.lr} if self.lr else {})}
             self.facts["finetune"] = context.train(model, context.build_loss(), trainer, tag="finetune")
@@ -76,8 +84,15 @@ class Prune(Compressor):
             z, n = int((m.weight == 0).sum()), m.weight.numel()
             zeros, total = zeros + z, total + n
             per_layer[name] = round(z / n, 6)
-        self.facts.update({"method": self.method, "scope": self.scope, "requested": self.amount,
-                           "sparsity": round(zeros / total, 6) if total else 0.0, "per_layer": per_layer})
+        self.facts.update(
+            {
+                "method": self.method,
+                "scope": self.scope,
+                "requested": self.amount,
+                "sparsity": round(zeros / total, 6) if total else 0.0,
+                "per_layer": per_layer,
+            }
+        )
         return Measured(model.eval())
 
     def rebuild(self, model: Recommender, context: CompressionContext | None = None) -> Recommender:

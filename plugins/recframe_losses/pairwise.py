@@ -34,6 +34,7 @@ class BCELoss(Loss):
         if "score" in outputs:
             return F.binary_cross_entropy_with_logits(outputs["score"], batch["label"].float())
         pos, neg = outputs["pos_score"], outputs["neg_score"]
-        return (F.binary_cross_entropy_with_logits(pos, pos.new_ones(pos.shape), reduction="sum")
-                + F.binary_cross_entropy_with_logits(neg, neg.new_zeros(neg.shape), reduction="sum")) / (
-            pos.numel() + neg.numel())
+        return (
+            F.binary_cross_entropy_with_logits(pos, pos.new_ones(pos.shape), reduction="sum")
+            + F.binary_cross_entropy_with_logits(neg, neg.new_zeros(neg.shape), reduction="sum")
+        ) / (pos.numel() + neg.numel())

@@ -95,16 +95,18 @@ class SequentialRecommender(Recommender):
     def user_state(self, users: Tensor) -> Tensor:
         """``long[B] -> float[B, d]``: the state after each user's latest history item."""
         if self._history_source is None:
-            raise TrainingError(f"{type(self).__name__} scores from the user's history, but set_history() was "
-                                f"not called; evaluate it through recframe's evaluators")
+            raise TrainingError(
+                f"{type(self).__name__} scores from the user's history, but set_history() was "
+                f"not called; evaluate it through recframe's evaluators"
+            )
         return self.encode(self.history[users])[:, -1, :]
 
     def fold_in(self, items: Tensor) -> Tensor:
         """``long[n] -> float[n_items]``: the state after the last of a new user's ``items`` (oldest first;
         the latest ``max_len``, left-padded) against every item embedding, as a known user is scored."""
         seq = torch.full((1, self.max_len), PAD, dtype=torch.long, device=self.item_embedding.weight.device)
-        recent = items[-self.max_len:].to(seq.device)
-        seq[0, self.max_len - len(recent):] = recent
+        recent = items[-self.max_len :].to(seq.device)
+        seq[0, self.max_len - len(recent) :] = recent
         return (self.encode(seq)[:, -1, :] @ self.item_weights().T).view(-1)
 
     def serving_factors(self, users: Tensor) -> tuple[Tensor, Tensor]:
@@ -130,9 +132,12 @@ class SequentialRecommender(Recommender):
         mask = batch["pos_item"] >= 0
         states, target = hidden[mask], batch["pos_item"][mask]
         neg = self.item_embedding(batch["neg_item"][mask])  # [N, n, d]
-        return {"pos_score": (states * self.item_embedding(target)).sum(-1),
-                "neg_score": torch.einsum("nd,nkd->nk", states, neg),
-                "hidden": states, "target_item": target}
+        return {
+            "pos_score": (states * self.item_embedding(target)).sum(-1),
+            "neg_score": torch.einsum("nd,nkd->nk", states, neg),
+            "hidden": states,
+            "target_item": target,
+        }
 
     def training_all_scores(self, outputs: dict[str, Tensor], batch: dict[str, Tensor]) -> Tensor:
         """``float[N, n_items]``: every target position's state against every item (``sequence_ce``)."""

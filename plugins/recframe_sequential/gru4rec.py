@@ -34,14 +34,20 @@ class GRU4Rec(SequentialRecommender):
 
     param_aliases = {"embedding_size": "embedding_dim"}  # deprecated config names, still accepted
 
-    def __init__(self, info: DatasetInfo, embedding_dim: int = 64, num_layers: int = 1, dropout: float = 0.3,
-                 max_len: int = 50) -> None:
+    def __init__(
+        self, info: DatasetInfo, embedding_dim: int = 64, num_layers: int = 1, dropout: float = 0.3, max_len: int = 50
+    ) -> None:
         super().__init__(info, embedding_dim, max_len)
         self.num_layers = positive_int("num_layers", num_layers)
         dropout = probability("dropout", dropout)
         self.input_dropout = nn.Dropout(dropout)
-        self.gru = nn.GRU(self.embedding_dim, self.embedding_dim, self.num_layers, batch_first=True,
-                          dropout=dropout if self.num_layers > 1 else 0.0)
+        self.gru = nn.GRU(
+            self.embedding_dim,
+            self.embedding_dim,
+            self.num_layers,
+            batch_first=True,
+            dropout=dropout if self.num_layers > 1 else 0.0,
+        )
         self.output = nn.Linear(self.embedding_dim, self.embedding_dim)
         nn.init.xavier_normal_(self.item_embedding.weight)
         for name, weight in self.gru.named_parameters():

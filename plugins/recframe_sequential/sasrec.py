@@ -61,7 +61,8 @@ def buckets(lengths: Tensor, widths: tuple[int, ...] = (8, 16, 32)) -> list[Buck
         real = col >= first
         gather = torch.where(real, start.unsqueeze(1) + col - first, torch.full_like(real, total, dtype=torch.long))
         allowed = torch.ones(w, w, dtype=torch.bool, device=device).tril() & (
-            real.unsqueeze(1) | torch.eye(w, dtype=torch.bool, device=device))
+            real.unsqueeze(1) | torch.eye(w, dtype=torch.bool, device=device)
+        )
         out.append(Bucket(gather, allowed.unsqueeze(1), gather[real], real))
     return out
 
@@ -118,22 +119,33 @@ class SASRec(SequentialRecommender):
 
     param_aliases = {"embedding_size": "embedding_dim"}  # deprecated config names, still accepted
 
-    def __init__(self, info: DatasetInfo, embedding_dim: int = 64, num_layers: int = 2, num_heads: int = 2,
-                 dropout: float = 0.5, attention_dropout: float | None = None, max_len: int = 50) -> None:
+    def __init__(
+        self,
+        info: DatasetInfo,
+        embedding_dim: int = 64,
+        num_layers: int = 2,
+        num_heads: int = 2,
+        dropout: float = 0.5,
+        attention_dropout: float | None = None,
+        max_len: int = 50,
+    ) -> None:
         super().__init__(info, embedding_dim, max_len)
         num_layers, num_heads = positive_int("num_layers", num_layers), positive_int("num_heads", num_heads)
         if self.embedding_dim % num_heads:
-            raise ValueError(f"model.embedding_dim ({self.embedding_dim}) must be a multiple of model.num_heads "
-                             f"({num_heads})")
+            raise ValueError(
+                f"model.embedding_dim ({self.embedding_dim}) must be a multiple of model.num_heads ({num_heads})"
+            )
         dropout = probability("dropout", dropout)
-        attention_dropout = dropout if attention_dropout is None else probability("attention_dropout",
-                                                                                  attention_dropout)
+        attention_dropout = (
+            dropout if attention_dropout is None else probability("attention_dropout", attention_dropout)
+        )
         self.num_layers, self.num_heads = num_layers, num_heads
         self.position_embedding = nn.Embedding(self.max_len, self.embedding_dim)
         self.input_norm = nn.LayerNorm(self.embedding_dim, eps=1e-12)
         self.dropout = dropout
-        self.blocks = nn.ModuleList(SelfAttentionBlock(self.embedding_dim, num_heads, dropout, attention_dropout)
-                                    for _ in range(num_layers))
+        self.blocks = nn.ModuleList(
+            SelfAttentionBlock(self.embedding_dim, num_heads, dropout, attention_dropout) for _ in range(num_layers)
+        )
         self.apply(self._init)
         with torch.no_grad():
             self.item_embedding.weight[self.n_items].zero_()

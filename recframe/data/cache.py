@@ -32,8 +32,9 @@ def cache_key(source: str, options: dict[str, Any], files: list[Path]) -> str:
     for f in files:
         st = f.stat()
         stamps.append([str(f.resolve()), st.st_size, st.st_mtime_ns])
-    blob = json.dumps({"v": FORMAT_VERSION, "source": source, "options": options, "files": stamps},
-                      sort_keys=True, default=str)
+    blob = json.dumps(
+        {"v": FORMAT_VERSION, "source": source, "options": options, "files": stamps}, sort_keys=True, default=str
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -52,10 +53,17 @@ def load(entry: Path) -> Interactions | None:
             return None
         with np.load(entry / "arrays.npz", allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
-        frames = {name: pd.read_parquet(entry / f"{name}.parquet") if (entry / f"{name}.parquet").exists() else None
-                  for name in ("user_features", "item_features")}
-        data = Interactions(n_users=meta["n_users"], n_items=meta["n_items"], meta=meta["meta"],
-                            **{k: arrays.get(k) for k in _ARRAYS}, **frames)
+        frames = {
+            name: pd.read_parquet(entry / f"{name}.parquet") if (entry / f"{name}.parquet").exists() else None
+            for name in ("user_features", "item_features")
+        }
+        data = Interactions(
+            n_users=meta["n_users"],
+            n_items=meta["n_items"],
+            meta=meta["meta"],
+            **{k: arrays.get(k) for k in _ARRAYS},
+            **frames,
+        )
     except Exception as exc:  # noqa: BLE001 - any damage (BadZipFile, ArrowInvalid, ...) is a miss
         log.warning("ignoring unreadable dataset cache %s (%s: %s)", entry, type(exc).__name__, exc)
         return None
@@ -130,6 +138,11 @@ def store(entry: Path, data: Interactions) -> None:
             frame = getattr(data, name)
             if frame is not None:
                 frame.to_parquet(tmp / f"{name}.parquet", index=False)
-        meta = {"format_version": FORMAT_VERSION, "n_users": data.n_users, "n_items": data.n_items,
-                "length": len(data), "meta": data.meta}
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "n_users": data.n_users,
+            "n_items": data.n_items,
+            "length": len(data),
+            "meta": data.meta,
+        }
         (tmp / "meta.json").write_text(json.dumps(meta, default=str))

@@ -37,8 +37,9 @@ def _distinct_first(rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return out, (~dup).sum(axis=1)
 
 
-def build_candidates(data: Interactions, num_candidates: int, seed: int, distribution: str = "uniform",
-                     alpha: float = 1.0) -> np.ndarray:
+def build_candidates(
+    data: Interactions, num_candidates: int, seed: int, distribution: str = "uniform", alpha: float = 1.0
+) -> np.ndarray:
     """``int64[n_users, num_candidates]`` distinct negatives per user, ``-1`` padded.
 
     Args:
@@ -84,8 +85,10 @@ def build_candidates(data: Interactions, num_candidates: int, seed: int, distrib
             if not todo.size:
                 break
         else:  # pragma: no cover - popularity mass almost entirely on a user's positives
-            raise ConfigError(f"could not draw {c} distinct negatives for {todo.size} user(s) with "
-                              f"distribution={distribution}; use uniform or fewer candidates")
+            raise ConfigError(
+                f"could not draw {c} distinct negatives for {todo.size} user(s) with "
+                f"distribution={distribution}; use uniform or fewer candidates"
+            )
     return out
 
 

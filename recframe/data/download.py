@@ -89,13 +89,21 @@ def verify(folder: Path, spec: Download, names: list[str]) -> list[str]:
         if expected is not None:
             got = sha256_file(folder / name)
             if got != expected:
-                raise DataError(f"checksum mismatch for {name} from {spec.url}: sha256 {got[:16]}..., expected "
-                                f"{expected[:16]}...; the download is corrupt or the file changed upstream")
+                raise DataError(
+                    f"checksum mismatch for {name} from {spec.url}: sha256 {got[:16]}..., expected "
+                    f"{expected[:16]}...; the download is corrupt or the file changed upstream"
+                )
     return [n for n in names if n not in spec.sha256]
 
 
-def download_source(name: str, source: DataSource, *, force: bool = False,
-                    opener: Callable[[str], Any] | None = None, url: str | None = None) -> dict[str, Any]:
+def download_source(
+    name: str,
+    source: DataSource,
+    *,
+    force: bool = False,
+    opener: Callable[[str], Any] | None = None,
+    url: str | None = None,
+) -> dict[str, Any]:
     """Fetch ``source``'s archive into ``source.path`` unless its files are already there.
 
     ``url`` replaces the archive's address (a mirror or a local ``file://`` copy); the listed
@@ -111,8 +119,12 @@ def download_source(name: str, source: DataSource, *, force: bool = False,
     present = [n for n in names if (target / n).is_file()]
     if len(present) == len(names) and not force:
         unverified = verify(target, spec, names)
-        return {"path": str(target), "fetched": False, "verified": [n for n in names if n in spec.sha256],
-                "unverified": unverified}
+        return {
+            "path": str(target),
+            "fetched": False,
+            "verified": [n for n in names if n in spec.sha256],
+            "unverified": unverified,
+        }
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.download.", dir=target.parent))
     try:
@@ -130,12 +142,22 @@ def download_source(name: str, source: DataSource, *, force: bool = False,
         shutil.rmtree(work, ignore_errors=True)
     for n in unverified:
         log.warning("%s: %s was extracted without a checksum (none is published for it)", name, n)
-    return {"path": str(target), "fetched": True, "verified": [n for n in names if n in spec.sha256],
-            "unverified": unverified}
+    return {
+        "path": str(target),
+        "fetched": True,
+        "verified": [n for n in names if n in spec.sha256],
+        "unverified": unverified,
+    }
 
 
-def download(name: str, *, path: str | Path | None = None, force: bool = False,
-             opener: Callable[[str], Any] | None = None, url: str | None = None) -> dict[str, Any]:
+def download(
+    name: str,
+    *,
+    path: str | Path | None = None,
+    force: bool = False,
+    opener: Callable[[str], Any] | None = None,
+    url: str | None = None,
+) -> dict[str, Any]:
     """Download the registered dataset ``name`` (a ``conf/data`` name or a data-source name).
 
     The target folder is ``path`` if given, else the data config's ``path`` (``conf/data/NAME.yaml``),
@@ -171,12 +193,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("name", help="dataset name, e.g. ml-100k or ml-1m")
     parser.add_argument("--path", help="dataset folder (default: the data config's path)")
     parser.add_argument("--force", action="store_true", help="download even if the files are present")
-    parser.add_argument("--url", help="fetch the archive from here instead (a mirror or file:///path/to.zip); "
-                                      "checksums are verified the same")
+    parser.add_argument(
+        "--url",
+        help="fetch the archive from here instead (a mirror or file:///path/to.zip); checksums are verified the same",
+    )
     args = parser.parse_args(argv)
     summary = download(args.name, path=args.path, force=args.force, url=args.url)
     state = "downloaded to" if summary["fetched"] else "already present in"
-    print(f"{args.name}: {state} {summary['path']}; sha256 verified: {', '.join(summary['verified']) or 'none'}"
-          + (f"; not verified (no known checksum): {', '.join(summary['unverified'])}"
-             if summary["unverified"] else ""))
+    print(
+        f"{args.name}: {state} {summary['path']}; sha256 verified: {', '.join(summary['verified']) or 'none'}"
+        + (f"; not verified (no known checksum): {', '.join(summary['unverified'])}" if summary["unverified"] else "")
+    )
     return 0

@@ -101,8 +101,9 @@ class FeatureTables:
         if not ctx:
             return np.zeros((len(data), 0), dtype=np.int64)
         if data.timestamp is None:
-            raise ConfigError("data.features.context needs timestamps, but the dataset has none; "
-                              "remove data.features.context")
+            raise ConfigError(
+                "data.features.context needs timestamps, but the dataset has none; remove data.features.context"
+            )
         ts = np.asarray(data.timestamp, dtype=np.int64)
         cols = []
         for f in ctx:
@@ -132,8 +133,10 @@ class FeatureTables:
         out = self.unknown_context()
         for name, value in values.items():
             if name not in ctx:
-                raise ConfigError(f"{key}.{name} is not a declared context field (declared: "
-                                  f"{', '.join(ctx) or 'none'}){did_you_mean(str(name), ctx)}")
+                raise ConfigError(
+                    f"{key}.{name} is not a declared context field (declared: "
+                    f"{', '.join(ctx) or 'none'}){did_you_mean(str(name), ctx)}"
+                )
             f = ctx[name]
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < f.size - 1:
                 raise ConfigError(f"{key}.{name} must be an integer in 0..{f.size - 2}, got {value!r}")
@@ -154,7 +157,9 @@ def _entries(spec: Mapping[str, Any], side: str) -> list[dict[str, Any]]:
             raise ConfigError(f"{key} must be a column name or a mapping with 'name', got {raw[i]!r}")
         for k in entry:
             if k not in FIELD_KEYS:
-                raise ConfigError(f"{key}.{k} is not a field option ({', '.join(FIELD_KEYS)}){did_you_mean(k, FIELD_KEYS)}")
+                raise ConfigError(
+                    f"{key}.{k} is not a field option ({', '.join(FIELD_KEYS)}){did_you_mean(k, FIELD_KEYS)}"
+                )
         kind = entry.setdefault("kind", "categorical")
         if kind not in KINDS:
             raise ConfigError(f"{key}.kind '{kind}' is not one of {', '.join(KINDS)}{did_you_mean(str(kind), KINDS)}")
@@ -198,21 +203,27 @@ def _multi_hot(values: pd.Series, sep: str, key: str) -> tuple[np.ndarray, list[
     local = np.full((len(rows), width), -1, dtype=np.int64)
     for i, r in enumerate(rows):
         ids = sorted({lookup[t] for t in r}) or [0]
-        local[i, :len(ids)] = ids
+        local[i, : len(ids)] = ids
     return local, vocab
 
 
 def _bucket(values: pd.Series, boundaries: Any, key: str) -> tuple[np.ndarray, list[str]]:
     """Local ids: 0 missing, ``1 + number of boundaries <= value`` otherwise."""
-    if (not isinstance(boundaries, Sequence) or isinstance(boundaries, str) or not boundaries
-            or any(isinstance(b, bool) or not isinstance(b, (int, float)) for b in boundaries)
-            or list(boundaries) != sorted(set(boundaries))):
+    if (
+        not isinstance(boundaries, Sequence)
+        or isinstance(boundaries, str)
+        or not boundaries
+        or any(isinstance(b, bool) or not isinstance(b, (int, float)) for b in boundaries)
+        or list(boundaries) != sorted(set(boundaries))
+    ):
         raise ConfigError(f"{key}.boundaries must be a non-empty ascending list of numbers, got {boundaries!r}")
     numeric = pd.to_numeric(values, errors="coerce").astype("float64")
     bad = numeric.isna() & ~_missing(values)
     if bad.any():
-        raise ConfigError(f"{key}: column '{values.name}' holds non-numeric values such as "
-                          f"{values[bad].iloc[0]!r}; use kind: categorical")
+        raise ConfigError(
+            f"{key}: column '{values.name}' holds non-numeric values such as "
+            f"{values[bad].iloc[0]!r}; use kind: categorical"
+        )
     b = np.asarray(boundaries, dtype=np.float64)
     x = numeric.to_numpy()
     local = np.where(np.isnan(x), 0, 1 + np.searchsorted(b, np.nan_to_num(x), side="right")).astype(np.int64)
@@ -223,8 +234,9 @@ def _bucket(values: pd.Series, boundaries: Any, key: str) -> tuple[np.ndarray, l
 def _side_table(data: Interactions, side: str, entries: list[dict[str, Any]]) -> pd.DataFrame | None:
     table = data.user_features if side == "user" else data.item_features
     if entries and table is None:
-        raise ConfigError(f"data.features.{side} is set but the dataset has no {side} feature table; "
-                          f"remove data.features.{side}")
+        raise ConfigError(
+            f"data.features.{side} is set but the dataset has no {side} feature table; remove data.features.{side}"
+        )
     return table
 
 
@@ -238,8 +250,10 @@ def build_features(spec: Mapping[str, Any] | None, data: Interactions) -> Featur
     spec = dict(spec or {})
     for key in spec:
         if key not in (*SIDES, "ids"):
-            raise ConfigError(f"data.features.{key} is not a feature side (user, item, context, ids)"
-                              f"{did_you_mean(key, (*SIDES, 'ids'))}")
+            raise ConfigError(
+                f"data.features.{key} is not a feature side (user, item, context, ids)"
+                f"{did_you_mean(key, (*SIDES, 'ids'))}"
+            )
     ids = spec.get("ids", True)
     if not isinstance(ids, bool):
         raise ConfigError(f"data.features.ids must be true or false, got {ids!r}")
@@ -264,14 +278,21 @@ def build_features(spec: Mapping[str, Any] | None, data: Interactions) -> Featur
         n = data.n_users if side == "user" else data.n_items
         if ids:
             raw = data.user_ids if side == "user" else data.item_ids
-            add(f"{side}_id", side, "categorical", np.arange(1, n + 1, dtype=np.int64).reshape(-1, 1),
-                [str(v) for v in raw])
+            add(
+                f"{side}_id",
+                side,
+                "categorical",
+                np.arange(1, n + 1, dtype=np.int64).reshape(-1, 1),
+                [str(v) for v in raw],
+            )
         for e in entries:
             key, column = e["key"], e.get("column", e["name"])
             if column not in table.columns:
                 cols = [c for c in table.columns if c != side]
-                raise ConfigError(f"{key}: unknown {side} column '{column}' (columns: {', '.join(map(str, cols))})"
-                                  f"{did_you_mean(str(column), map(str, cols))}")
+                raise ConfigError(
+                    f"{key}: unknown {side} column '{column}' (columns: {', '.join(map(str, cols))})"
+                    f"{did_you_mean(str(column), map(str, cols))}"
+                )
             values = table[column].reset_index(drop=True)
             if len(values) != n:
                 raise ConfigError(f"{key}: the {side} table has {len(values)} rows for {n} {side}s")
@@ -287,17 +308,21 @@ def build_features(spec: Mapping[str, Any] | None, data: Interactions) -> Featur
             add(e["name"], side, e["kind"], local, vocab)
     for e in _entries(spec, "context"):
         if e["name"] not in CONTEXT_FIELDS:
-            raise ConfigError(f"{e['key']}: unknown context field '{e['name']}' (derived from the timestamp: "
-                              f"{', '.join(CONTEXT_FIELDS)}){did_you_mean(e['name'], CONTEXT_FIELDS)}")
+            raise ConfigError(
+                f"{e['key']}: unknown context field '{e['name']}' (derived from the timestamp: "
+                f"{', '.join(CONTEXT_FIELDS)}){did_you_mean(e['name'], CONTEXT_FIELDS)}"
+            )
         if e["kind"] != "categorical" or set(e) - {"name", "kind", "key"}:
             raise ConfigError(f"{e['key']}: context field '{e['name']}' takes no options (it is categorical)")
         if data.timestamp is None:
-            raise ConfigError("data.features.context needs timestamps, but the dataset has none; "
-                              "remove data.features.context")
+            raise ConfigError(
+                "data.features.context needs timestamps, but the dataset has none; remove data.features.context"
+            )
         add(e["name"], "context", "categorical", None, [str(v) for v in range(CONTEXT_FIELDS[e["name"]])])
     if not fields:
-        raise ConfigError("data.features declares no field (ids: false and no user, item or context fields); "
-                          "declare at least one")
+        raise ConfigError(
+            "data.features declares no field (ids: false and no user, item or context fields); declare at least one"
+        )
 
     def matrix(side: str, n: int) -> np.ndarray:
         if not blocks[side]:
@@ -305,8 +330,13 @@ def build_features(spec: Mapping[str, Any] | None, data: Interactions) -> Featur
         m = np.concatenate(blocks[side], axis=1)
         return np.where(m < 0, offset, m).astype(np.int64)  # padding -> pad id
 
-    return FeatureTables(fields, matrix("user", data.n_users), matrix("item", data.n_items), offset,
-                         {s: np.asarray(slot_field[s], dtype=np.int64) for s in SIDES})
+    return FeatureTables(
+        fields,
+        matrix("user", data.n_users),
+        matrix("item", data.n_items),
+        offset,
+        {s: np.asarray(slot_field[s], dtype=np.int64) for s in SIDES},
+    )
 
 
 def labels_from_ratings(data: Interactions, positive_min: float, negative_max: float) -> Interactions:

@@ -69,8 +69,10 @@ def apply_filters(data: Interactions, filters: list[dict[str, Any]]) -> Interact
         name = spec.pop("name", None)
         if not isinstance(name, str) or name not in registry:
             available = ", ".join(registry.names())
-            raise ConfigError(f"protocol.filters[{n}].name '{name}' is unknown (available: {available})"
-                              f"{did_you_mean(str(name), registry.names())}")
+            raise ConfigError(
+                f"protocol.filters[{n}].name '{name}' is unknown (available: {available})"
+                f"{did_you_mean(str(name), registry.names())}"
+            )
         before = len(data)
         try:
             data = registry.get(name)(data, **spec)

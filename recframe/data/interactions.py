@@ -80,24 +80,37 @@ class Interactions:
         return int(self.user.shape[0])
 
     @classmethod
-    def from_raw(cls, users: Any, items: Any, rating: Any = None, timestamp: Any = None,
-                 **extra: Any) -> "Interactions":
+    def from_raw(
+        cls, users: Any, items: Any, rating: Any = None, timestamp: Any = None, **extra: Any
+    ) -> "Interactions":
         """Build from raw ids of any hashable type, remapping them to dense ids (sorted order)."""
         user_ids, user = dense_ids(np.asarray(users))
         item_ids, item = dense_ids(np.asarray(items))
-        return cls(user=user, item=item, n_users=len(user_ids), n_items=len(item_ids),
-                   rating=None if rating is None else np.asarray(rating, dtype=np.float32),
-                   timestamp=None if timestamp is None else np.asarray(timestamp, dtype=np.int64),
-                   user_ids=user_ids, item_ids=item_ids, **extra)
+        return cls(
+            user=user,
+            item=item,
+            n_users=len(user_ids),
+            n_items=len(item_ids),
+            rating=None if rating is None else np.asarray(rating, dtype=np.float32),
+            timestamp=None if timestamp is None else np.asarray(timestamp, dtype=np.int64),
+            user_ids=user_ids,
+            item_ids=item_ids,
+            **extra,
+        )
 
     def _take(self, arr: np.ndarray | None, index: np.ndarray) -> np.ndarray | None:
         return None if arr is None else arr[index]
 
     def subset(self, index: np.ndarray) -> "Interactions":
         """Rows selected by a boolean mask or an index array, in the same id space."""
-        return replace(self, user=self.user[index], item=self.item[index],
-                       rating=self._take(self.rating, index), timestamp=self._take(self.timestamp, index),
-                       split_labels=self._take(self.split_labels, index))
+        return replace(
+            self,
+            user=self.user[index],
+            item=self.item[index],
+            rating=self._take(self.rating, index),
+            timestamp=self._take(self.timestamp, index),
+            split_labels=self._take(self.split_labels, index),
+        )
 
     def compact(self) -> "Interactions":
         """Re-number users and items so that only those present remain (after filtering)."""
@@ -110,11 +123,17 @@ class Interactions:
             c = self.candidates[users]
             cands = np.where(c >= 0, item_map[np.clip(c, 0, None)], -1)
         return replace(
-            self, user=user, item=item, n_users=len(users), n_items=len(items),
-            user_ids=self.user_ids[users], item_ids=self.item_ids[items],
+            self,
+            user=user,
+            item=item,
+            n_users=len(users),
+            n_items=len(items),
+            user_ids=self.user_ids[users],
+            item_ids=self.item_ids[items],
             user_features=None if self.user_features is None else self.user_features.iloc[users].reset_index(drop=True),
             item_features=None if self.item_features is None else self.item_features.iloc[items].reset_index(drop=True),
-            candidates=cands)
+            candidates=cands,
+        )
 
     def to_csr(self, values: np.ndarray | None = None) -> sp.csr_matrix:
         """A ``n_users x n_items`` sparse matrix (ones unless ``values`` given; duplicates summed)."""

@@ -43,8 +43,9 @@ def _first_line(exc: Exception) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def parser_error_message(path: Path, exc: Exception, sep: str, names: Sequence[str] | None = None,
-                         header: bool = False) -> str:
+def parser_error_message(
+    path: Path, exc: Exception, sep: str, names: Sequence[str] | None = None, header: bool = False
+) -> str:
     """One line for pandas' "Expected N fields in line L, saw M", in the file's own terms."""
     found = re.search(r"line (\d+), saw (\d+)", str(exc))
     if not found:
@@ -53,8 +54,10 @@ def parser_error_message(path: Path, exc: Exception, sep: str, names: Sequence[s
     if names is None:  # a headed file: the header sets the width
         return f"{path}, line {line}: malformed line ({saw} fields, more than the header's; is the separator {sep!r}?)"
     fields = (saw + len(sep) - 1) // len(sep)  # ``a::b`` read as ``a``, '', ``b``: 3 pieces, 2 fields
-    return (f"{path}, line {line}: malformed line ({fields} fields, expected {len(names)}: {', '.join(names)}; "
-            f"is the separator {sep!r}?)")
+    return (
+        f"{path}, line {line}: malformed line ({fields} fields, expected {len(names)}: {', '.join(names)}; "
+        f"is the separator {sep!r}?)"
+    )
 
 
 _ASCII_COMPATIBLE = {"utf-8", "latin-1", "iso8859-1", "ascii", "cp1252", "iso8859-15"}
@@ -71,14 +74,26 @@ def _separators_exact(path: Path, sep: str, n_fields: int, n_rows: int, header: 
     """
     raw = path.read_bytes()
     if header:
-        raw = raw[raw.find(b"\n") + 1:]
-    return (raw.count(sep[0].encode()) == len(sep) * (n_fields - 1) * n_rows
-            and raw.count(sep.encode()) == (n_fields - 1) * n_rows)
+        raw = raw[raw.find(b"\n") + 1 :]
+    return (
+        raw.count(sep[0].encode()) == len(sep) * (n_fields - 1) * n_rows
+        and raw.count(sep.encode()) == (n_fields - 1) * n_rows
+    )
 
 
-def read_delimited(path: str | Path, sep: str, names: Sequence[str], *, encoding: str = "utf-8",
-                   header: bool = False, dtype: Any = None, required: Sequence[str] | None = None,
-                   skip_initial_space: bool = False, quote: bool = False, _full_check: bool = False) -> pd.DataFrame:
+def read_delimited(
+    path: str | Path,
+    sep: str,
+    names: Sequence[str],
+    *,
+    encoding: str = "utf-8",
+    header: bool = False,
+    dtype: Any = None,
+    required: Sequence[str] | None = None,
+    skip_initial_space: bool = False,
+    quote: bool = False,
+    _full_check: bool = False,
+) -> pd.DataFrame:
     """Read a delimited text file into a DataFrame with columns ``names``.
 
     Args:
@@ -122,28 +137,58 @@ def read_delimited(path: str | Path, sep: str, names: Sequence[str], *, encoding
     fast = bool(gaps) and not _full_check and codecs.lookup(encoding).name in _ASCII_COMPATIBLE
     kwargs: dict[str, Any] = {"usecols": names} if fast else {}
     if dtype is not None:
-        kwargs["dtype"] = dtype if not gaps or fast or not isinstance(dtype, dict) else \
-            {**dtype, **{g: "float64" for g in gaps}}
+        kwargs["dtype"] = (
+            dtype if not gaps or fast or not isinstance(dtype, dict) else {**dtype, **{g: "float64" for g in gaps}}
+        )
     try:
-        frame = pd.read_csv(path, sep=read_sep, header=0 if header else None, names=raw_names, encoding=encoding,
-                            engine="c", on_bad_lines="error", skip_blank_lines=False, quoting=0 if quote else 3,
-                            skipinitialspace=skip_initial_space, **kwargs)
+        frame = pd.read_csv(
+            path,
+            sep=read_sep,
+            header=0 if header else None,
+            names=raw_names,
+            encoding=encoding,
+            engine="c",
+            on_bad_lines="error",
+            skip_blank_lines=False,
+            quoting=0 if quote else 3,
+            skipinitialspace=skip_initial_space,
+            **kwargs,
+        )
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty") from None
     except pd.errors.ParserError as exc:
         if fast:  # let the full read name the line in the file's own terms
-            return read_delimited(path, sep, names, encoding=encoding, header=header, dtype=dtype, required=required,
-                                  skip_initial_space=skip_initial_space, quote=quote, _full_check=True)
+            return read_delimited(
+                path,
+                sep,
+                names,
+                encoding=encoding,
+                header=header,
+                dtype=dtype,
+                required=required,
+                skip_initial_space=skip_initial_space,
+                quote=quote,
+                _full_check=True,
+            )
         raise DataError(parser_error_message(path, exc, sep, names, header)) from None
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not valid {encoding} text ({_first_line(exc)}); set data.encoding "
-                        f"(e.g. latin-1)") from None
+        raise DataError(
+            f"{path}: not valid {encoding} text ({_first_line(exc)}); set data.encoding (e.g. latin-1)"
+        ) from None
     except ValueError as exc:
         # A value that does not convert to the requested dtype: re-read as text to find the line.
         if dtype is None:
             raise DataError(f"{path}: cannot parse ({_first_line(exc)})") from None
-        text = read_delimited(path, sep, names, encoding=encoding, header=header, required=required,
-                              skip_initial_space=skip_initial_space, quote=quote)
+        text = read_delimited(
+            path,
+            sep,
+            names,
+            encoding=encoding,
+            header=header,
+            required=required,
+            skip_initial_space=skip_initial_space,
+            quote=quote,
+        )
         wanted = dtype if isinstance(dtype, dict) else {n: dtype for n in names}
         for col, kind in wanted.items():
             if col in text and np.dtype(kind).kind in "iuf":
@@ -153,22 +198,36 @@ def read_delimited(path: str | Path, sep: str, names: Sequence[str], *, encoding
     blank = frame.isna().all(axis=1).to_numpy()
     if fast:
         if not _separators_exact(path, sep, len(names), int((~blank).sum()), header):
-            return read_delimited(path, sep, names, encoding=encoding, header=header, dtype=dtype, required=required,
-                                  skip_initial_space=skip_initial_space, quote=quote, _full_check=True)
+            return read_delimited(
+                path,
+                sep,
+                names,
+                encoding=encoding,
+                header=header,
+                dtype=dtype,
+                required=required,
+                skip_initial_space=skip_initial_space,
+                quote=quote,
+                _full_check=True,
+            )
         gaps = []
     if gaps:
         bad = frame[gaps].notna().any(axis=1).to_numpy()
         if bad.any():
             line = int(np.flatnonzero(bad)[0]) + first_row_line
-            raise DataError(f"{path}, line {line}: malformed line (a field holds {sep[0]!r}, or the separator is "
-                            f"not {sep!r}); expected {len(names)} fields: {', '.join(names)}")
+            raise DataError(
+                f"{path}, line {line}: malformed line (a field holds {sep[0]!r}, or the separator is "
+                f"not {sep!r}); expected {len(names)} fields: {', '.join(names)}"
+            )
         frame = frame.drop(columns=gaps)
     short = frame[required].isna().any(axis=1).to_numpy() & ~blank
     if short.any():
         line = int(np.flatnonzero(short)[0]) + first_row_line
         found = int(frame.iloc[line - first_row_line].notna().sum())
-        raise DataError(f"{path}, line {line}: malformed line ({found} of {len(names)} fields; is the separator "
-                        f"{sep!r}?); expected: {', '.join(names)}")
+        raise DataError(
+            f"{path}, line {line}: malformed line ({found} of {len(names)} fields; is the separator "
+            f"{sep!r}?); expected: {', '.join(names)}"
+        )
     if blank.any():
         frame = frame.loc[~blank].reset_index(drop=True)
     if len(frame) == 0:
@@ -176,8 +235,16 @@ def read_delimited(path: str | Path, sep: str, names: Sequence[str], *, encoding
     return frame
 
 
-def numeric_column(values: pd.Series, path: str | Path, column: str, *, header: bool = False,
-                   integer: bool = False, allow_nan: bool = False, lines: np.ndarray | None = None) -> np.ndarray:
+def numeric_column(
+    values: pd.Series,
+    path: str | Path,
+    column: str,
+    *,
+    header: bool = False,
+    integer: bool = False,
+    allow_nan: bool = False,
+    lines: np.ndarray | None = None,
+) -> np.ndarray:
     """``values`` as ``float64`` (or ``int64`` when ``integer``); a bad value names its line.
 
     Row ``r`` of the column is line ``lines[r]`` of the file when ``lines`` is given, else line
@@ -226,24 +293,29 @@ def read_user_lists(path: str | Path, *, min_items: int = 0) -> tuple[np.ndarray
     except ValueError:
         values = pd.to_numeric(pd.Series(tokens).str.decode("latin-1"), errors="coerce").to_numpy()
         bad = int(np.flatnonzero(np.isnan(values) | (values != np.round(values)))[0])
-        raise DataError(f"{path}, line {line_of_token[bad] + 1}: {tokens[bad].decode('latin-1')!r} is not an "
-                        f"integer id; expected 'user item item ...' separated by spaces") from None
+        raise DataError(
+            f"{path}, line {line_of_token[bad] + 1}: {tokens[bad].decode('latin-1')!r} is not an "
+            f"integer id; expected 'user item item ...' separated by spaces"
+        ) from None
     first = np.ones(len(values), dtype=bool)
     first[1:] = line_of_token[1:] != line_of_token[:-1]
     head = np.flatnonzero(first)  # index of each line's user token
     lengths = np.diff(np.append(head, len(values))) - 1
     if min_items and (lengths < min_items).any():
         bad = int(np.flatnonzero(lengths < min_items)[0])
-        raise DataError(f"{path}, line {line_of_token[head[bad]] + 1}: user {values[head[bad]]} lists "
-                        f"{lengths[bad]} item(s), fewer than {min_items}")
+        raise DataError(
+            f"{path}, line {line_of_token[head[bad]] + 1}: user {values[head[bad]]} lists "
+            f"{lengths[bad]} item(s), fewer than {min_items}"
+        )
     user = np.repeat(values[head], lengths)
     item = values[~first]
     position = np.arange(len(values)) - np.repeat(head, lengths + 1)
     return user, item, position[~first] - 1
 
 
-def read_split_lines(path: str | Path, sep: str, names: Sequence[str], *, encoding: str = "utf-8",
-                     header: bool = False) -> pd.DataFrame:
+def read_split_lines(
+    path: str | Path, sep: str, names: Sequence[str], *, encoding: str = "utf-8", header: bool = False
+) -> pd.DataFrame:
     """Small metadata files whose last field may itself hold the separator's character (titles).
 
     Each line is split on the full ``sep`` at most ``len(names) - 1`` times, so ``Star Wars: ...``
@@ -254,8 +326,9 @@ def read_split_lines(path: str | Path, sep: str, names: Sequence[str], *, encodi
     try:
         text = path.read_text(encoding=encoding)
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not valid {encoding} text ({_first_line(exc)}); set data.encoding "
-                        f"(e.g. latin-1)") from None
+        raise DataError(
+            f"{path}: not valid {encoding} text ({_first_line(exc)}); set data.encoding (e.g. latin-1)"
+        ) from None
     lines = pd.Series(text.splitlines())
     offset = 2 if header else 1
     if header:
@@ -265,7 +338,9 @@ def read_split_lines(path: str | Path, sep: str, names: Sequence[str], *, encodi
     if parts.shape[1] < len(names) or parts[len(names) - 1].isna().any():
         bad = 0 if parts.shape[1] < len(names) else int(np.flatnonzero(parts[len(names) - 1].isna().to_numpy())[0])
         line = int(np.flatnonzero(keep.to_numpy())[bad]) + offset if len(parts) else offset
-        raise DataError(f"{path}, line {line}: malformed line (expected {len(names)} fields separated by {sep!r}: "
-                        f"{', '.join(names)})")
+        raise DataError(
+            f"{path}, line {line}: malformed line (expected {len(names)} fields separated by {sep!r}: "
+            f"{', '.join(names)})"
+        )
     parts.columns = list(names)
     return parts.reset_index(drop=True)

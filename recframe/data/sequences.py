@@ -26,10 +26,15 @@ def concat(parts: Sequence[Interactions]) -> Interactions:
     """The rows of ``parts`` (one id space) in one table: user, item and timestamp (if all have one)."""
     first = parts[0]
     stamps = [p.timestamp for p in parts]
-    return Interactions(user=np.concatenate([p.user for p in parts]), item=np.concatenate([p.item for p in parts]),
-                        n_users=first.n_users, n_items=first.n_items,
-                        timestamp=None if any(t is None for t in stamps) else np.concatenate(stamps),
-                        user_ids=first.user_ids, item_ids=first.item_ids)
+    return Interactions(
+        user=np.concatenate([p.user for p in parts]),
+        item=np.concatenate([p.item for p in parts]),
+        n_users=first.n_users,
+        n_items=first.n_items,
+        timestamp=None if any(t is None for t in stamps) else np.concatenate(stamps),
+        user_ids=first.user_ids,
+        item_ids=first.item_ids,
+    )
 
 
 def time_ordered(data: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -39,8 +44,10 @@ def time_ordered(data: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarray
     (``starts, counts: int64[n_users]``). A one-line error if the data has no timestamps.
     """
     if data.timestamp is None:
-        raise ConfigError("sequential models need time-ordered interactions but this dataset has no timestamps; "
-                          "use a data source with timestamps or positions (e.g. data=amazon-beauty)")
+        raise ConfigError(
+            "sequential models need time-ordered interactions but this dataset has no timestamps; "
+            "use a data source with timestamps or positions (e.g. data=amazon-beauty)"
+        )
     order = np.lexsort((np.arange(len(data)), data.timestamp, data.user))
     counts = np.bincount(data.user, minlength=data.n_users).astype(np.int64)
     starts = np.cumsum(counts) - counts
@@ -61,8 +68,9 @@ def last_items(data: Interactions, max_len: int, drop_last: int = 0) -> np.ndarr
     return window(items, starts, keep, int(max_len), data.n_users)
 
 
-def window(items: np.ndarray, starts: np.ndarray, lengths: np.ndarray, max_len: int, n_rows: int,
-           shift: int = 0) -> np.ndarray:
+def window(
+    items: np.ndarray, starts: np.ndarray, lengths: np.ndarray, max_len: int, n_rows: int, shift: int = 0
+) -> np.ndarray:
     """``int64[n_rows, max_len]``: row ``r`` holds ``items[starts[r] + shift : starts[r] + shift + lengths[r]]``
     truncated to its last ``max_len`` and left-padded with :data:`PAD`. Vectorised (no loop over rows)."""
     taken = np.minimum(lengths, max_len)

@@ -63,8 +63,9 @@ def build_source(cls: type[DataSource], name: str, data_cfg: dict[str, Any]) -> 
     """Instantiate a data source from its config, checking the keys against its constructor."""
     unset = [k for k, v in data_cfg.items() if v == "???"]  # OmegaConf's mandatory-value marker
     if unset:
-        raise ConfigError(f"data.{unset[0]} must be set for data source '{name}' "
-                          f"(e.g. {' '.join(f'data.{k}=...' for k in unset)})")
+        raise ConfigError(
+            f"data.{unset[0]} must be set for data source '{name}' (e.g. {' '.join(f'data.{k}=...' for k in unset)})"
+        )
     # data.features declares model inputs (recframe/data/features.py), not a source option
     options = {k: v for k, v in data_cfg.items() if k not in {"name", "path", "features"}}
     check_params(cls, "data", name, options, 1, owner=f"data source '{name}'", noun="option")
@@ -74,11 +75,16 @@ def build_source(cls: type[DataSource], name: str, data_cfg: dict[str, Any]) -> 
 
 
 def missing_files_message(name: str, source: DataSource, missing: list[Path]) -> str:
-    how = (f"run 'recframe download {name}' to fetch it into {paths.data_dir()}" if source.download
-           else "copy the dataset files there")
+    how = (
+        f"run 'recframe download {name}' to fetch it into {paths.data_dir()}"
+        if source.download
+        else "copy the dataset files there"
+    )
     env = "RECFRAME_DATA_DIR is not set" if not _env_set() else "RECFRAME_DATA_DIR points elsewhere"
-    return (f"dataset '{name}' not found: looked for {missing[0]} ({len(missing)} file(s) missing); "
-            f"{how}, or point RECFRAME_DATA_DIR at the folder holding '{source.path.name}/' ({env})")
+    return (
+        f"dataset '{name}' not found: looked for {missing[0]} ({len(missing)} file(s) missing); "
+        f"{how}, or point RECFRAME_DATA_DIR at the folder holding '{source.path.name}/' ({env})"
+    )
 
 
 def _env_set() -> bool:
@@ -92,18 +98,25 @@ def load_dataset(name: str, source: DataSource, *, use_cache: bool = True) -> In
     files = source.source_files()
     for f in files:  # a folder or an unreadable file where a data file belongs is not "not found"
         if f.is_dir():
-            raise DataError(f"dataset '{name}': {f} is a directory, not a data file; point data.path at the "
-                            f"folder that holds {f.name} as a file")
+            raise DataError(
+                f"dataset '{name}': {f} is a directory, not a data file; point data.path at the "
+                f"folder that holds {f.name} as a file"
+            )
         if f.is_file() and not os.access(f, os.R_OK):
-            raise DataError(f"dataset '{name}': {f} cannot be read (permission denied); fix its permissions "
-                            f"(chmod a+r) or copy the dataset somewhere readable")
+            raise DataError(
+                f"dataset '{name}': {f} cannot be read (permission denied); fix its permissions "
+                f"(chmod a+r) or copy the dataset somewhere readable"
+            )
     missing = [f for f in files if not f.is_file()]
     if missing:
         raise DataError(missing_files_message(name, source, missing))
     # The class (and its optional ``cache_version``) is part of the key: a changed parser never
     # serves an entry written by an older one.
-    identity = {"class": f"{type(source).__module__}.{type(source).__qualname__}",
-                "version": source.cache_version, "options": source.options}
+    identity = {
+        "class": f"{type(source).__module__}.{type(source).__qualname__}",
+        "version": source.cache_version,
+        "options": source.options,
+    }
     key = cache.cache_key(name, identity, files)
     entry = paths.cache_dir() / "datasets" / f"{name}-{key}"
     if use_cache:

@@ -31,9 +31,9 @@ from torch import Tensor
 #: fewest rows worth a thread of their own
 MIN_ROWS_PER_THREAD = 256
 #: unit roundoff of bfloat16 (8 significant bits, round to nearest even)
-BF16_UNIT = 2.0 ** -8
+BF16_UNIT = 2.0**-8
 #: unit roundoff of float32, the accumulator of bfloat16 matrix products
-FP32_UNIT = 2.0 ** -24
+FP32_UNIT = 2.0**-24
 
 
 def bf16_error_bound(user_factors: Tensor, item_factors: Tensor, item_max_norm: float | None = None) -> Tensor:
@@ -70,12 +70,19 @@ def item_side(item_factors: Tensor) -> ItemSide:
     """:class:`ItemSide` of ``item_factors``; computed once per evaluation pass by the caller
     (:class:`recframe.evaluation.ranking.RankingEvaluator` keeps it until its next ``reset``)."""
     Q = item_factors.detach().float().contiguous()
-    return ItemSide(Q, Q.bfloat16().T.contiguous(), float(torch.linalg.vector_norm(Q, dim=1).max()),
-                    bool(torch.isfinite(Q.sum())))
+    return ItemSide(
+        Q, Q.bfloat16().T.contiguous(), float(torch.linalg.vector_norm(Q, dim=1).max()), bool(torch.isfinite(Q.sum()))
+    )
 
 
-def top_k_by_factors(user_factors: Tensor, item_factors: Tensor | ItemSide, users: np.ndarray,
-                     seen: sp.csr_matrix | None, relevant: sp.csr_matrix, k: int) -> tuple[Tensor, Tensor] | None:
+def top_k_by_factors(
+    user_factors: Tensor,
+    item_factors: Tensor | ItemSide,
+    users: np.ndarray,
+    seen: sp.csr_matrix | None,
+    relevant: sp.csr_matrix,
+    k: int,
+) -> tuple[Tensor, Tensor] | None:
     """``(top: long[B, k], hits: bool[B, k])``: the ``k`` unseen items with the largest ``P[b] @ Q.T``
     for user ``users[b]``, and whether each is relevant.
 
@@ -103,16 +110,24 @@ def top_k_by_factors(user_factors: Tensor, item_factors: Tensor | ItemSide, user
         seen_ptr, seen_items = seen.indptr, seen.indices
     out = np.empty((len(users), k), dtype=np.int64)
     hits = np.empty((len(users), k), dtype=np.bool_)
-    args = (approx.view(torch.int16).numpy().view(np.uint16), P.numpy(), items.factors.numpy(),
-            slack.astype(np.float32), np.asarray(users, dtype=np.int64), seen_ptr, seen_items, relevant.indptr,
-            relevant.indices, int(k))
+    args = (
+        approx.view(torch.int16).numpy().view(np.uint16),
+        P.numpy(),
+        items.factors.numpy(),
+        slack.astype(np.float32),
+        np.asarray(users, dtype=np.int64),
+        seen_ptr,
+        seen_items,
+        relevant.indptr,
+        relevant.indices,
+        int(k),
+    )
     blocks = max(1, min(torch.get_num_threads(), len(users) // MIN_ROWS_PER_THREAD))
     if blocks == 1:
         top_k_pruned(*args, 0, len(users), out, hits)
     else:  # the kernel releases the GIL: blocks of rows on threads, as many as torch uses
         bounds = np.linspace(0, len(users), blocks + 1).astype(int)
-        list(_pool(blocks).map(lambda i: top_k_pruned(*args, bounds[i], bounds[i + 1], out, hits),
-                                  range(blocks)))
+        list(_pool(blocks).map(lambda i: top_k_pruned(*args, bounds[i], bounds[i + 1], out, hits), range(blocks)))
     return torch.from_numpy(out), torch.from_numpy(hits)
 
 

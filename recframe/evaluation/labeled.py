@@ -39,16 +39,22 @@ class LabeledTarget:
     @classmethod
     def from_part(cls, part: Interactions, context: np.ndarray | None = None) -> "LabeledTarget":
         if part.rating is None:
-            raise ConfigError("protocol.ranking=none evaluates labelled records, but the data has no ratings or labels; "
-                              "set protocol.labels or use protocol.ranking=full")
+            raise ConfigError(
+                "protocol.ranking=none evaluates labelled records, but the data has no ratings or labels; "
+                "set protocol.labels or use protocol.ranking=full"
+            )
         ctx = np.zeros((len(part), 0), dtype=np.int64) if context is None else np.asarray(context, dtype=np.int64)
         return cls(part.user, part.item, np.asarray(part.rating, dtype=np.float32), ctx)
 
 
 def labeled_batch(target: LabeledTarget, rows: np.ndarray) -> dict[str, Tensor]:
     """``{"user", "item": long[B], "label": float[B], "context": long[B, S]}`` for ``rows``."""
-    return {"user": torch.from_numpy(target.user[rows]), "item": torch.from_numpy(target.item[rows]),
-            "label": torch.from_numpy(target.label[rows]), "context": torch.from_numpy(target.context[rows])}
+    return {
+        "user": torch.from_numpy(target.user[rows]),
+        "item": torch.from_numpy(target.item[rows]),
+        "label": torch.from_numpy(target.label[rows]),
+        "context": torch.from_numpy(target.context[rows]),
+    }
 
 
 class LabeledEvaluator(nn.Module):
@@ -62,8 +68,10 @@ class LabeledEvaluator(nn.Module):
         super().__init__()
         bad = [k for k, m in metrics.items() if getattr(m, "family", "") != "pointwise"]
         if bad:
-            raise ConfigError(f"metrics {', '.join(bad)} rank items, but protocol.ranking=none scores labelled records "
-                              f"only; use pointwise metrics (metrics=ctr: pointwise_auc, logloss)")
+            raise ConfigError(
+                f"metrics {', '.join(bad)} rank items, but protocol.ranking=none scores labelled records "
+                f"only; use pointwise metrics (metrics=ctr: pointwise_auc, logloss)"
+            )
         if not metrics:
             raise ConfigError("protocol.ranking=none needs pointwise metrics; set metrics=ctr (pointwise_auc, logloss)")
         self.metrics = nn.ModuleDict(dict(metrics))
@@ -75,8 +83,14 @@ class LabeledEvaluator(nn.Module):
             m.reset()
 
     @torch.no_grad()
-    def update(self, model: nn.Module, rows: np.ndarray, target: LabeledTarget,
-               per_user: dict[str, list[Tensor]] | None = None, lists: list[Tensor] | None = None) -> None:
+    def update(
+        self,
+        model: nn.Module,
+        rows: np.ndarray,
+        target: LabeledTarget,
+        per_user: dict[str, list[Tensor]] | None = None,
+        lists: list[Tensor] | None = None,
+    ) -> None:
         """Score the records ``rows`` (``int64[B]`` indices into ``target``) and update every metric."""
         batch = labeled_batch(target, np.asarray(rows, dtype=np.int64))
         device = next(iter(model.parameters()), torch.empty(0)).device
@@ -90,8 +104,9 @@ class LabeledEvaluator(nn.Module):
     def compute(self) -> dict[str, float]:
         return {key: float(m.compute()) for key, m in zip(self.keys, self.metrics.values())}
 
-    def evaluate(self, model: nn.Module, target: LabeledTarget, keep_per_user: bool = False,
-                 keep_lists: bool = False) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    def evaluate(
+        self, model: nn.Module, target: LabeledTarget, keep_per_user: bool = False, keep_lists: bool = False
+    ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
         """Metrics over every record of ``target`` (no per-user values, no top-K lists)."""
         self.reset()
         was_training = model.training
@@ -99,16 +114,20 @@ class LabeledEvaluator(nn.Module):
         try:
             rows = target.users
             for start in range(0, len(rows), self.batch_rows):
-                self.update(model, rows[start:start + self.batch_rows], target)
+                self.update(model, rows[start : start + self.batch_rows], target)
         finally:
             model.train(was_training)
         return self.compute(), {}
 
 
-def labeled_evaluation(split, metrics: dict[str, nn.Module], features=None
-                       ) -> tuple[LabeledEvaluator, dict[str, LabeledTarget]]:
+def labeled_evaluation(
+    split, metrics: dict[str, nn.Module], features=None
+) -> tuple[LabeledEvaluator, dict[str, LabeledTarget]]:
     """The evaluator and the valid/test targets of ``protocol.ranking: none`` (context ids from ``features``)."""
-    targets = {part: LabeledTarget.from_part(split.part(part), None if features is None
-                                             else features.context(split.part(part)))
-               for part in ("valid", "test")}
+    targets = {
+        part: LabeledTarget.from_part(
+            split.part(part), None if features is None else features.context(split.part(part))
+        )
+        for part in ("valid", "test")
+    }
     return LabeledEvaluator(metrics), targets

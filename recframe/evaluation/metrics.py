@@ -183,8 +183,13 @@ class ScoreMetric(torchmetrics.Metric):
         """``float64[B]`` weight of each user in the mean (default 1)."""
         return torch.ones(relevant.shape[0], dtype=torch.float64, device=relevant.device)
 
-    def update(self, scores: Tensor, relevant: Tensor, valid: Tensor,  # type: ignore[override]
-               values: Tensor | None = None) -> None:
+    def update(
+        self,
+        scores: Tensor,
+        relevant: Tensor,
+        valid: Tensor,  # type: ignore[override]
+        values: Tensor | None = None,
+    ) -> None:
         if values is None:
             values = self.user_values(scores, relevant, valid)
         w = self.user_weights(relevant, valid)

@@ -51,28 +51,36 @@ class PointwiseMetric(torchmetrics.Metric):
         return self.total / self.count.clamp_min(1.0)
 
 
-def check_pointwise(metrics: dict[str, torchmetrics.Metric], data: Interactions, model: nn.Module | None = None,
-                    model_name: str = "") -> None:
+def check_pointwise(
+    metrics: dict[str, torchmetrics.Metric], data: Interactions, model: nn.Module | None = None, model_name: str = ""
+) -> None:
     """Raise a one-line :class:`ConfigError` if a metric needs labels the data does not have, or (given
     ``model``) rating predictions the model does not make: RMSE of ranking scores against ratings is a
     number with no meaning. A model whose scores are rating predictions says ``predicts_ratings = True``."""
     rating_metrics = [k for k, m in metrics.items() if getattr(m, "needs_ratings", True)]
     if model is not None and rating_metrics and not getattr(model, "predicts_ratings", False):
-        raise ConfigError(f"metrics {', '.join(rating_metrics)} compare predicted with true ratings, but model "
-                          f"'{model_name or type(model).__name__}' scores items for ranking and predicts no "
-                          f"ratings; remove them from metrics.names")
+        raise ConfigError(
+            f"metrics {', '.join(rating_metrics)} compare predicted with true ratings, but model "
+            f"'{model_name or type(model).__name__}' scores items for ranking and predicts no "
+            f"ratings; remove them from metrics.names"
+        )
     if data.rating is None and metrics:
-        raise ConfigError(f"metrics {', '.join(metrics)} need ratings or labels but the dataset is implicit "
-                          f"(no ratings); remove them from metrics.names")
+        raise ConfigError(
+            f"metrics {', '.join(metrics)} need ratings or labels but the dataset is implicit "
+            f"(no ratings); remove them from metrics.names"
+        )
     binary = [k for k, m in metrics.items() if not getattr(m, "needs_ratings", True)]
     if binary and data.rating is not None and len(data) and not np.isin(np.unique(data.rating), (0.0, 1.0)).all():
-        raise ConfigError(f"metrics {', '.join(binary)} need 0/1 labels but the dataset's ratings are "
-                          f"{', '.join(f'{r:g}' for r in np.unique(data.rating)[:5])}...; use rmse or mae")
+        raise ConfigError(
+            f"metrics {', '.join(binary)} need 0/1 labels but the dataset's ratings are "
+            f"{', '.join(f'{r:g}' for r in np.unique(data.rating)[:5])}...; use rmse or mae"
+        )
 
 
 @torch.no_grad()
-def evaluate_pointwise(model: nn.Module, part: Interactions, metrics: dict[str, torchmetrics.Metric],
-                       batch_size: int = 65536) -> dict[str, float]:
+def evaluate_pointwise(
+    model: nn.Module, part: Interactions, metrics: dict[str, torchmetrics.Metric], batch_size: int = 65536
+) -> dict[str, float]:
     """Score every ``(user, item)`` of ``part`` and compare with its rating (``rating`` is the label).
 
     Raises a one-line :class:`ConfigError` when a metric needs ratings and ``part`` has none.

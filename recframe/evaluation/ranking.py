@@ -117,8 +117,14 @@ class RankingEvaluator(nn.Module):
         return next(iter(model.parameters()), next(iter(model.buffers()), torch.empty(0))).device
 
     @torch.no_grad()
-    def update(self, model: nn.Module, users: np.ndarray, target: RankingTarget,
-               per_user: dict[str, list[Tensor]] | None = None, lists: list[Tensor] | None = None) -> None:
+    def update(
+        self,
+        model: nn.Module,
+        users: np.ndarray,
+        target: RankingTarget,
+        per_user: dict[str, list[Tensor]] | None = None,
+        lists: list[Tensor] | None = None,
+    ) -> None:
         """Score ``users`` (``int64[B]``) against every item and update every metric.
 
         Part of a pass begun by :meth:`reset`: an inner-product model's item factors are read once
@@ -133,14 +139,20 @@ class RankingEvaluator(nn.Module):
         scores = rank_unseen_last(model, model.score_all(users_t).float())
         self.feed(self.rank(scores, users, target), per_user, lists)
 
-    def top_by_factors(self, model: nn.Module, users_t: Tensor, users: np.ndarray, target: RankingTarget
-                       ) -> RankedBatch | None:
+    def top_by_factors(
+        self, model: nn.Module, users_t: Tensor, users: np.ndarray, target: RankingTarget
+    ) -> RankedBatch | None:
         """The ranked batch from :func:`recframe.evaluation.factor_ranking.top_k_by_factors` where it
         applies (numba, the CPU, an inner-product model, ``ties: torch.topk``, no score metric, no
         cold fallback), else ``None``."""
-        if (self.ties != "torch.topk" or self.needs_scores or users_t.device.type != "cpu"
-                or getattr(model, "unseen_items", None) is not None and len(model.unseen_items)
-                or not kernels.available()):
+        if (
+            self.ties != "torch.topk"
+            or self.needs_scores
+            or users_t.device.type != "cpu"
+            or getattr(model, "unseen_items", None) is not None
+            and len(model.unseen_items)
+            or not kernels.available()
+        ):
             return None
         score_factors = getattr(model, "score_factors", None)
         factors = score_factors(users_t) if score_factors is not None else None
@@ -150,16 +162,19 @@ class RankingEvaluator(nn.Module):
         cached = self._items
         if cached is None or cached[0] is not item_factors:  # once per pass for a model's own table
             cached = self._items = (item_factors, item_side(item_factors))
-        found = top_k_by_factors(user_factors, cached[1], users, target.seen, target.relevant,
-                                 min(self.max_k, int(target.relevant.shape[1])))
+        found = top_k_by_factors(
+            user_factors, cached[1], users, target.seen, target.relevant, min(self.max_k, int(target.relevant.shape[1]))
+        )
         if found is None:
             return None
         top, hits = found
-        return RankedBatch(pad_columns(hits, self.max_k, False), target.n_relevant(users),
-                           pad_columns(top, self.max_k, -1))
+        return RankedBatch(
+            pad_columns(hits, self.max_k, False), target.n_relevant(users), pad_columns(top, self.max_k, -1)
+        )
 
-    def feed(self, batch: RankedBatch, per_user: dict[str, list[Tensor]] | None = None,
-             lists: list[Tensor] | None = None) -> None:
+    def feed(
+        self, batch: RankedBatch, per_user: dict[str, list[Tensor]] | None = None, lists: list[Tensor] | None = None
+    ) -> None:
         """Update every metric from one ranked batch; optionally keep per-user values and top lists."""
         shared: dict = {}
         for key, metric in zip(self.keys, self.metrics.values()):
@@ -230,8 +245,9 @@ class RankingEvaluator(nn.Module):
     def compute(self) -> dict[str, float]:
         return {key: float(m.compute()) for key, m in zip(self.keys, self.metrics.values())}
 
-    def evaluate(self, model: nn.Module, target, keep_per_user: bool = False, keep_lists: bool = False
-                 ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    def evaluate(
+        self, model: nn.Module, target, keep_per_user: bool = False, keep_lists: bool = False
+    ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
         """Metrics over all users with a held-out item, and optionally the per-user values.
 
         With ``keep_lists`` the per-user dictionary also holds ``"topk"``: ``int32[n, K]`` item ids.
@@ -247,8 +263,8 @@ class RankingEvaluator(nn.Module):
         with task(f"evaluating {len(target.users):,} users", len(target.users), show=keep_per_user) as advance:
             try:
                 for start in range(0, len(target.users), self.batch_users):
-                    self.update(model, target.users[start:start + self.batch_users], target, per_user, lists)
-                    advance(len(target.users[start:start + self.batch_users]))
+                    self.update(model, target.users[start : start + self.batch_users], target, per_user, lists)
+                    advance(len(target.users[start : start + self.batch_users]))
             finally:
                 model.train(was_training)
         values = self.compute()

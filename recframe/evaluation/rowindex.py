@@ -54,7 +54,7 @@ class FlatRows:
         if n == 0:
             return None
         a = int(np.searchsorted(self.users, users[0]))
-        if a + n <= len(self.users) and np.array_equal(self.users[a:a + n], users):
+        if a + n <= len(self.users) and np.array_equal(self.users[a : a + n], users):
             return a
         return None
 
@@ -63,4 +63,4 @@ class FlatRows:
         a = self.run_start(users)
         if a is None:
             return flat_positions(self.csr, users)
-        return self.flat[self.ptr[a]:self.ptr[a + len(users)]] - a * self.n_cols
+        return self.flat[self.ptr[a] : self.ptr[a + len(users)]] - a * self.n_cols

@@ -43,8 +43,10 @@ class SampledTarget:
         self.relevant = self.relevant.tocsr()
         self.candidates = np.asarray(self.candidates, dtype=np.int64)
         if self.candidates.ndim != 2 or self.candidates.shape[0] != self.relevant.shape[0]:
-            raise ConfigError(f"candidates must be an array of shape (n_users={self.relevant.shape[0]}, C), "
-                              f"got {self.candidates.shape}")
+            raise ConfigError(
+                f"candidates must be an array of shape (n_users={self.relevant.shape[0]}, C), "
+                f"got {self.candidates.shape}"
+            )
         self.users = np.flatnonzero(np.diff(self.relevant.indptr) > 0)
 
 
@@ -62,8 +64,14 @@ class SampledRankingEvaluator(RankingEvaluator):
     """Ranks each user's held-out items among its candidates (same metrics and state as full ranking)."""
 
     @torch.no_grad()
-    def update(self, model: nn.Module, users: np.ndarray, target: SampledTarget,  # type: ignore[override]
-               per_user: dict[str, list[Tensor]] | None = None, lists: list[Tensor] | None = None) -> None:
+    def update(
+        self,
+        model: nn.Module,
+        users: np.ndarray,
+        target: SampledTarget,  # type: ignore[override]
+        per_user: dict[str, list[Tensor]] | None = None,
+        lists: list[Tensor] | None = None,
+    ) -> None:
         apply_history(model, target.history)
         device = self.device_of(model)
         pos = padded_rows(target.relevant, users)
@@ -93,15 +101,22 @@ class SampledRankingEvaluator(RankingEvaluator):
         in_list = valid.gather(1, top)
         hits = is_rel.gather(1, top) & in_list
         top_items = torch.where(in_list, ids.gather(1, top), -1)
-        batch = RankedBatch(pad_columns(hits, self.max_k, False), (is_rel & valid).sum(dim=1),
-                            pad_columns(top_items, self.max_k, -1))
+        batch = RankedBatch(
+            pad_columns(hits, self.max_k, False), (is_rel & valid).sum(dim=1), pad_columns(top_items, self.max_k, -1)
+        )
         if self.needs_scores:
             batch.scores, batch.relevant, batch.valid = scores, is_rel, valid
         return batch
 
 
-def sampled_evaluation(protocol: dict[str, Any], split: Split, metrics: dict[str, nn.Module], batch_users: int,
-                       seed: int, run_dir: Path | None = None) -> tuple[SampledRankingEvaluator, dict[str, SampledTarget]]:
+def sampled_evaluation(
+    protocol: dict[str, Any],
+    split: Split,
+    metrics: dict[str, nn.Module],
+    batch_users: int,
+    seed: int,
+    run_dir: Path | None = None,
+) -> tuple[SampledRankingEvaluator, dict[str, SampledTarget]]:
     """The evaluator and the valid/test targets of a ``ranking: sampled`` protocol.
 
     Fixed candidates (``split.candidates``) win; otherwise ``protocol.num_candidates`` are generated
@@ -112,24 +127,35 @@ def sampled_evaluation(protocol: dict[str, Any], split: Split, metrics: dict[str
     if split.candidates is not None:
         candidates, generated = np.asarray(split.candidates, dtype=np.int64), False
         if num is not None and int(num) != candidates.shape[1]:
-            raise ConfigError(f"protocol.num_candidates is {num} but the dataset fixes {candidates.shape[1]} "
-                              f"candidates per user; set protocol.num_candidates={candidates.shape[1]} or null")
+            raise ConfigError(
+                f"protocol.num_candidates is {num} but the dataset fixes {candidates.shape[1]} "
+                f"candidates per user; set protocol.num_candidates={candidates.shape[1]} or null"
+            )
     elif num is None:
-        raise ConfigError("protocol.ranking is 'sampled' but the dataset has no fixed candidates and "
-                          "protocol.num_candidates is null; set protocol.num_candidates=100 or use ranking=full")
+        raise ConfigError(
+            "protocol.ranking is 'sampled' but the dataset has no fixed candidates and "
+            "protocol.num_candidates is null; set protocol.num_candidates=100 or use ranking=full"
+        )
     else:
         parts = (split.train, split.valid, split.test)
-        everything = Interactions(user=np.concatenate([p.user for p in parts]),
-                                  item=np.concatenate([p.item for p in parts]),
-                                  n_users=split.n_users, n_items=split.n_items)
+        everything = Interactions(
+            user=np.concatenate([p.user for p in parts]),
+            item=np.concatenate([p.item for p in parts]),
+            n_users=split.n_users,
+            n_items=split.n_items,
+        )
         candidates, generated = build_candidates(everything, int(num), seed), True
     from recframe.value_checks import check_sampled_cutoffs
 
-    check_sampled_cutoffs(candidates.shape[1], protocol.get("cutoffs") or [1],
-                          "the number of candidates per user" if num is None else "protocol.num_candidates")
+    check_sampled_cutoffs(
+        candidates.shape[1],
+        protocol.get("cutoffs") or [1],
+        "the number of candidates per user" if num is None else "protocol.num_candidates",
+    )
     evaluator = SampledRankingEvaluator(metrics, batch_users=batch_users, ties=str(protocol.get("ties", "pessimistic")))
-    targets = {part: SampledTarget(split.part(part).to_csr(), candidates, split.history(part))
-               for part in ("valid", "test")}
+    targets = {
+        part: SampledTarget(split.part(part).to_csr(), candidates, split.history(part)) for part in ("valid", "test")
+    }
     if run_dir is not None:
         with atomic_path(Path(run_dir) / "candidates.npz") as tmp:
             with open(tmp, "wb") as fh:

@@ -26,8 +26,12 @@ def aggregate(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for key in keys:
         values = np.array([r["metrics"][key] for r in results if key in r.get("metrics", {})], dtype=np.float64)
-        out[key] = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-                    "n": int(len(values)), "values": values.tolist()}
+        out[key] = {
+            "mean": float(values.mean()),
+            "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+            "n": int(len(values)),
+            "values": values.tolist(),
+        }
     return out
 
 
@@ -51,7 +55,12 @@ def churn(topk_a: dict[str, np.ndarray], topk_b: dict[str, np.ndarray], k: int |
     k = min(a.shape[1], b.shape[1]) if k is None else k  # lists of different length: the common prefix
     a, b = a[:, :k], b[:, :k]
     overlap = float(jaccard(a, b).mean())
-    return {"overlap": overlap, "churn": 1.0 - overlap, "users": int(len(common)), "k": int(min(a.shape[1], b.shape[1]))}
+    return {
+        "overlap": overlap,
+        "churn": 1.0 - overlap,
+        "users": int(len(common)),
+        "k": int(min(a.shape[1], b.shape[1])),
+    }
 
 
 def load_results(run_dir: str | Path) -> dict[str, Any]:
@@ -72,5 +81,7 @@ def load_topk(run_dir: str | Path) -> dict[str, np.ndarray]:
 def pairwise_churn(run_dirs: list[str | Path], k: int | None = None) -> list[dict[str, Any]]:
     """Churn for every pair of runs: ``[{"a", "b", "overlap", "churn", "users", "k"}]``."""
     lists = [load_topk(d) for d in run_dirs]
-    return [{"a": str(run_dirs[i]), "b": str(run_dirs[j]), **churn(lists[i], lists[j], k)}
-            for i, j in combinations(range(len(run_dirs)), 2)]
+    return [
+        {"a": str(run_dirs[i]), "b": str(run_dirs[j]), **churn(lists[i], lists[j], k)}
+        for i, j in combinations(range(len(run_dirs)), 2)
+    ]

@@ -26,9 +26,11 @@ def complete_runs(runs: list[str], console: Any) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="recframe stability",
-                                     description="Mean ± sample std of every metric over runs (e.g. seeds), "
-                                                 "and the mean Jaccard overlap / churn of their test top-K lists.")
+    parser = argparse.ArgumentParser(
+        prog="recframe stability",
+        description="Mean ± sample std of every metric over runs (e.g. seeds), "
+        "and the mean Jaccard overlap / churn of their test top-K lists.",
+    )
     parser.add_argument("runs", nargs="+", help="run directories (each with results.json and topk.npz)")
     parser.add_argument("-k", type=int, default=None, help="compare the first k positions (default: all saved)")
     args = parser.parse_args(argv)
@@ -49,7 +51,8 @@ def main(argv: list[str]) -> int:
         for col in ("run A", "run B", "users", "K", "Jaccard overlap", "churn"):
             c.add_column(col, justify="left" if col.startswith("run") else "right")
         for row in pairwise_churn(args.runs, args.k):
-            c.add_row(row["a"], row["b"], f"{row['users']:,}", str(row["k"]), f"{row['overlap']:.4f}",
-                      f"{row['churn']:.4f}")
+            c.add_row(
+                row["a"], row["b"], f"{row['users']:,}", str(row["k"]), f"{row['overlap']:.4f}", f"{row['churn']:.4f}"
+            )
         console.print(c)
     return 0

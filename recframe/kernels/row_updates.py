@@ -40,8 +40,9 @@ def sum_rows(index, values, slot, rows, summed):  # pragma: no cover - compiled
 
 
 @njit(nogil=True, fastmath={"contract", "nsz"}, error_model="numpy", cache=True)  # NaN, inf keep meaning
-def adam_rows(weight, exp_avg, exp_avg_sq, rows, grad, count, lr, beta1, beta2, eps, bias1, bias2,
-              weight_decay):  # pragma: no cover - compiled
+def adam_rows(
+    weight, exp_avg, exp_avg_sq, rows, grad, count, lr, beta1, beta2, eps, bias1, bias2, weight_decay
+):  # pragma: no cover - compiled
     """Adam's step (``torch.optim.Adam``'s formula, L2 ``weight_decay``) on ``rows[:count]`` of
     ``weight``/``exp_avg``/``exp_avg_sq`` (``float32[n, d]``) with their gradients ``grad[:count]``.
 

@@ -45,8 +45,9 @@ def _insert(values, ids, k, x, j):  # pragma: no cover - compiled
 
 
 @njit(nogil=True, fastmath={"nnan", "nsz", "reassoc", "contract"}, cache=True)
-def top_k_pruned(bits, U, V, slack, rows_user, seen_ptr, seen_items, rel_ptr, rel_items, k, start, stop, out,
-                 hits):  # pragma: no cover - compiled
+def top_k_pruned(
+    bits, U, V, slack, rows_user, seen_ptr, seen_items, rel_ptr, rel_items, k, start, stop, out, hits
+):  # pragma: no cover - compiled
     """``out[b] = ids of the k largest <U[b], V[j]>`` over items ``j`` not seen by user ``rows_user[b]``,
     for rows ``b`` in ``start:stop``.
 

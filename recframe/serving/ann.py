@@ -26,17 +26,27 @@ RECALL_SAMPLE_USERS = 500
 class AnnIndex:
     """HNSW inner-product index over a loaded model's item vectors."""
 
-    def __init__(self, handle: Any, m: int = 32, ef_search: int = 128, ef_construction: int = 200,
-                 recall_k: int = 10, sample_users: int = RECALL_SAMPLE_USERS, seed: int = 0) -> None:
+    def __init__(
+        self,
+        handle: Any,
+        m: int = 32,
+        ef_search: int = 128,
+        ef_construction: int = 200,
+        recall_k: int = 10,
+        sample_users: int = RECALL_SAMPLE_USERS,
+        seed: int = 0,
+    ) -> None:
         try:
             import faiss
         except ImportError:
             raise ConfigError("--index ann needs faiss: pip install 'recframe[ann]' (the faiss-cpu package)") from None
         found = user_item_factors(handle.model, torch.zeros(1, dtype=torch.long))
         if found is None:
-            raise ConfigError(f"--index ann needs a model whose scores are inner products of user and item "
-                              f"vectors (BPR-MF, iALS, LightGCN, SASRec, ...); '{handle.model_name}' is not one: "
-                              f"use --index exact")
+            raise ConfigError(
+                f"--index ann needs a model whose scores are inner products of user and item "
+                f"vectors (BPR-MF, iALS, LightGCN, SASRec, ...); '{handle.model_name}' is not one: "
+                f"use --index exact"
+            )
         q = np.ascontiguousarray(found[1].detach().float().cpu().numpy())
         unseen = getattr(handle.model, "unseen_items", None)  # the cold fallback ranks these last: leave them out
         self.unseen = np.asarray(unseen.cpu().numpy() if unseen is not None else [], dtype=np.int64)
@@ -67,9 +77,9 @@ class AnnIndex:
             if len(self.unseen):
                 keep &= ~np.isin(items[b], self.unseen)
             if exclude_seen:
-                keep &= ~np.isin(items[b], seen.indices[seen.indptr[b]:seen.indptr[b + 1]])
+                keep &= ~np.isin(items[b], seen.indices[seen.indptr[b] : seen.indptr[b + 1]])
             row_items, row_scores = items[b][keep][:k], scores[b][keep][:k]
-            top[b, :len(row_items)], out[b, :len(row_items)] = row_items, row_scores
+            top[b, : len(row_items)], out[b, : len(row_items)] = row_items, row_scores
         return torch.from_numpy(top), torch.from_numpy(out)
 
     def measure_recall(self, handle: Any, sample_users: int, seed: int) -> float:
@@ -84,9 +94,15 @@ class AnnIndex:
         return float(np.mean(hits) / self.recall_k) if hits else float("nan")
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "ann", "library": "faiss", "structure": f"HNSW (M={self.m}, efSearch={self.ef_search})",
-                "metric": "inner product", "dim": self.dim, f"recall@{self.recall_k}": round(self.recall, 4),
-                "recall_sample_users": self.sample}
+        return {
+            "kind": "ann",
+            "library": "faiss",
+            "structure": f"HNSW (M={self.m}, efSearch={self.ef_search})",
+            "metric": "inner product",
+            "dim": self.dim,
+            f"recall@{self.recall_k}": round(self.recall, 4),
+            "recall_sample_users": self.sample,
+        }
 
 
 def attach_index(handle: Any, kind: str) -> None:

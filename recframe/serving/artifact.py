@@ -81,12 +81,18 @@ def write_folder(folder: Path, tensors: dict[str, Any], meta: dict[str, Any], sp
 
     train = split.train
     save_file(tensors, str(folder / "weights.safetensors"))
-    arrays = {"user_ids": _ids_array(train.user_ids), "item_ids": _ids_array(train.item_ids),
-              "item_popularity": np.bincount(train.item, minlength=split.n_items), **_parts_arrays(split)}
+    arrays = {
+        "user_ids": _ids_array(train.user_ids),
+        "item_ids": _ids_array(train.item_ids),
+        "item_popularity": np.bincount(train.item, minlength=split.n_items),
+        **_parts_arrays(split),
+    }
     with open(folder / "data.npz", "wb") as fh:
         np.savez(fh, **arrays)
-    for name, table, ids in (("items", train.item_features, train.item_ids),
-                             ("users", train.user_features, train.user_ids)):
+    for name, table, ids in (
+        ("items", train.item_features, train.item_ids),
+        ("users", train.user_features, train.user_ids),
+    ):
         frame = _feature_table(table, ids)
         if frame is not None:
             frame.to_parquet(folder / f"{name}.parquet", index=False)
@@ -112,10 +118,17 @@ def save_model(run_dir: str | Path, model: Any, split: Any, cfg: Any) -> Path | 
     except ConfigError as exc:
         log.warning("model not saved for serving: %s", exc)
         return None
-    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "recframe_version": __version__,
-            "model": str(cfg.model.name), "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
-            "n_users": int(split.n_users), "n_items": int(split.n_items), "state": layout,
-            "uses_history": bool(getattr(model, "uses_history", False))}
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "recframe_version": __version__,
+        "model": str(cfg.model.name),
+        "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
+        "n_users": int(split.n_users),
+        "n_items": int(split.n_items),
+        "state": layout,
+        "uses_history": bool(getattr(model, "uses_history", False)),
+    }
     target = run_dir / MODEL_DIR
     tmp = Path(tempfile.mkdtemp(prefix=f".{MODEL_DIR}.", suffix=".tmp", dir=run_dir))
     try:
@@ -168,8 +181,11 @@ def _read_meta(run_dir: Path) -> dict[str, Any]:
     if not run_dir.is_dir():
         raise ConfigError(f"{run_dir}: no such run folder")
     if not (folder / "format.json").is_file():
-        hint = (" (it has results.json: it was written by a recframe that did not save models; run it again "
-                "to save one)") if (run_dir / "results.json").is_file() else " (is it a run folder?)"
+        hint = (
+            (" (it has results.json: it was written by a recframe that did not save models; run it again to save one)")
+            if (run_dir / "results.json").is_file()
+            else " (is it a run folder?)"
+        )
         raise ConfigError(f"{run_dir} has no saved model ({MODEL_DIR}/format.json is missing){hint}")
     try:
         meta = json.loads((folder / "format.json").read_text(encoding="utf-8"))
@@ -178,23 +194,41 @@ def _read_meta(run_dir: Path) -> dict[str, Any]:
     if meta.get("format") != FORMAT or not isinstance(meta.get("format_version"), int):
         raise ConfigError(f"{folder / 'format.json'} is not a recframe model folder (format: {meta.get('format')!r})")
     if meta["format_version"] > FORMAT_VERSION:
-        raise ConfigError(f"{folder} was saved in model format {meta['format_version']} by recframe "
-                          f"{meta.get('recframe_version')}; this recframe reads format {FORMAT_VERSION}: "
-                          f"upgrade recframe")
+        raise ConfigError(
+            f"{folder} was saved in model format {meta['format_version']} by recframe "
+            f"{meta.get('recframe_version')}; this recframe reads format {FORMAT_VERSION}: "
+            f"upgrade recframe"
+        )
     for name in ("weights.safetensors", "data.npz", "config.yaml"):
         if not (folder / name).is_file():
             raise ConfigError(f"{folder} is incomplete: {name} is missing; run the experiment again")
     return meta
 
 
-def _part(arrays: Any, part: str, n_users: int, n_items: int, user_ids: np.ndarray, item_ids: np.ndarray,
-          items: pd.DataFrame | None, users: pd.DataFrame | None) -> Interactions:
+def _part(
+    arrays: Any,
+    part: str,
+    n_users: int,
+    n_items: int,
+    user_ids: np.ndarray,
+    item_ids: np.ndarray,
+    items: pd.DataFrame | None,
+    users: pd.DataFrame | None,
+) -> Interactions:
     cols = {c: arrays[f"{part}/{c}"] if f"{part}/{c}" in arrays.files else None for c in COLUMNS}
     empty = np.zeros(0, dtype=np.int64)
-    return Interactions(user=cols["user"] if cols["user"] is not None else empty,
-                        item=cols["item"] if cols["item"] is not None else empty, n_users=n_users,
-                        n_items=n_items, rating=cols["rating"], timestamp=cols["timestamp"], user_ids=user_ids,
-                        item_ids=item_ids, item_features=items, user_features=users)
+    return Interactions(
+        user=cols["user"] if cols["user"] is not None else empty,
+        item=cols["item"] if cols["item"] is not None else empty,
+        n_users=n_users,
+        n_items=n_items,
+        rating=cols["rating"],
+        timestamp=cols["timestamp"],
+        user_ids=user_ids,
+        item_ids=item_ids,
+        item_features=items,
+        user_features=users,
+    )
 
 
 def dataset_info(config: dict[str, Any], train: Interactions, item_popularity: np.ndarray) -> Any:
@@ -210,15 +244,16 @@ def dataset_info(config: dict[str, Any], train: Interactions, item_popularity: n
     return DatasetInfo(train.n_users, train.n_items, train, item_popularity, features)
 
 
-def build_saved_model(meta: dict[str, Any], config: dict[str, Any], train: Interactions,
-                      item_popularity: np.ndarray, folder: Path) -> Any:
+def build_saved_model(
+    meta: dict[str, Any], config: dict[str, Any], train: Interactions, item_popularity: np.ndarray, folder: Path
+) -> Any:
     """Rebuild the model from its config and a :class:`DatasetInfo` of the saved training data, then
     load its weights (safetensors: no code runs while loading)."""
     import torch
     from safetensors.torch import load_file
 
-    from recframe.plugins import registries
     from recframe.factory import build
+    from recframe.plugins import registries
     from recframe.serving.state import restore_state
 
     model_cfg = dict(config["model"])
@@ -226,8 +261,10 @@ def build_saved_model(meta: dict[str, Any], config: dict[str, Any], train: Inter
     try:
         model_cls = registries().model.get(name, config_key="model.name")
     except PluginError:
-        raise ConfigError(f"{folder} holds a '{name}' model ({meta.get('model_class')}), but no installed plugin "
-                          f"registers the model '{name}': install the plugin that provides it") from None
+        raise ConfigError(
+            f"{folder} holds a '{name}' model ({meta.get('model_class')}), but no installed plugin "
+            f"registers the model '{name}': install the plugin that provides it"
+        ) from None
     info = dataset_info(config, train, item_popularity)
     torch.manual_seed(0)
     model = build(model_cls, "model", name, model_cfg, info)
@@ -235,8 +272,10 @@ def build_saved_model(meta: dict[str, Any], config: dict[str, Any], train: Inter
         restore_state(model, load_file(str(folder / "weights.safetensors")), meta["state"])
     except (KeyError, RuntimeError, AttributeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"{folder / 'weights.safetensors'} does not fit the installed '{name}' model "
-                          f"({first}); was the plugin changed since the run? run the experiment again") from None
+        raise ConfigError(
+            f"{folder / 'weights.safetensors'} does not fit the installed '{name}' model "
+            f"({first}); was the plugin changed since the run? run the experiment again"
+        ) from None
     model.eval()
     return model
 

@@ -39,8 +39,9 @@ def print_table(frame: Any, title: str) -> None:
     Console().print(table)
 
 
-def write_all(handle: Any, out: Path, k: int, exclude_seen: bool, items: list[str] | None, metadata: bool,
-              batch_users: int) -> int:
+def write_all(
+    handle: Any, out: Path, k: int, exclude_seen: bool, items: list[str] | None, metadata: bool, batch_users: int
+) -> int:
     """Every user's top-``k`` into ``out`` (Parquet or CSV), one batch of users at a time; returns the rows."""
     import numpy as np
     import pyarrow as pa
@@ -59,7 +60,7 @@ def write_all(handle: Any, out: Path, k: int, exclude_seen: bool, items: list[st
         writer = None
         try:
             for start in range(0, len(users), batch_users):
-                batch = users[start:start + batch_users]
+                batch = users[start : start + batch_users]
                 top, scores, sources = handle.recommend_internal(batch, k, exclude_seen, candidates)
                 frame = handle._frame(handle.users.original(batch), top, scores, sources, metadata)
                 if out.suffix == ".csv":
@@ -81,8 +82,9 @@ def recommend_main(argv: list[str]) -> int:
     """recframe recommend RUN_DIR (--users 1,2,3 | --all) [--k 10] [--out recs.parquet]: a saved run's top-k."""
     parser = argparse.ArgumentParser(prog="recframe recommend", description=recommend_main.__doc__)
     parser.add_argument("run_dir", help="a run folder with a saved model (model/)")
-    parser.add_argument("--stage", default=None,
-                        help="a compressed stage's model instead: index, folder (1-quantize) or unique name")
+    parser.add_argument(
+        "--stage", default=None, help="a compressed stage's model instead: index, folder (1-quantize) or unique name"
+    )
     who = parser.add_mutually_exclusive_group(required=True)
     who.add_argument("--users", help="comma-separated original user ids")
     who.add_argument("--all", action="store_true", help="every user of the run (use with --out)")
@@ -124,12 +126,17 @@ def serve_main(argv: list[str]) -> int:
     """recframe serve RUN_DIR [--host 127.0.0.1] [--port 8000] [--index exact|ann]: an HTTP server for a saved run."""
     parser = argparse.ArgumentParser(prog="recframe serve", description=serve_main.__doc__)
     parser.add_argument("run_dir", help="a run folder with a saved model (model/)")
-    parser.add_argument("--stage", default=None,
-                        help="a compressed stage's model instead: index, folder (1-quantize) or unique name")
+    parser.add_argument(
+        "--stage", default=None, help="a compressed stage's model instead: index, folder (1-quantize) or unique name"
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
-    parser.add_argument("--index", default="exact", choices=("exact", "ann"),
-                        help="exact ranking (default) or an approximate inner-product index (faiss)")
+    parser.add_argument(
+        "--index",
+        default="exact",
+        choices=("exact", "ann"),
+        help="exact ranking (default) or an approximate inner-product index (faiss)",
+    )
     parser.add_argument("--metadata", action="store_true", help="add item titles/genres to answers")
     parser.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
     args = parser.parse_args(argv)
@@ -145,7 +152,10 @@ def serve_main(argv: list[str]) -> int:
     handle = load(args.run_dir, stage=args.stage)
     attach_index(handle, args.index)
     info = handle.describe()["index"]
-    print(f"recframe serve: {handle.model_name} ({len(handle.users)} users, {handle.n_items} items) from "
-          f"{args.run_dir}; index: " + ", ".join(f"{k}={v}" for k, v in info.items()), flush=True)
+    print(
+        f"recframe serve: {handle.model_name} ({len(handle.users)} users, {handle.n_items} items) from "
+        f"{args.run_dir}; index: " + ", ".join(f"{k}={v}" for k, v in info.items()),
+        flush=True,
+    )
     serve(handle, args.host, args.port, args.metadata, args.log_level)
     return 0

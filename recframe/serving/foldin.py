@@ -49,8 +49,9 @@ def least_squares_user(item_factors: Tensor, items: np.ndarray | Tensor, alpha: 
     return torch.linalg.solve(lhs, (1.0 + alpha) * qh.sum(dim=0))
 
 
-def least_squares_fold_in(item_factors: Tensor, items: Tensor, alpha: float = FOLD_IN_ALPHA,
-                          reg: float | None = None) -> Tensor:
+def least_squares_fold_in(
+    item_factors: Tensor, items: Tensor, alpha: float = FOLD_IN_ALPHA, reg: float | None = None
+) -> Tensor:
     """``float32[n_items]``: scores ``Q p`` of the least-squares user ``p`` (:func:`least_squares_user`)
     for a history ``items: long[n]`` against ``item_factors Q: float[n_items, d]``."""
     p = least_squares_user(item_factors, items, alpha, reg)
@@ -73,8 +74,10 @@ def _history_row_scores(model: Recommender, items: np.ndarray) -> Tensor:
     """``score_all`` of a one-row ``history`` holding ``items`` (the model's own rows put back after)."""
     saved = model.history
     unique = np.unique(items)
-    row = sp.csr_matrix((np.ones(len(unique), dtype=saved.dtype), (np.zeros(len(unique), dtype=np.int64), unique)),
-                        shape=(1, model.n_items))
+    row = sp.csr_matrix(
+        (np.ones(len(unique), dtype=saved.dtype), (np.zeros(len(unique), dtype=np.int64), unique)),
+        shape=(1, model.n_items),
+    )
     try:
         model.history = row
         return model.score_all(torch.zeros(1, dtype=torch.long)).view(-1).float()
@@ -98,5 +101,7 @@ def fold_in_scores(model: Recommender, items: np.ndarray, model_name: str) -> Te
     factors = user_item_factors(model, torch.zeros(1, dtype=torch.long))
     if factors is not None:
         return least_squares_fold_in(factors[1], torch.as_tensor(items))
-    raise ConfigError(f"model '{model_name}' cannot fold in a new history (no fold_in, users x items history "
-                      f"or item factors to place a new user against); use recommend() for a known user")
+    raise ConfigError(
+        f"model '{model_name}' cannot fold in a new history (no fold_in, users x items history "
+        f"or item factors to place a new user against); use recommend() for a known user"
+    )

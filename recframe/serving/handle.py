@@ -64,8 +64,12 @@ class IdMap:
         for v in values:
             i = self.index.get(str(_native(v)))
             if i is None:
-                raise RequestError(field, f"{field}: unknown {self.kind} id {v!r} (the run knows {len(self)} "
-                                          f"{self.kind}s, e.g. {_native(self.ids[0])!r})", status=404)
+                raise RequestError(
+                    field,
+                    f"{field}: unknown {self.kind} id {v!r} (the run knows {len(self)} "
+                    f"{self.kind}s, e.g. {_native(self.ids[0])!r})",
+                    status=404,
+                )
             out.append(i)
         return np.asarray(out, dtype=np.int64)
 
@@ -129,13 +133,22 @@ class LoadedModel:
         from recframe.serving.stages import list_stages
 
         results = self.saved.results
-        return {"run_dir": str(self.run_dir), "model": self.model_name, "model_class": self.saved.meta["model_class"],
-                "recframe_version": self.saved.meta.get("recframe_version"), "users": len(self.users),
-                "items": self.n_items, "cold_users": int(self.cold.sum()), "fold_in": fold_in_kind(self.model),
-                "protocol": results.get("protocol", self.protocol), "metrics": results.get("metrics", {}),
-                "cost": results.get("cost", {}),
-                "index": self.index.describe() if self.index is not None else {"kind": "exact"},
-                "stage": self.saved.stage, "stages": list_stages(self.run_dir)}
+        return {
+            "run_dir": str(self.run_dir),
+            "model": self.model_name,
+            "model_class": self.saved.meta["model_class"],
+            "recframe_version": self.saved.meta.get("recframe_version"),
+            "users": len(self.users),
+            "items": self.n_items,
+            "cold_users": int(self.cold.sum()),
+            "fold_in": fold_in_kind(self.model),
+            "protocol": results.get("protocol", self.protocol),
+            "metrics": results.get("metrics", {}),
+            "cost": results.get("cost", {}),
+            "index": self.index.describe() if self.index is not None else {"kind": "exact"},
+            "stage": self.saved.stage,
+            "stages": list_stages(self.run_dir),
+        }
 
     # -- ranking ---------------------------------------------------------------------------------------
     def _mask_rows(self, scores: Tensor, users: np.ndarray) -> None:
@@ -150,8 +163,12 @@ class LoadedModel:
         from recframe.evaluation.factor_ranking import item_side, top_k_by_factors
 
         unseen = getattr(self.model, "unseen_items", None)
-        if (str(self.protocol.get("ties", "torch.topk")) != "torch.topk" or not kernels.available()
-                or unseen is not None and len(unseen)):
+        if (
+            str(self.protocol.get("ties", "torch.topk")) != "torch.topk"
+            or not kernels.available()
+            or unseen is not None
+            and len(unseen)
+        ):
             return None
         factors = getattr(self.model, "score_factors", None)
         found = factors(torch.as_tensor(users)) if callable(factors) else None
@@ -174,8 +191,9 @@ class LoadedModel:
         return rank_unseen_last(self.model, self.model.score_all(torch.as_tensor(users)).float())
 
     @torch.no_grad()
-    def top_internal(self, users: np.ndarray, k: int, exclude_seen: bool = True,
-                     candidates: np.ndarray | None = None) -> tuple[Tensor, Tensor]:
+    def top_internal(
+        self, users: np.ndarray, k: int, exclude_seen: bool = True, candidates: np.ndarray | None = None
+    ) -> tuple[Tensor, Tensor]:
         """``(items: long[B, k], scores: float[B, k])`` for internal ``users`` (one batch); masked
         entries (seen, not a candidate) have score ``-inf``."""
         with self._lock:
@@ -195,12 +213,16 @@ class LoadedModel:
         top = torch.topk(scores, k, dim=1, sorted=True)
         return top.indices, top.values
 
-    def _cold_rows(self, users: np.ndarray, k: int, exclude_seen: bool,
-                   candidates: np.ndarray | None) -> tuple[Tensor, Tensor]:
+    def _cold_rows(
+        self, users: np.ndarray, k: int, exclude_seen: bool, candidates: np.ndarray | None
+    ) -> tuple[Tensor, Tensor]:
         policy = str(self.protocol.get("cold_fallback") or "popularity")
         if policy == "error":
-            raise RequestError("user", f"user {_native(self.users.ids[users[0]])!r} has no interactions the model "
-                                       f"can score from, and the run's protocol.cold_fallback is 'error'")
+            raise RequestError(
+                "user",
+                f"user {_native(self.users.ids[users[0]])!r} has no interactions the model "
+                f"can score from, and the run's protocol.cold_fallback is 'error'",
+            )
         scores = self.popularity.unsqueeze(0).repeat(len(users), 1)
         if exclude_seen:
             self._mask_rows(scores, users)
@@ -211,8 +233,9 @@ class LoadedModel:
         top = torch.topk(scores, k, dim=1, sorted=True)
         return top.indices, top.values
 
-    def _frame(self, users: list[Any] | None, top: Tensor, scores: Tensor, source: list[str] | None,
-               metadata: bool) -> pd.DataFrame:
+    def _frame(
+        self, users: list[Any] | None, top: Tensor, scores: Tensor, source: list[str] | None, metadata: bool
+    ) -> pd.DataFrame:
         top_np, scores_np = top.numpy(), scores.numpy()
         keep = np.isfinite(scores_np) & (top_np >= 0)
         rows, cols = np.nonzero(keep)
@@ -239,12 +262,13 @@ class LoadedModel:
             raise RequestError("items", "items: the candidate list is empty (pass None for every item)")
         return np.unique(self.items.internal(values, "items"))
 
-    def recommend_internal(self, users: np.ndarray, k: int, exclude_seen: bool = True,
-                           candidates: np.ndarray | None = None) -> tuple[Tensor, Tensor, list[str]]:
+    def recommend_internal(
+        self, users: np.ndarray, k: int, exclude_seen: bool = True, candidates: np.ndarray | None = None
+    ) -> tuple[Tensor, Tensor, list[str]]:
         """Top-``k`` (items, scores, source per user) for internal ``users``, batch by batch."""
         tops, scores, sources = [], [], []
         for start in range(0, len(users), self.batch_users):
-            batch = users[start:start + self.batch_users]
+            batch = users[start : start + self.batch_users]
             cold = self.cold[batch]
             top = torch.full((len(batch), k), -1, dtype=torch.long)
             score = torch.full((len(batch), k), -torch.inf)
@@ -260,8 +284,9 @@ class LoadedModel:
         return torch.cat(tops), torch.cat(scores), sources
 
     # -- public API ------------------------------------------------------------------------------------
-    def recommend(self, users: Any, k: int = 10, exclude_seen: bool = True, items: Any = None,
-                  metadata: bool = False) -> pd.DataFrame:
+    def recommend(
+        self, users: Any, k: int = 10, exclude_seen: bool = True, items: Any = None, metadata: bool = False
+    ) -> pd.DataFrame:
         """Each user's top-``k`` items: a DataFrame ``user, rank, item, score, source`` in original ids.
 
         ``exclude_seen`` masks what the user interacted with before the run's test part; ``items``
@@ -291,8 +316,9 @@ class LoadedModel:
         ranked = [{"rank": r + 1, "item": i, "score": s} for r, (i, s) in enumerate(zip(ids, values, strict=True))]
         return {"user": _native(self.users.ids[internal[0]]), "k": k, "source": sources[0], "items": ranked}
 
-    def recommend_for_history(self, items: Sequence[Any], k: int = 10, exclude_seen: bool = True,
-                              metadata: bool = False) -> pd.DataFrame:
+    def recommend_for_history(
+        self, items: Sequence[Any], k: int = 10, exclude_seen: bool = True, metadata: bool = False
+    ) -> pd.DataFrame:
         """Top-``k`` for a user the model has never seen, from their items (original ids, oldest first):
         ``rank, item, score``. How each model folds a history in: :mod:`recframe.serving.foldin`."""
         from recframe.serving.foldin import fold_in_scores
@@ -326,8 +352,11 @@ class LoadedModel:
             else:
                 q = item_factors(self.model)
                 if q is None:
-                    raise RequestError("item", f"model '{self.model_name}' has neither item-item weights nor item "
-                                               f"vectors, so it cannot find similar items")
+                    raise RequestError(
+                        "item",
+                        f"model '{self.model_name}' has neither item-item weights nor item "
+                        f"vectors, so it cannot find similar items",
+                    )
                 q = q / q.norm(dim=1, keepdim=True).clamp_min(1e-12)
                 scores = q @ q[i]
         scores[i] = -torch.inf
@@ -346,8 +375,11 @@ class LoadedModel:
         if len(item_list) == 1:
             item_list = item_list * len(user_list)
         if len(user_list) != len(item_list):
-            raise RequestError("items", f"items: {len(item_list)} ids for {len(user_list)} users; give one item per "
-                                        f"user (or one user, or one item)")
+            raise RequestError(
+                "items",
+                f"items: {len(item_list)} ids for {len(user_list)} users; give one item per "
+                f"user (or one user, or one item)",
+            )
         u = self.users.internal(user_list, "user")
         i = self.items.internal(item_list, "item")
         out = np.empty(len(u), dtype=np.float32)

@@ -110,15 +110,19 @@ def create_app(handle: LoadedModel, metadata: bool = False) -> Any:
             return await run_in_threadpool(handle.recommend_answer, user, k, exclude, items)
         frame = await run_in_threadpool(handle.recommend, [user], k, exclude, items, metadata)
         source = frame["source"].iloc[0] if len(frame) else "model"
-        return {"user": handle.users.original(handle.users.internal([user], "user"))[0], "k": int(k),
-                "source": source, "items": _records(frame)}
+        return {
+            "user": handle.users.original(handle.users.internal([user], "user"))[0],
+            "k": int(k),
+            "source": source,
+            "items": _records(frame),
+        }
 
     @app.post("/recommend")
     async def recommend_history(request: Request) -> dict[str, Any]:
         try:
             body = await request.json()
         except ValueError:
-            raise RequestError("body", "body must be JSON, e.g. {\"items\": [1, 2, 3], \"k\": 10}") from None
+            raise RequestError("body", 'body must be JSON, e.g. {"items": [1, 2, 3], "k": 10}') from None
         if not isinstance(body, dict):
             raise RequestError("body", "body must be a JSON object with 'items' (a list of item ids) and 'k'")
         unknown = sorted(set(body) - {"items", "k", "exclude_seen"})
@@ -142,8 +146,11 @@ def create_app(handle: LoadedModel, metadata: bool = False) -> Any:
         item = _required(params, "item")
         k = params.get("k", "10")
         frame = await run_in_threadpool(handle.similar_items, item, k, metadata)
-        return {"item": handle.items.original(handle.items.internal([item], "item"))[0], "k": int(k),
-                "items": _records(frame)}
+        return {
+            "item": handle.items.original(handle.items.internal([item], "item"))[0],
+            "k": int(k),
+            "items": _records(frame),
+        }
 
     @app.get("/score")
     async def score(request: Request) -> dict[str, Any]:
@@ -157,8 +164,9 @@ def create_app(handle: LoadedModel, metadata: bool = False) -> Any:
     return app
 
 
-def serve(handle: LoadedModel, host: str = "127.0.0.1", port: int = 8000, metadata: bool = False,
-          log_level: str = "info") -> None:
+def serve(
+    handle: LoadedModel, host: str = "127.0.0.1", port: int = 8000, metadata: bool = False, log_level: str = "info"
+) -> None:
     """Run the server in this process until interrupted."""
     try:
         import uvicorn

@@ -59,12 +59,17 @@ def save_stage(root: Path, stage: Any, test_users: np.ndarray | None) -> Path | 
 
     from recframe.serving.state import model_state
 
-    meta: dict[str, Any] = {"format": STAGE_FORMAT, "format_version": STAGE_FORMAT_VERSION,
-                            "index": int(stage.index), "name": stage.name, "config": stage.spec,
-                            "source": stage.source,
-                            "compressor_class": f"{type(stage.compressor).__module__}."
-                                                f"{type(stage.compressor).__qualname__}",
-                            "reloadable": True, "state": None}
+    meta: dict[str, Any] = {
+        "format": STAGE_FORMAT,
+        "format_version": STAGE_FORMAT_VERSION,
+        "index": int(stage.index),
+        "name": stage.name,
+        "config": stage.spec,
+        "source": stage.source,
+        "compressor_class": f"{type(stage.compressor).__module__}.{type(stage.compressor).__qualname__}",
+        "reloadable": True,
+        "state": None,
+    }
     tensors: dict[str, Any] = {}
     reason = _reason_not_reloadable(stage.compressor)
     if reason is None:
@@ -124,10 +129,17 @@ def list_stages(run_dir: str | Path) -> list[dict[str, Any]]:
             continue
         if meta.get("format") != STAGE_FORMAT:
             continue
-        out.append({"index": meta.get("index"), "name": meta.get("name"), "folder": meta_path.parent.name,
-                    "source": meta.get("source"), "reloadable": bool(meta.get("reloadable")),
-                    "reason": meta.get("reason")})
-    return sorted(out, key=lambda e: (e["index"] if isinstance(e["index"], int) else 1 << 30))
+        out.append(
+            {
+                "index": meta.get("index"),
+                "name": meta.get("name"),
+                "folder": meta_path.parent.name,
+                "source": meta.get("source"),
+                "reloadable": bool(meta.get("reloadable")),
+                "reason": meta.get("reason"),
+            }
+        )
+    return sorted(out, key=lambda e: e["index"] if isinstance(e["index"], int) else 1 << 30)
 
 
 def resolve(run_dir: Path, stage: int | str) -> dict[str, Any]:
@@ -139,8 +151,10 @@ def resolve(run_dir: Path, stage: int | str) -> dict[str, Any]:
     if not found:
         raise ConfigError(f"stage={stage!r}: {run_dir} has no such compressed stage (saved stages: {available})")
     if len(found) > 1:
-        raise ConfigError(f"stage={stage!r} names {len(found)} stages of {run_dir} "
-                          f"({', '.join(e['folder'] for e in found)}): give the index or the folder name")
+        raise ConfigError(
+            f"stage={stage!r} names {len(found)} stages of {run_dir} "
+            f"({', '.join(e['folder'] for e in found)}): give the index or the folder name"
+        )
     return found[0]
 
 
@@ -150,8 +164,10 @@ def _read_stage(folder: Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{folder / 'stage.json'} is not readable JSON ({exc}); run the experiment again") from None
     if meta.get("format_version", 0) > STAGE_FORMAT_VERSION:
-        raise ConfigError(f"{folder} was saved in stage format {meta['format_version']}; this recframe reads "
-                          f"format {STAGE_FORMAT_VERSION}: upgrade recframe")
+        raise ConfigError(
+            f"{folder} was saved in stage format {meta['format_version']}; this recframe reads "
+            f"format {STAGE_FORMAT_VERSION}: upgrade recframe"
+        )
     if not meta.get("reloadable"):
         raise ConfigError(f"compressed stage {folder.name} cannot be reloaded: {meta.get('reason')}")
     return meta
@@ -177,16 +193,20 @@ def stage_model(saved: SavedRun, entry: dict[str, Any], context: Any, cache: dic
     else:
         by_index = {e["index"]: e for e in list_stages(saved.run_dir)}
         if meta["source"] not in by_index:
-            raise ConfigError(f"compressed stage {folder.name} compressed stage {meta['source']}, which is not saved "
-                              f"in {folder.parent}; run the experiment again")
+            raise ConfigError(
+                f"compressed stage {folder.name} compressed stage {meta['source']}, which is not saved "
+                f"in {folder.parent}; run the experiment again"
+            )
         source = stage_model(saved, by_index[meta["source"]], context, cache)
     params = dict(meta["config"])
     name = str(params.pop("name"))
     try:
         cls = registries().compressor.get(name, config_key="compressor.name")
     except PluginError:
-        raise ConfigError(f"compressed stage {folder.name} needs the compressor '{name}', which no installed plugin "
-                          f"registers: install the plugin that provides it") from None
+        raise ConfigError(
+            f"compressed stage {folder.name} needs the compressor '{name}', which no installed plugin "
+            f"registers: install the plugin that provides it"
+        ) from None
     compressor = build(cls, "compressor", name, params)
     context.cfg = OmegaConf.create(saved.config)
     model = compressor.rebuild(source, context)
@@ -202,8 +222,10 @@ def stage_model(saved: SavedRun, entry: dict[str, Any], context: Any, cache: dic
             restore_state(model, tensors, meta["state"])
         except (KeyError, RuntimeError, AttributeError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ConfigError(f"{weights} does not fit the rebuilt '{name}' stage ({first}); was the plugin "
-                              f"changed since the run? run the experiment again") from None
+            raise ConfigError(
+                f"{weights} does not fit the rebuilt '{name}' stage ({first}); was the plugin "
+                f"changed since the run? run the experiment again"
+            ) from None
     model.eval()
     cache[index] = model
     return model
@@ -217,8 +239,9 @@ def with_stage(saved: SavedRun, stage: int | str) -> SavedRun:
     entry = resolve(saved.run_dir, stage)
     info = dataset_info(saved.config, saved.train, saved.item_popularity)
     seed = int(saved.config.get("seed") or 0)
-    context = CompressionContext(cfg=None, run_dir=saved.run_dir, split=None, info=info, evaluator=None,
-                                 targets={}, seed=seed)
+    context = CompressionContext(
+        cfg=None, run_dir=saved.run_dir, split=None, info=info, evaluator=None, targets={}, seed=seed
+    )
     model = stage_model(saved, entry, context, {})
     apply_history(unwrap(model), saved.history)  # the wrapper does not forward the history
     return dataclasses.replace(saved, model=model, stage=entry)

@@ -54,8 +54,9 @@ def pack(key: str, value: Any) -> Packed:
         return {key: torch.from_numpy(np.ascontiguousarray(value).copy())}, {"kind": "array"}
     fmt = value.format
     m = value.tocsr() if fmt == "coo" else value
-    tensors = {f"{key}.{part}": torch.from_numpy(np.ascontiguousarray(getattr(m, part)).copy())
-               for part in SPARSE_PARTS}
+    tensors = {
+        f"{key}.{part}": torch.from_numpy(np.ascontiguousarray(getattr(m, part)).copy()) for part in SPARSE_PARTS
+    }
     return tensors, {"kind": "sparse", "format": "csr" if fmt == "coo" else fmt, "shape": list(m.shape)}
 
 
@@ -92,8 +93,9 @@ def model_state(model: Recommender) -> Packed:
     layout: dict[str, Any] = {"state": [], "attributes": {}}
     for name, value in model.state_dict().items():
         if not isinstance(value, Tensor) or not _saveable(value):
-            raise ConfigError(f"model state '{name}' is a {type(value).__name__} that cannot be saved as a "
-                              f"plain tensor")
+            raise ConfigError(
+                f"model state '{name}' is a {type(value).__name__} that cannot be saved as a plain tensor"
+            )
         tensors[f"state/{name}"] = _plain(value)
         layout["state"].append(name)
     for key, value in fitted_attributes(model).items():

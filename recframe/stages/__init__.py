@@ -42,7 +42,6 @@ STAGES: list[tuple[str, Stage]] = [
 ]
 
 
-
 def run_folder_guard(ctx: RunContext) -> AbstractContextManager[Any]:
     """The run folder held for the run: lock, ``status.json``, previous outputs set aside
     (:mod:`recframe.run_state`); ``resume=true`` keeps the previous outputs."""

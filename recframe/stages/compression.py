@@ -44,10 +44,12 @@ def compress(ctx: RunContext) -> None:
     stages = chain.stage_specs(ctx.cfg)
     if not stages:
         return
-    context = chain.CompressionContext(ctx.cfg, ctx.run_dir, ctx.split, ctx.info, ctx.evaluator, ctx.targets,
-                                       ctx.require("seeds").sampler)
-    ctx.results["compressed"] = chain.run_chain(stages, ctx.require("model"), context, ctx.results,
-                                                chain.chained(ctx.cfg))
+    context = chain.CompressionContext(
+        ctx.cfg, ctx.run_dir, ctx.split, ctx.info, ctx.evaluator, ctx.targets, ctx.require("seeds").sampler
+    )
+    ctx.results["compressed"] = chain.run_chain(
+        stages, ctx.require("model"), context, ctx.results, chain.chained(ctx.cfg)
+    )
     from recframe.serving.stages import save_stages
 
     save_stages(ctx.run_dir, context.stage_models, ctx.targets["test"].users)

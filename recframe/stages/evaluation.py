@@ -21,12 +21,17 @@ from recframe.stages.modes import evaluation_mode
 
 def metric_inputs(info: DatasetInfo) -> dict[str, Any]:
     """Everything a metric may require, from the training data (see ``METRIC_INPUTS``)."""
-    return {"train": info.train, "item_popularity": info.item_popularity, "n_users": info.n_users,
-            "n_items": info.n_items}
+    return {
+        "train": info.train,
+        "item_popularity": info.item_popularity,
+        "n_users": info.n_users,
+        "n_items": info.n_items,
+    }
 
 
-def build_metrics(cfg: DictConfig, info: DatasetInfo | None = None,
-                  planned_metrics: tuple[Planned, ...] | None = None) -> dict[str, Any]:
+def build_metrics(
+    cfg: DictConfig, info: DatasetInfo | None = None, planned_metrics: tuple[Planned, ...] | None = None
+) -> dict[str, Any]:
     """Metric instances by result key (``ndcg@10``, ``auc``): one per cut-off for ``topk``/``list``
     metrics, one for the others; each given the inputs its ``requires`` names. ``planned_metrics``
     (from the plan check) saves resolving ``metrics.names`` again."""
@@ -40,8 +45,10 @@ def build_metrics(cfg: DictConfig, info: DatasetInfo | None = None,
         requires = tuple(getattr(cls, "requires", ()))
         missing = [r for r in requires if r not in available]
         if missing:
-            raise ConfigError(f"metric '{planned.name}' needs the training data ({', '.join(missing)}); build the "
-                              f"metrics after the split")
+            raise ConfigError(
+                f"metric '{planned.name}' needs the training data ({', '.join(missing)}); build the "
+                f"metrics after the split"
+            )
         given = {r: available[r] for r in requires}
         if getattr(cls, "family", "topk") in CUTOFF_FAMILIES:
             instances = [cls(k=int(k), **given) for k in cfg.protocol.cutoffs]

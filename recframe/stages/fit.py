@@ -19,8 +19,17 @@ def train_with_lightning(ctx: RunContext) -> dict[str, Any]:
 
     planned = ctx.require("plan").loss
     loss = build(planned.factory, "loss", planned.name, dict(planned.params))
-    return fit_torch_model(ctx.cfg, ctx.run_dir, ctx.model, loss, ctx.split, ctx.evaluator, ctx.targets["valid"],
-                           ctx.require("seeds").sampler, ctx.train_batches)
+    return fit_torch_model(
+        ctx.cfg,
+        ctx.run_dir,
+        ctx.model,
+        loss,
+        ctx.split,
+        ctx.evaluator,
+        ctx.targets["valid"],
+        ctx.require("seeds").sampler,
+        ctx.train_batches,
+    )
 
 
 def fit_closed_form(ctx: RunContext) -> dict[str, Any]:
@@ -37,5 +46,6 @@ def fit(ctx: RunContext) -> None:
     ctx.fit_seconds = time.perf_counter() - start
     from recframe.training.devices import eval_device, place_for_evaluation
 
-    ctx.fit_facts["eval_device"] = place_for_evaluation(ctx.model, ctx.evaluator, eval_device(
-        ctx.cfg.trainer, ctx.fit_facts.get("train_device")))
+    ctx.fit_facts["eval_device"] = place_for_evaluation(
+        ctx.model, ctx.evaluator, eval_device(ctx.cfg.trainer, ctx.fit_facts.get("train_device"))
+    )

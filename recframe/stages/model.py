@@ -21,8 +21,9 @@ from recframe.stages.context import Run, RunContext
 log = logging.getLogger(__name__)
 
 
-def cold_fallback(protocol: dict[str, Any], model: Recommender, model_name: str, split: Split,
-                  info: DatasetInfo) -> dict[str, Any]:
+def cold_fallback(
+    protocol: dict[str, Any], model: Recommender, model_name: str, split: Split, info: DatasetInfo
+) -> dict[str, Any]:
     """Apply ``protocol.cold_fallback`` when valid/test hold items absent from training.
 
     A model that cannot score such items (``scores_unseen_items`` False: its item parameters were
@@ -36,14 +37,20 @@ def cold_fallback(protocol: dict[str, Any], model: Recommender, model_name: str,
         return {"cold_items": n_cold} if n_cold else {}
     policy = str(protocol.get("cold_fallback") or "popularity")
     if policy == "error":
-        raise ConfigError(f"model '{model_name}' is purely collaborative and cannot score the {n_cold} valid/test "
-                          f"items absent from training; use a content model (model=content_knn) or set "
-                          f"protocol.cold_fallback=popularity to rank them below every trained item")
+        raise ConfigError(
+            f"model '{model_name}' is purely collaborative and cannot score the {n_cold} valid/test "
+            f"items absent from training; use a content model (model=content_knn) or set "
+            f"protocol.cold_fallback=popularity to rank them below every trained item"
+        )
     if policy != "popularity":
         raise ConfigError(f"protocol.cold_fallback must be 'error' or 'popularity', got {policy!r}")
     model.unseen_items = torch.from_numpy(np.flatnonzero(unseen))
-    log.info("model '%s' cannot score %d valid/test items absent from training: ranked last "
-             "(protocol.cold_fallback=popularity)", model_name, n_cold)
+    log.info(
+        "model '%s' cannot score %d valid/test items absent from training: ranked last "
+        "(protocol.cold_fallback=popularity)",
+        model_name,
+        n_cold,
+    )
     return {"cold_items": n_cold, "cold_fallback": "popularity"}
 
 

@@ -36,16 +36,20 @@ def ranking_targets(split: Split, filter_seen: bool) -> dict[str, Any]:
     """Full-ranking targets of valid and test: relevant items, the items to mask, the history before."""
     from recframe.evaluation.ranking import RankingTarget
 
-    return {part: RankingTarget(split.part(part).to_csr(), split.seen_before(part) if filter_seen else None,
-                                split.history(part))
-            for part in ("valid", "test")}
+    return {
+        part: RankingTarget(
+            split.part(part).to_csr(), split.seen_before(part) if filter_seen else None, split.history(part)
+        )
+        for part in ("valid", "test")
+    }
 
 
 def _full(ctx: RunContext, metrics: dict[str, Any], pointwise: dict[str, Any]) -> None:
     from recframe.evaluation.ranking import RankingEvaluator
 
-    ctx.evaluator = RankingEvaluator(metrics, batch_users=int(ctx.cfg.trainer.eval_batch_users),
-                                     ties=str(ctx.protocol.get("ties", "torch.topk")))
+    ctx.evaluator = RankingEvaluator(
+        metrics, batch_users=int(ctx.cfg.trainer.eval_batch_users), ties=str(ctx.protocol.get("ties", "torch.topk"))
+    )
     ctx.targets = ranking_targets(ctx.require("split"), bool(ctx.protocol.get("filter_seen", True)))
     ctx.extra_metrics = pointwise
 
@@ -53,9 +57,14 @@ def _full(ctx: RunContext, metrics: dict[str, Any], pointwise: dict[str, Any]) -
 def _sampled(ctx: RunContext, metrics: dict[str, Any], pointwise: dict[str, Any]) -> None:
     from recframe.evaluation.sampled import sampled_evaluation
 
-    ctx.evaluator, ctx.targets = sampled_evaluation(ctx.protocol, ctx.require("split"), metrics,
-                                                    int(ctx.cfg.trainer.eval_batch_users),
-                                                    ctx.require("seeds").candidates, ctx.run_dir)
+    ctx.evaluator, ctx.targets = sampled_evaluation(
+        ctx.protocol,
+        ctx.require("split"),
+        metrics,
+        int(ctx.cfg.trainer.eval_batch_users),
+        ctx.require("seeds").candidates,
+        ctx.run_dir,
+    )
     ctx.extra_metrics = pointwise
 
 
@@ -67,15 +76,19 @@ def _labelled(ctx: RunContext, metrics: dict[str, Any], pointwise: dict[str, Any
     ctx.evaluator, ctx.targets = labeled_evaluation(split, {**metrics, **pointwise}, ctx.features)
     ctx.extra_metrics = {}
     context = None if ctx.features is None else ctx.features.context(split.train)
-    ctx.train_batches = LabeledBatches(split.train, int(ctx.cfg.trainer.batch_size), ctx.require("seeds").sampler,
-                                       context)
+    ctx.train_batches = LabeledBatches(
+        split.train, int(ctx.cfg.trainer.batch_size), ctx.require("seeds").sampler, context
+    )
 
 
-MODES: dict[str, EvaluationMode] = {mode.name: mode for mode in (
-    EvaluationMode("full", _full),
-    EvaluationMode("sampled", _sampled),
-    EvaluationMode("none", _labelled),
-)}
+MODES: dict[str, EvaluationMode] = {
+    mode.name: mode
+    for mode in (
+        EvaluationMode("full", _full),
+        EvaluationMode("sampled", _sampled),
+        EvaluationMode("none", _labelled),
+    )
+}
 
 
 def evaluation_mode(protocol: dict[str, Any]) -> EvaluationMode:
@@ -83,6 +96,7 @@ def evaluation_mode(protocol: dict[str, Any]) -> EvaluationMode:
     ranking = protocol.get("ranking", "full")
     if ranking not in MODES:
         names = list(MODES)
-        raise ConfigError(f"protocol.ranking must be {', '.join(repr(n) for n in names[:-1])} or {names[-1]!r}, "
-                          f"got {ranking!r}")
+        raise ConfigError(
+            f"protocol.ranking must be {', '.join(repr(n) for n in names[:-1])} or {names[-1]!r}, got {ranking!r}"
+        )
     return MODES[ranking]

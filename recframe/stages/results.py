@@ -44,18 +44,31 @@ def results(ctx: RunContext) -> None:
     final_evaluation(ctx)
     cfg, model, split, data = ctx.cfg, ctx.require("model"), ctx.require("split"), ctx.require("data")
     latency = measure_latency(model, split.n_users)  # the method: recframe/latency.py
-    cost = {"params": count_parameters(model), "model_bytes": model_bytes(model),
-            "fit_seconds": round(ctx.fit_seconds, 4), "eval_seconds": round(ctx.eval_seconds, 4),
-            "score_latency_ms_per_1k_users": round(latency.median, 4)}
+    cost = {
+        "params": count_parameters(model),
+        "model_bytes": model_bytes(model),
+        "fit_seconds": round(ctx.fit_seconds, 4),
+        "eval_seconds": round(ctx.eval_seconds, 4),
+        "score_latency_ms_per_1k_users": round(latency.median, 4),
+    }
     cost.update(ctx.cost_overrides)
     ctx.results = {
         "recframe_version": recframe.__version__,
-        "run": {"model": str(cfg.model.name), "data": str(cfg.data.name), "seed": int(cfg.seed),
-                "config_hash": rconfig.config_hash(cfg), "name": str(cfg.name), **ctx.run_facts, **ctx.fit_facts},
+        "run": {
+            "model": str(cfg.model.name),
+            "data": str(cfg.data.name),
+            "seed": int(cfg.seed),
+            "config_hash": rconfig.config_hash(cfg),
+            "name": str(cfg.name),
+            **ctx.run_facts,
+            **ctx.fit_facts,
+        },
         "protocol": ctx.protocol,
-        "data": {**data.counts(), **split.counts(),
-                 "filtered": {"users": split.n_users, "items": split.n_items,
-                              "interactions": sum(split.counts().values())}},
+        "data": {
+            **data.counts(),
+            **split.counts(),
+            "filtered": {"users": split.n_users, "items": split.n_items, "interactions": sum(split.counts().values())},
+        },
         "metrics": ctx.values,
         "cost": cost,
         "latency": latency.as_dict(),  # the median's spread, repeats, warm-up, users and threads

@@ -60,8 +60,9 @@ def dataset_info(cfg: DictConfig, split: Split) -> DatasetInfo:
         from recframe.data.features import build_features
 
         features = build_features(OmegaConf.to_container(cfg.data.features, resolve=True), split.train)
-    return DatasetInfo(split.n_users, split.n_items, split.train,
-                       np.bincount(split.train.item, minlength=split.n_items), features)
+    return DatasetInfo(
+        split.n_users, split.n_items, split.train, np.bincount(split.train.item, minlength=split.n_items), features
+    )
 
 
 def split(ctx: RunContext) -> None:

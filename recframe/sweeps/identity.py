@@ -29,8 +29,18 @@ ENV_COMMAND = "RECFRAME_SWEEP_COMMAND"
 MARKER = ".recframe_sweep.json"
 DEFAULT_NAME = "default"
 #: Overrides that do not change what a sweep computes (display, resumption, where it runs).
-_NEUTRAL = ("print_table", "resume", "trainer.progress_bar", "progress", "hydra.launcher", "hydra/launcher",
-            "hydra.verbose", "hydra.job_logging", "hydra/job_logging", "paths.output_dir")
+_NEUTRAL = (
+    "print_table",
+    "resume",
+    "trainer.progress_bar",
+    "progress",
+    "hydra.launcher",
+    "hydra/launcher",
+    "hydra.verbose",
+    "hydra.job_logging",
+    "hydra/job_logging",
+    "paths.output_dir",
+)
 
 
 def _key(override: str) -> str:

@@ -70,10 +70,12 @@ def check_keys(objectives: Sequence[Objective], metric_names: Iterable[str], cut
     """Fail in one line before any trial when an objective cannot be found in the results."""
     known = expected_keys(list(metric_names), list(cutoffs))
     for o in objectives:
-        key = o.key[len("metrics."):] if o.key.startswith("metrics.") else o.key
+        key = o.key[len("metrics.") :] if o.key.startswith("metrics.") else o.key
         if key not in known:
-            raise ConfigError(f"objective '{o.key}' is not in the results; keys are metrics like "
-                              f"{known[0]} and cost.* ({', '.join(COST_KEYS)}){did_you_mean(key, known)}")
+            raise ConfigError(
+                f"objective '{o.key}' is not in the results; keys are metrics like "
+                f"{known[0]} and cost.* ({', '.join(COST_KEYS)}){did_you_mean(key, known)}"
+            )
 
 
 def value_of(results: Mapping[str, Any], key: str) -> float:
@@ -81,13 +83,15 @@ def value_of(results: Mapping[str, Any], key: str) -> float:
     metrics = results.get("metrics", {})
     if key in metrics:
         return _number(metrics[key], key)
-    if key.startswith("metrics.") and key[len("metrics."):] in metrics:
-        return _number(metrics[key[len("metrics."):]], key)
+    if key.startswith("metrics.") and key[len("metrics.") :] in metrics:
+        return _number(metrics[key[len("metrics.") :]], key)
     node: Any = results
     for part in key.split("."):
         if not isinstance(node, Mapping) or part not in node:
-            raise KeyError(f"objective '{key}' is not in the results (metrics: {', '.join(sorted(metrics))}; "
-                           f"cost: {', '.join(sorted(results.get('cost', {})))})")
+            raise KeyError(
+                f"objective '{key}' is not in the results (metrics: {', '.join(sorted(metrics))}; "
+                f"cost: {', '.join(sorted(results.get('cost', {})))})"
+            )
         node = node[part]
     return _number(node, key)
 

@@ -72,7 +72,8 @@ class OptunaSweeperImpl:
 
         self.config, self.hydra_context = config, hydra_context
         self.launcher = Plugins.instance().instantiate_launcher(
-            hydra_context=hydra_context, task_function=task_function, config=config)
+            hydra_context=hydra_context, task_function=task_function, config=config
+        )
 
     # -- the loop --------------------------------------------------------------------------------
 
@@ -90,8 +91,13 @@ class OptunaSweeperImpl:
         fixed_cli = [o.input_line for o in parsed if not o.is_sweep_override()]
         sweep_cli = [o.input_line for o in parsed if o.is_sweep_override()]
         cfg = self.config
-        settings = parse_settings(self.raw, str(cfg.protocol.valid_metric), sweep_cli,
-                                  list(cfg.metrics.names), [int(k) for k in cfg.protocol.cutoffs])
+        settings = parse_settings(
+            self.raw,
+            str(cfg.protocol.valid_metric),
+            sweep_cli,
+            list(cfg.metrics.names),
+            [int(k) for k in cfg.protocol.cutoffs],
+        )
         settings.space.fixed = fixed_cli + settings.space.fixed
         rename_search_space(settings.space, str(cfg.model.name))  # deprecated model.<old> keys -> new names
         sweep_dir = Path(str(cfg.hydra.sweep.dir)).resolve()
@@ -110,24 +116,42 @@ class OptunaSweeperImpl:
         else:
             sampler_note = "no seed"
         try:
-            study = optuna.create_study(study_name=settings.study_name, storage=storage, sampler=sampler,
-                                        directions=settings.directions, load_if_exists=True)
+            study = optuna.create_study(
+                study_name=settings.study_name,
+                storage=storage,
+                sampler=sampler,
+                directions=settings.directions,
+                load_if_exists=True,
+            )
         except ValueError as exc:
             raise ConfigError(f"study '{settings.study_name}': {exc}") from None
         existing = [d.name.lower() for d in study.directions]
         if existing != settings.directions:
-            raise ConfigError(f"study '{settings.study_name}' in {dashboard_hint(url).split(' ', 1)[1]} was created "
-                              f"with directions {existing}, not {settings.directions}; use another study_name")
+            raise ConfigError(
+                f"study '{settings.study_name}' in {dashboard_hint(url).split(' ', 1)[1]} was created "
+                f"with directions {existing}, not {settings.directions}; use another study_name"
+            )
         with warnings.catch_warnings():  # experimental in Optuna 4 (ExperimentalWarning), stable in use
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.set_metric_names([o.key for o in settings.objectives])  # optuna-dashboard's column names
-        study.set_user_attr(STUDY_ATTR, {"objectives": [o.key for o in settings.objectives],
-                                         "directions": settings.directions,
-                                         "pruner": pruner_spec(settings.pruner)})
+        study.set_user_attr(
+            STUDY_ATTR,
+            {
+                "objectives": [o.key for o in settings.objectives],
+                "directions": settings.directions,
+                "pruner": pruner_spec(settings.pruner),
+            },
+        )
         self._fail_stale(study)
-        log.info("Optuna study '%s' (%s, %s): %d trials to complete; storage %s; dashboard: %s",
-                 settings.study_name, "grid" if settings.is_grid else type(sampler).__name__, sampler_note, settings.n_trials,
-                 dashboard_hint(url).split(" ", 1)[1], dashboard_hint(url))
+        log.info(
+            "Optuna study '%s' (%s, %s): %d trials to complete; storage %s; dashboard: %s",
+            settings.study_name,
+            "grid" if settings.is_grid else type(sampler).__name__,
+            sampler_note,
+            settings.n_trials,
+            dashboard_hint(url).split(" ", 1)[1],
+            dashboard_hint(url),
+        )
         self._loop(study, settings, url, sweep_dir)
         return self.write_results(study, settings, url, sweep_dir)
 
@@ -155,8 +179,12 @@ class OptunaSweeperImpl:
                     for point in todo[:budget]:
                         study.enqueue_trial(dict(zip(grid_keys, point)))
             if launched >= settings.max_trials:
-                log.warning("stopping after %d trials launched (hydra.sweeper.max_trials) with %d of %d complete",
-                            launched, complete, settings.n_trials)
+                log.warning(
+                    "stopping after %d trials launched (hydra.sweeper.max_trials) with %d of %d complete",
+                    launched,
+                    complete,
+                    settings.n_trials,
+                )
                 break
             if budget <= 0:  # the rest is running in other workers: wait for them, unless they died
                 time.sleep(POLL_SECONDS)
@@ -174,8 +202,10 @@ class OptunaSweeperImpl:
                     if grid_keys:
                         self._failed_here.add(tuple(trial.params.get(k) for k in grid_keys))
             if failures > settings.max_failures:
-                raise RecframeError(f"{failures} trials failed (hydra.sweeper.max_failures={settings.max_failures}); "
-                                    f"see the trial folders under {sweep_dir}")
+                raise RecframeError(
+                    f"{failures} trials failed (hydra.sweeper.max_failures={settings.max_failures}); "
+                    f"see the trial folders under {sweep_dir}"
+                )
 
     def _hide_secret(self, url: str) -> str:
         """What trial jobs get as ``trial.storage``: the URL, or, when it holds a password, a reference to
@@ -210,8 +240,10 @@ class OptunaSweeperImpl:
         assert self.config is not None
         run_dir = Path(str(self.config.hydra.sweep.dir)).resolve() / trial_subdir(trial.number)
         overrides = settings.space.overrides(trial.params) + [
-            f"trial.study={quote(settings.study_name)}", f"trial.storage={quote(self._trial_storage)}",
-            f"trial.id={trial._trial_id}", f"trial.number={trial.number}",
+            f"trial.study={quote(settings.study_name)}",
+            f"trial.storage={quote(self._trial_storage)}",
+            f"trial.id={trial._trial_id}",
+            f"trial.number={trial.number}",
             f"hydra.sweep.subdir={trial_subdir(trial.number)}",
         ]
         trial.set_user_attr("host", socket.gethostname())
@@ -248,9 +280,13 @@ class OptunaSweeperImpl:
             trial.set_user_attr("fail_reason", reason[:500])
             log.warning("trial %d failed: %s", trial.number, reason.splitlines()[0] if reason else "")
         study.tell(trial, values if state == TrialState.COMPLETE else None, state=state)
-        record = {"number": trial.number, "state": state.name, "params": trial.params,
-                  "values": None if values is None else dict(zip([o.key for o in settings.objectives], values)),
-                  "reason": reason}
+        record = {
+            "number": trial.number,
+            "state": state.name,
+            "params": trial.params,
+            "values": None if values is None else dict(zip([o.key for o in settings.objectives], values)),
+            "reason": reason,
+        }
         if run_dir.is_dir():
             write_json(run_dir / "trial.json", record)
         return state != TrialState.FAIL
@@ -290,12 +326,22 @@ class OptunaSweeperImpl:
         keys = [o.key for o in settings.objectives]
         trials = study.get_trials(deepcopy=False)
         best = study.best_trials if any(t.state == TrialState.COMPLETE for t in trials) else []
-        front = [{"number": t.number, "values": dict(zip(keys, t.values)), "params": t.params,
-                  "overrides": t.user_attrs.get("overrides", []), "run_dir": t.user_attrs.get("run_dir")}
-                 for t in sorted(best, key=lambda t: t.number)]
+        front = [
+            {
+                "number": t.number,
+                "values": dict(zip(keys, t.values)),
+                "params": t.params,
+                "overrides": t.user_attrs.get("overrides", []),
+                "run_dir": t.user_attrs.get("run_dir"),
+            }
+            for t in sorted(best, key=lambda t: t.number)
+        ]
         out: dict[str, Any] = {
-            "name": "optuna", "study_name": settings.study_name, "storage": _redact(url),
-            "objectives": [o.short for o in settings.objectives], "directions": settings.directions,
+            "name": "optuna",
+            "study_name": settings.study_name,
+            "storage": _redact(url),
+            "objectives": [o.short for o in settings.objectives],
+            "directions": settings.directions,
             "n_trials": {s.name.lower(): sum(t.state == s for t in trials) for s in TrialState},
         }
         if len(keys) == 1 and front:
@@ -331,8 +377,14 @@ def _print_front(out: dict[str, Any], keys: list[str], front: list[dict[str, Any
         table.add_column(p)
     for k in keys:
         table.add_column(k, justify="right")
-    cells = [[str(row["number"]), *(_short(row["params"].get(p, "")) for p in params),
-              *(f"{row['values'][k]:.4g}" for k in keys)] for row in front]
+    cells = [
+        [
+            str(row["number"]),
+            *(_short(row["params"].get(p, "")) for p in params),
+            *(f"{row['values'][k]:.4g}" for k in keys),
+        ]
+        for row in front
+    ]
     for row in cells:
         table.add_row(*row)
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(["trial", *params, *keys])]

@@ -31,8 +31,14 @@ def pareto_mask(points: Sequence[Sequence[float] | None], directions: Sequence[s
     return mask
 
 
-def plot_front(path: Path, labels: Sequence[str], points: Sequence[Sequence[float] | None], mask: Sequence[bool],
-               names: Sequence[str], directions: Sequence[str]) -> Path:
+def plot_front(
+    path: Path,
+    labels: Sequence[str],
+    points: Sequence[Sequence[float] | None],
+    mask: Sequence[bool],
+    names: Sequence[str],
+    directions: Sequence[str],
+) -> Path:
     """Scatter the runs on the first two objectives, the front marked and joined; written atomically."""
     try:
         import matplotlib

@@ -35,8 +35,9 @@ def check_overrides(fixed: Sequence[str], sweeps: Sequence[str], argv: Sequence[
     settings = check_config(cfg, sweeps)
     if settings is None:
         return None
-    base = list(fixed) + [f for f in settings.space.fixed if f.split("=", 1)[0] not in
-                          {x.split("=", 1)[0] for x in fixed}]
+    base = list(fixed) + [
+        f for f in settings.space.fixed if f.split("=", 1)[0] not in {x.split("=", 1)[0] for x in fixed}
+    ]
     variants = []
     for key, dist in settings.space.distributions.items():
         values = list(getattr(dist, "choices", ()) or {dist.low, dist.high})

@@ -36,11 +36,14 @@ def load_trial(info: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     from recframe.sweeps.storage import open_storage
 
     storage = open_storage(str(info["storage"]))
-    probe = optuna.load_study(study_name=str(info["study"]), storage=storage,
-                              sampler=optuna.samplers.RandomSampler())
+    probe = optuna.load_study(study_name=str(info["study"]), storage=storage, sampler=optuna.samplers.RandomSampler())
     attrs = probe.user_attrs.get(STUDY_ATTR, {})
-    study = optuna.load_study(study_name=str(info["study"]), storage=storage,
-                              sampler=optuna.samplers.RandomSampler(), pruner=make_pruner(attrs.get("pruner")))
+    study = optuna.load_study(
+        study_name=str(info["study"]),
+        storage=storage,
+        sampler=optuna.samplers.RandomSampler(),
+        pruner=make_pruner(attrs.get("pruner")),
+    )
     return optuna.trial.Trial(study, int(info["id"])), attrs
 
 
@@ -86,7 +89,7 @@ def pruning_callbacks(cfg: DictConfig) -> list[pl.Callback]:
     if len(objectives) != 1 or attrs.get("pruner") is None:
         return []
     key = objectives[0]
-    key = key[len("metrics."):] if key.startswith("metrics.") else key
+    key = key[len("metrics.") :] if key.startswith("metrics.") else key
     if not key.startswith("valid/"):
         return []  # only per-epoch validation metrics can be reported
     return [OptunaPruning(trial, key)]

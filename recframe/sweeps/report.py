@@ -74,8 +74,16 @@ def collect(sweep_dir: Path) -> list[Job]:
         trial_path = job_dir / "trial.json"
         if results is None and trial_path.is_file() and json.loads(trial_path.read_text()).get("state") == "PRUNED":
             status, detail = "pruned", ""
-        jobs.append(Job(str(job_dir.relative_to(sweep_dir)), overrides, results, status,
-                        detail if status != "ok" else "", sweep=read_marker(job_dir)))
+        jobs.append(
+            Job(
+                str(job_dir.relative_to(sweep_dir)),
+                overrides,
+                results,
+                status,
+                detail if status != "ok" else "",
+                sweep=read_marker(job_dir),
+            )
+        )
     if not jobs:
         raise ConfigError(f"no jobs under {sweep_dir} (no */.hydra/overrides.yaml): is it a multirun folder?")
     return jobs
@@ -194,10 +202,13 @@ def one_sweep(jobs: list[Job], sweep_dir: Path, sweep: str | None, mix: bool) ->
         return groups[sweep]
     if len(groups) <= 1 or mix:
         return jobs
-    described = "; ".join(f"{sid} ({len(g)} jobs: {g[0].sweep['command'] if g[0].sweep else 'no record'})"
-                          for sid, g in groups.items())
-    raise ConfigError(f"{sweep_dir} holds jobs of {len(groups)} different sweeps: {described}; "
-                      f"tabulate one with --sweep ID, or all together with --mix")
+    described = "; ".join(
+        f"{sid} ({len(g)} jobs: {g[0].sweep['command'] if g[0].sweep else 'no record'})" for sid, g in groups.items()
+    )
+    raise ConfigError(
+        f"{sweep_dir} holds jobs of {len(groups)} different sweeps: {described}; "
+        f"tabulate one with --sweep ID, or all together with --mix"
+    )
 
 
 def select(names: Sequence[str], patterns: Sequence[str], flag: str) -> list[str]:
@@ -210,15 +221,23 @@ def select(names: Sequence[str], patterns: Sequence[str], flag: str) -> list[str
     for pattern in patterns:
         found = [n for n in names if fnmatchcase(n, pattern)]
         if not found:
-            raise ConfigError(f"{flag} {pattern}: no such column{did_you_mean(pattern, list(names))}; "
-                              f"columns: {', '.join(names)}")
+            raise ConfigError(
+                f"{flag} {pattern}: no such column{did_you_mean(pattern, list(names))}; columns: {', '.join(names)}"
+            )
         chosen += [n for n in found if n not in chosen]
     return chosen
 
 
-def build_report(sweep_dir: str | Path, metric: str | None = None, objectives: Sequence[str] | None = None,
-                 *, sweep: str | None = None, mix: bool = False, columns: Sequence[str] | None = None,
-                 metrics_shown: Sequence[str] | None = None) -> Report:
+def build_report(
+    sweep_dir: str | Path,
+    metric: str | None = None,
+    objectives: Sequence[str] | None = None,
+    *,
+    sweep: str | None = None,
+    mix: bool = False,
+    columns: Sequence[str] | None = None,
+    metrics_shown: Sequence[str] | None = None,
+) -> Report:
     """Collect the jobs of ``sweep_dir`` and compute the best row and the Pareto front.
 
     ``sweep``/``mix`` choose among several sweeps in one folder (:func:`one_sweep`); ``metrics_shown``
@@ -255,9 +274,17 @@ def build_report(sweep_dir: str | Path, metric: str | None = None, objectives: S
     if scored:
         sign = 1 if best_by.direction == "maximize" else -1
         best = max(scored, key=lambda iv: sign * iv[1])[0]
-    front = pareto_mask([None if any(j.values.get(o.key) is None for o in objs)
-                         else tuple(j.values[o.key] for o in objs) for j in jobs],
-                        [o.direction for o in objs]) if objs else [False] * len(jobs)
+    front = (
+        pareto_mask(
+            [
+                None if any(j.values.get(o.key) is None for o in objs) else tuple(j.values[o.key] for o in objs)
+                for j in jobs
+            ],
+            [o.direction for o in objs],
+        )
+        if objs
+        else [False] * len(jobs)
+    )
     shown = select(metrics, metrics_shown, "--metrics") if metrics_shown else metrics
     report = Report(sweep_dir, jobs, params, fixed, shown, protocols, best_by, best, objs, front)
     if columns:
@@ -289,6 +316,7 @@ def _study_objectives(sweep_dir: Path) -> list[Objective]:
 
 # -- output ----------------------------------------------------------------------------------------
 
+
 def _fmt(value: Any, col: str) -> str:
     if value is None:
         return ""
@@ -316,15 +344,20 @@ def header_lines(report: Report) -> list[str]:
             lines.append(f"  {label}: " + "; ".join(f"{k} {v}" for k, v in describe(block)))
     if report.fixed:
         lines.append("fixed overrides: " + " ".join(f"{k}={v}" for k, v in report.fixed.items()))
-    counts = {s: sum(j.status == s for j in report.jobs) for s in ("ok", "failed", "pruned", "running", "stale",
-                                                                     "incomplete")}
+    counts = {
+        s: sum(j.status == s for j in report.jobs) for s in ("ok", "failed", "pruned", "running", "stale", "incomplete")
+    }
     lines.append(f"jobs: {len(report.jobs)} ({', '.join(f'{v} {k}' for k, v in counts.items() if v)})")
     lines += [f"not counted: {j.name} ({j.status}: {j.detail})" for j in report.jobs if j.detail]
     best = report.jobs[report.best].name if report.best is not None else "none"
     lines.append(f"best ({BEST}) by {report.best_by.short}: {best}")
     if report.objectives:
-        lines.append(f"Pareto front ({FRONT}) over " + ", ".join(o.short for o in report.objectives) + ": "
-                     + ", ".join(j.name for j, m in zip(report.jobs, report.front) if m))
+        lines.append(
+            f"Pareto front ({FRONT}) over "
+            + ", ".join(o.short for o in report.objectives)
+            + ": "
+            + ", ".join(j.name for j, m in zip(report.jobs, report.front) if m)
+        )
     return lines
 
 
@@ -332,8 +365,11 @@ def to_markdown(report: Report) -> str:
     cols = report.columns
     out = [f"# Sweep report: {report.sweep_dir}", ""]
     out += [f"- {line}" if not line.startswith("  ") else f"  - {line.strip()}" for line in header_lines(report)]
-    out += ["", "| " + " | ".join(cols) + " |", "|" + "|".join("---" if c in ("job", "status") or c in report.params
-                                                               else "---:" for c in cols) + "|"]
+    out += [
+        "",
+        "| " + " | ".join(cols) + " |",
+        "|" + "|".join("---" if c in ("job", "status") or c in report.params else "---:" for c in cols) + "|",
+    ]
     for i in range(len(report.jobs)):
         out.append("| " + " | ".join(_fmt(report.cell(i, c), c).replace("|", "\\|") for c in cols) + " |")
     return "\n".join(out) + "\n"
@@ -382,9 +418,20 @@ def write_report(report: Report, plot: bool = True) -> list[Path]:
     if plot and report.objectives:
         from recframe.sweeps.pareto import plot_front
 
-        points = [None if any(j.values.get(o.key) is None for o in report.objectives)
-                  else tuple(j.values[o.key] for o in report.objectives) for j in report.jobs]
-        written.append(plot_front(report.sweep_dir / "pareto.png", [j.name for j in report.jobs], points,
-                                  report.front, [o.key for o in report.objectives],
-                                  [o.direction for o in report.objectives]))
+        points = [
+            None
+            if any(j.values.get(o.key) is None for o in report.objectives)
+            else tuple(j.values[o.key] for o in report.objectives)
+            for j in report.jobs
+        ]
+        written.append(
+            plot_front(
+                report.sweep_dir / "pareto.png",
+                [j.name for j in report.jobs],
+                points,
+                report.front,
+                [o.key for o in report.objectives],
+                [o.direction for o in report.objectives],
+            )
+        )
     return written

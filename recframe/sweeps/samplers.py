@@ -15,11 +15,25 @@ from typing import Any
 from recframe.errors import ConfigError, did_you_mean
 from recframe.factory import build, parameter_names
 
-SAMPLERS = {"tpe": "TPESampler", "random": "RandomSampler", "cmaes": "CmaEsSampler",
-            "nsgaii": "NSGAIISampler", "nsga2": "NSGAIISampler", "grid": "GridSampler", "qmc": "QMCSampler"}
-PRUNERS = {"median": "MedianPruner", "percentile": "PercentilePruner", "hyperband": "HyperbandPruner",
-           "successive_halving": "SuccessiveHalvingPruner", "threshold": "ThresholdPruner",
-           "patient": "PatientPruner", "nop": "NopPruner", "none": "NopPruner"}
+SAMPLERS = {
+    "tpe": "TPESampler",
+    "random": "RandomSampler",
+    "cmaes": "CmaEsSampler",
+    "nsgaii": "NSGAIISampler",
+    "nsga2": "NSGAIISampler",
+    "grid": "GridSampler",
+    "qmc": "QMCSampler",
+}
+PRUNERS = {
+    "median": "MedianPruner",
+    "percentile": "PercentilePruner",
+    "hyperband": "HyperbandPruner",
+    "successive_halving": "SuccessiveHalvingPruner",
+    "threshold": "ThresholdPruner",
+    "patient": "PatientPruner",
+    "nop": "NopPruner",
+    "none": "NopPruner",
+}
 
 
 def _split(spec: Any, kind: str, table: dict[str, str]) -> tuple[str, dict[str, Any]]:
@@ -39,8 +53,9 @@ def _split(spec: Any, kind: str, table: dict[str, str]) -> tuple[str, dict[str, 
         raise ConfigError(f"hydra.sweeper.{kind} must be a name or a mapping, got {spec!r}")
     key = str(name).lower()
     if key not in table:
-        raise ConfigError(f"unknown {kind} '{name}'; choose one of {', '.join(sorted(set(table)))}"
-                          f"{did_you_mean(key, table)}")
+        raise ConfigError(
+            f"unknown {kind} '{name}'; choose one of {', '.join(sorted(set(table)))}{did_you_mean(key, table)}"
+        )
     return key, kwargs
 
 
@@ -52,8 +67,7 @@ def sampler_name(spec: Any) -> str:
     return _split(spec if spec is not None else "tpe", "sampler", SAMPLERS)[0]
 
 
-def make_sampler(spec: Any, seed: int | None, grid: dict[str, list[Any]] | None = None,
-                 n_objectives: int = 1) -> Any:
+def make_sampler(spec: Any, seed: int | None, grid: dict[str, list[Any]] | None = None, n_objectives: int = 1) -> Any:
     """Build the sampler; ``grid`` (key -> values) is the search space of the grid sampler."""
     import optuna
 

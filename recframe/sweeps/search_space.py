@@ -63,8 +63,12 @@ def format_value(value: Any) -> str:
 
 def quote(text: str) -> str:
     """Quote ``text`` for an override unless it is a plain word Hydra reads back unchanged."""
-    if text and all(c.isalnum() or c in "_-./@" for c in text) and not text[0].isdigit() \
-            and text.lower() not in ("true", "false", "null", "nan", "inf"):
+    if (
+        text
+        and all(c.isalnum() or c in "_-./@" for c in text)
+        and not text[0].isdigit()
+        and text.lower() not in ("true", "false", "null", "nan", "inf")
+    ):
         return text
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
@@ -86,7 +90,9 @@ def parse_search_space(params: Mapping[str, Any] | None, cli_overrides: Sequence
             override = parser.parse_override(line)
         except Exception as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ConfigError(f"hydra.sweeper.params.{key}: cannot parse '{line.split('=', 1)[-1]}' ({first})") from None
+            raise ConfigError(
+                f"hydra.sweeper.params.{key}: cannot parse '{line.split('=', 1)[-1]}' ({first})"
+            ) from None
         if not override.is_sweep_override():
             space.fixed.append(line)
             continue
@@ -110,8 +116,9 @@ def distribution(key: str, sweep: Any) -> tuple[Any, list[Any] | None]:
         values = list(sweep.list)
         for v in values:
             if not (v is None or isinstance(v, (bool, int, float, str))):
-                raise ConfigError(f"hydra.sweeper.params.{key}: choice() values must be numbers, strings, "
-                                  f"booleans or null, got {v!r}")
+                raise ConfigError(
+                    f"hydra.sweeper.params.{key}: choice() values must be numbers, strings, booleans or null, got {v!r}"
+                )
         if not values:
             raise ConfigError(f"hydra.sweeper.params.{key}: choice() needs at least one value")
         return CategoricalDistribution(values), values
@@ -136,8 +143,10 @@ def distribution(key: str, sweep: Any) -> tuple[Any, list[Any] | None]:
                 raise ConfigError(f"hydra.sweeper.params.{key}: tag(int, interval(...)) needs integer bounds")
             return IntDistribution(int(low), int(high), log=log), None
         return FloatDistribution(low, high, log=log), None
-    raise ConfigError(f"hydra.sweeper.params.{key}: {type(sweep).__name__} is not supported; use choice(), "
-                      f"range(), interval() or tag(log, interval())")
+    raise ConfigError(
+        f"hydra.sweeper.params.{key}: {type(sweep).__name__} is not supported; use choice(), "
+        f"range(), interval() or tag(log, interval())"
+    )
 
 
 def _range_values(sweep: Any) -> list[Any]:

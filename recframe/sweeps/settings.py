@@ -17,8 +17,21 @@ from recframe.sweeps.objectives import Objective, check_keys, parse_objectives
 from recframe.sweeps.search_space import SearchSpace, parse_search_space
 
 TARGET = "hydra_plugins.recframe_optuna_sweeper.RecframeOptunaSweeper"
-KNOWN = {"_target_", "_recursive_", "study_name", "storage", "n_trials", "n_jobs", "sampler", "seed", "pruner",
-         "objectives", "max_failures", "max_trials", "params"}
+KNOWN = {
+    "_target_",
+    "_recursive_",
+    "study_name",
+    "storage",
+    "n_trials",
+    "n_jobs",
+    "sampler",
+    "seed",
+    "pruner",
+    "objectives",
+    "max_failures",
+    "max_trials",
+    "params",
+}
 
 
 @dataclass
@@ -58,8 +71,13 @@ def _int(value: Any, key: str, minimum: int) -> int:
     return value
 
 
-def parse_settings(sweeper: Mapping[str, Any], valid_metric: str, cli_overrides: Sequence[str] = (),
-                   metric_names: Sequence[str] | None = None, cutoffs: Sequence[int] | None = None) -> Settings:
+def parse_settings(
+    sweeper: Mapping[str, Any],
+    valid_metric: str,
+    cli_overrides: Sequence[str] = (),
+    metric_names: Sequence[str] | None = None,
+    cutoffs: Sequence[int] | None = None,
+) -> Settings:
     """Check ``hydra.sweeper`` and build the settings; ``metric_names``/``cutoffs`` check objective keys."""
     from recframe.sweeps.samplers import make_pruner, make_sampler, sampler_name
 
@@ -69,8 +87,10 @@ def parse_settings(sweeper: Mapping[str, Any], valid_metric: str, cli_overrides:
         from recframe.errors import did_you_mean
 
         key = sorted(unknown)[0]
-        raise ConfigError(f"hydra.sweeper.{key} is not a setting of the optuna sweeper "
-                          f"({', '.join(sorted(KNOWN - {'_target_', '_recursive_'}))}){did_you_mean(key, KNOWN)}")
+        raise ConfigError(
+            f"hydra.sweeper.{key} is not a setting of the optuna sweeper "
+            f"({', '.join(sorted(KNOWN - {'_target_', '_recursive_'}))}){did_you_mean(key, KNOWN)}"
+        )
     n_trials = _int(sweeper.get("n_trials", 20), "n_trials", 1)
     n_jobs = _int(sweeper.get("n_jobs", 1), "n_jobs", 1)
     seed = sweeper.get("seed")
@@ -82,12 +102,15 @@ def parse_settings(sweeper: Mapping[str, Any], valid_metric: str, cli_overrides:
     max_trials = 3 * n_trials if max_trials is None else _int(max_trials, "max_trials", 1)
     params = sweeper.get("params") or {}
     if not isinstance(params, Mapping):
-        raise ConfigError(f"hydra.sweeper.params must be a mapping of config keys to choice()/range()/interval(), "
-                          f"got {params!r}")
+        raise ConfigError(
+            f"hydra.sweeper.params must be a mapping of config keys to choice()/range()/interval(), got {params!r}"
+        )
     space = parse_search_space(params, cli_overrides)
     if not space.distributions:
-        raise ConfigError("the optuna sweeper has nothing to search: give hydra.sweeper.params (e.g. "
-                          "trainer.lr: tag(log, interval(1e-4, 1e-1))) or a sweep override on the command line")
+        raise ConfigError(
+            "the optuna sweeper has nothing to search: give hydra.sweeper.params (e.g. "
+            "trainer.lr: tag(log, interval(1e-4, 1e-1))) or a sweep override on the command line"
+        )
     objectives = parse_objectives(sweeper.get("objectives"), valid_metric)
     if metric_names is not None and cutoffs is not None:
         check_keys(objectives, metric_names, cutoffs)
@@ -101,16 +124,28 @@ def parse_settings(sweeper: Mapping[str, Any], valid_metric: str, cli_overrides:
     pruner = sweeper.get("pruner")
     make_pruner(pruner)
     if pruner is not None and len(objectives) > 1:
-        raise ConfigError("pruning needs a single objective (optuna cannot prune multi-objective trials); "
-                          "set hydra.sweeper.pruner=null")
+        raise ConfigError(
+            "pruning needs a single objective (optuna cannot prune multi-objective trials); "
+            "set hydra.sweeper.pruner=null"
+        )
     study_name = sweeper.get("study_name")
     if not study_name:
         raise ConfigError("hydra.sweeper.study_name is empty; set it (it names the study in the storage)")
     if name == "grid":
         n_trials = min(n_trials, space.grid_size())
-    return Settings(study_name=str(study_name), storage=sweeper.get("storage"), n_trials=n_trials, n_jobs=n_jobs,
-                    sampler=sampler, seed=seed, pruner=pruner, objectives=objectives, max_failures=max_failures,
-                    max_trials=max_trials, space=space)
+    return Settings(
+        study_name=str(study_name),
+        storage=sweeper.get("storage"),
+        n_trials=n_trials,
+        n_jobs=n_jobs,
+        sampler=sampler,
+        seed=seed,
+        pruner=pruner,
+        objectives=objectives,
+        max_failures=max_failures,
+        max_trials=max_trials,
+        space=space,
+    )
 
 
 def uses_optuna_sweeper(cfg: DictConfig) -> bool:
@@ -122,5 +157,10 @@ def check_config(cfg: DictConfig, cli_overrides: Sequence[str]) -> Settings | No
     if not uses_optuna_sweeper(cfg):
         return None
     node = OmegaConf.select(cfg, "hydra.sweeper")
-    return parse_settings(node, str(cfg.protocol.valid_metric), cli_overrides,
-                          list(cfg.metrics.names), [int(k) for k in cfg.protocol.cutoffs])
+    return parse_settings(
+        node,
+        str(cfg.protocol.valid_metric),
+        cli_overrides,
+        list(cfg.metrics.names),
+        [int(k) for k in cfg.protocol.cutoffs],
+    )

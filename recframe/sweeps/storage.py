@@ -22,14 +22,16 @@ def storage_url(spec: str | None, sweep_dir: str | Path) -> str:
         return f"sqlite:///{(Path(sweep_dir) / DEFAULT_FILE).resolve()}"
     spec = str(spec)
     if spec.startswith("journal:"):
-        return "journal:" + str(Path(spec[len("journal:"):]).expanduser().resolve())
+        return "journal:" + str(Path(spec[len("journal:") :]).expanduser().resolve())
     if "://" not in spec:
         if spec.endswith((".log", ".journal")):
             return "journal:" + str(Path(spec).expanduser().resolve())
         if spec.endswith((".db", ".sqlite", ".sqlite3")):
             return f"sqlite:///{Path(spec).expanduser().resolve()}"
-        raise ConfigError(f"hydra.sweeper.storage '{_redact(spec)}' is not a database URL (sqlite:///..., "
-                          f"postgresql+psycopg://...) or a journal file (journal:<path>, *.log)")
+        raise ConfigError(
+            f"hydra.sweeper.storage '{_redact(spec)}' is not a database URL (sqlite:///..., "
+            f"postgresql+psycopg://...) or a journal file (journal:<path>, *.log)"
+        )
     return spec
 
 
@@ -43,12 +45,12 @@ def open_storage(url: str) -> Any:
     if url.startswith("journal:"):
         from optuna.storages.journal import JournalFileBackend, JournalStorage
 
-        path = Path(url[len("journal:"):])
+        path = Path(url[len("journal:") :])
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path)))
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
         # a wait instead of "database is locked" when workers write at once
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
     if url.startswith(("postgresql", "postgres")):
@@ -95,5 +97,5 @@ def _redact(url: str) -> str:
 
 def dashboard_hint(url: str) -> str:
     if url.startswith("journal:"):
-        return f"optuna-dashboard {url[len('journal:'):]}"
+        return f"optuna-dashboard {url[len('journal:') :]}"
     return f"optuna-dashboard {_redact(url)}"

@@ -44,8 +44,9 @@ def row_blocks(indptr: np.ndarray, parts: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=False) if b > a]
 
 
-def cg_side_torch(rows: Tensor, cols: Tensor, current: Tensor, other: Tensor, alpha: float, reg: float,
-                  steps: int) -> Tensor:
+def cg_side_torch(
+    rows: Tensor, cols: Tensor, current: Tensor, other: Tensor, alpha: float, reg: float, steps: int
+) -> Tensor:
     """Batched fallback: ``current: float[n_rows, d]`` improved by ``steps`` CG steps, all rows at once.
 
     ``rows, cols: long[nnz]`` the observed pairs; ``other: float[n_cols, d]``. Returns a new tensor.
@@ -76,8 +77,16 @@ def cg_side_torch(rows: Tensor, cols: Tensor, current: Tensor, other: Tensor, al
     return x
 
 
-def cg_half_step(indptr: np.ndarray, indices: np.ndarray, factors: np.ndarray, other: np.ndarray, alpha: float,
-                 reg: float, steps: int, threads: int | None = None) -> None:
+def cg_half_step(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    factors: np.ndarray,
+    other: np.ndarray,
+    alpha: float,
+    reg: float,
+    steps: int,
+    threads: int | None = None,
+) -> None:
     """Improve ``factors: float[n_rows, d]`` in place by ``steps`` CG steps per row towards the ALS solution.
 
     ``indptr: int64[n_rows + 1]``, ``indices: int[nnz]``: the CSR of observed pairs (row -> row of
@@ -87,8 +96,9 @@ def cg_half_step(indptr: np.ndarray, indices: np.ndarray, factors: np.ndarray, o
     if not kernels.available():
         rows = torch.from_numpy(np.repeat(np.arange(indptr.shape[0] - 1), np.diff(indptr)))
         cols = torch.from_numpy(indices.astype(np.int64, copy=False))
-        factors[...] = cg_side_torch(rows, cols, torch.from_numpy(factors), torch.from_numpy(other), alpha, reg,
-                                     steps).numpy()
+        factors[...] = cg_side_torch(
+            rows, cols, torch.from_numpy(factors), torch.from_numpy(other), alpha, reg, steps
+        ).numpy()
         return
     from recframe.kernels.als import cg_rows
 
@@ -99,6 +109,7 @@ def cg_half_step(indptr: np.ndarray, indices: np.ndarray, factors: np.ndarray, o
         cg_rows(indptr, indices, other, gram, factors, a, int(steps), 0, indptr.shape[0] - 1)
         return
     with ThreadPoolExecutor(max_workers=len(blocks)) as pool:
-        for done in [pool.submit(cg_rows, indptr, indices, other, gram, factors, a, int(steps), s, e)
-                     for s, e in blocks]:
+        for done in [
+            pool.submit(cg_rows, indptr, indices, other, gram, factors, a, int(steps), s, e) for s, e in blocks
+        ]:
             done.result()

@@ -66,8 +66,16 @@ class InteractionBatches(EpochBatches):
     sampler of NGCF and LightGCN's reference code), so light users weigh as much as heavy ones.
     """
 
-    def __init__(self, train: Interactions, kind: str, batch_size: int, num_negatives: int,
-                 sampler: NegativeSampler, seed: int, positives: str = "interactions") -> None:
+    def __init__(
+        self,
+        train: Interactions,
+        kind: str,
+        batch_size: int,
+        num_negatives: int,
+        sampler: NegativeSampler,
+        seed: int,
+        positives: str = "interactions",
+    ) -> None:
         super().__init__(batch_size, seed)
         if kind not in {"pairwise", "pointwise"}:
             raise ValueError(f"InteractionBatches builds pairwise or pointwise batches, not '{kind}'")
@@ -103,8 +111,11 @@ class InteractionBatches(EpochBatches):
         for sl in self.batch_slices(len(users_all)):
             users, pos, neg = users_all[sl], items_all[sl], negs_all[sl]
             if self.kind == "pairwise":
-                yield {"user": torch.from_numpy(users), "pos_item": torch.from_numpy(pos),
-                       "neg_item": torch.from_numpy(neg)}
+                yield {
+                    "user": torch.from_numpy(users),
+                    "pos_item": torch.from_numpy(pos),
+                    "neg_item": torch.from_numpy(neg),
+                }
             else:
                 n = self.num_negatives
                 u = np.repeat(users, 1 + n)
@@ -125,7 +136,7 @@ class UserBatches(IterableDataset):
 
     def __iter__(self) -> Iterator[torch.Tensor]:
         for start in range(0, len(self.users), self.batch_size):
-            yield torch.from_numpy(self.users[start:start + self.batch_size])
+            yield torch.from_numpy(self.users[start : start + self.batch_size])
 
 
 class UserRowBatches(EpochBatches):
@@ -161,8 +172,11 @@ class UserRowBatches(EpochBatches):
             users = order[sl]
             rows = self.matrix[users]
             batch_row = np.repeat(np.arange(len(users), dtype=np.int64), np.diff(rows.indptr))
-            yield {"user": torch.from_numpy(users), "row": torch.from_numpy(rows.toarray()),
-                   "row_nonzero": torch.from_numpy(np.stack([batch_row, rows.indices.astype(np.int64)]))}
+            yield {
+                "user": torch.from_numpy(users),
+                "row": torch.from_numpy(rows.toarray()),
+                "row_nonzero": torch.from_numpy(np.stack([batch_row, rows.indices.astype(np.int64)])),
+            }
 
 
 class LabeledBatches(EpochBatches):
@@ -193,5 +207,9 @@ class LabeledBatches(EpochBatches):
         order = rng.permutation(len(self.user))
         for sl in self.batch_slices(len(order)):
             rows = order[sl]
-            yield {"user": torch.from_numpy(self.user[rows]), "item": torch.from_numpy(self.item[rows]),
-                   "label": torch.from_numpy(self.label[rows]), "context": torch.from_numpy(self.context[rows])}
+            yield {
+                "user": torch.from_numpy(self.user[rows]),
+                "item": torch.from_numpy(self.item[rows]),
+                "label": torch.from_numpy(self.label[rows]),
+                "context": torch.from_numpy(self.context[rows]),
+            }

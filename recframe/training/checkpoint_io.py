@@ -25,11 +25,15 @@ from recframe.errors import TrainingError
 def disk_error(exc: OSError, path: str | os.PathLike) -> TrainingError:
     """One line for an ``OSError`` met while writing ``path``."""
     if exc.errno == errno.ENOSPC:
-        return TrainingError(f"no space left on the device writing {path}; free some space or point "
-                             f"paths.output_dir at a larger disk, then rerun with resume=true")
+        return TrainingError(
+            f"no space left on the device writing {path}; free some space or point "
+            f"paths.output_dir at a larger disk, then rerun with resume=true"
+        )
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return TrainingError(f"cannot write {path} ({exc.strerror}); make the folder writable or set "
-                             f"paths.output_dir to a writable folder")
+        return TrainingError(
+            f"cannot write {path} ({exc.strerror}); make the folder writable or set "
+            f"paths.output_dir to a writable folder"
+        )
     return TrainingError(f"cannot write {path} ({exc.strerror or exc})")
 
 
@@ -45,8 +49,10 @@ class SafeCheckpointIO(TorchCheckpointIO):
             raise disk_error(exc, target) from None
         except RuntimeError as exc:  # torch's zip writer reports a failed write as a RuntimeError
             if "write" in str(exc).lower() or "file" in str(exc).lower():
-                raise TrainingError(f"cannot write {target} ({str(exc).splitlines()[0]}); check the free space "
-                                    f"and permissions of paths.output_dir") from None
+                raise TrainingError(
+                    f"cannot write {target} ({str(exc).splitlines()[0]}); check the free space "
+                    f"and permissions of paths.output_dir"
+                ) from None
             raise
 
     def load_checkpoint(self, path: Any, map_location: Any = None, weights_only: bool | None = None) -> dict[str, Any]:

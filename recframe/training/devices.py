@@ -41,8 +41,10 @@ def check_eval_device(trainer_cfg: Any) -> None:
     if device.type == "cuda":
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if count == 0 or (device.index or 0) >= count:
-            raise ConfigError(f"trainer.eval_device={setting} but this machine has {count} CUDA device(s); "
-                              f"use trainer.eval_device=auto or cpu")
+            raise ConfigError(
+                f"trainer.eval_device={setting} but this machine has {count} CUDA device(s); "
+                f"use trainer.eval_device=auto or cpu"
+            )
     elif device.type == "mps":
         if not torch.backends.mps.is_available():
             raise ConfigError(f"trainer.eval_device={setting} but MPS is not available; use trainer.eval_device=cpu")

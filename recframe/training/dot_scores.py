@@ -40,8 +40,14 @@ class _DotScores(torch.autograd.Function):
     """``s[b, j] = <U[users[b]], V[items[b, j]]>``: ``long[B]``, ``long[B, k]`` -> ``float[B, k]``."""
 
     @staticmethod
-    def forward(ctx, user_weight: Tensor, item_weight: Tensor, users: Tensor, items: Tensor,  # type: ignore[override]
-                sparse: bool = False) -> Tensor:
+    def forward(
+        ctx,
+        user_weight: Tensor,
+        item_weight: Tensor,
+        users: Tensor,
+        items: Tensor,  # type: ignore[override]
+        sparse: bool = False,
+    ) -> Tensor:
         ctx.rows, ctx.sparse = (user_weight.shape[0], item_weight.shape[0]), sparse
         if not sparse and _kernel_fits(user_weight, item_weight, users, items):
             from recframe.kernels.dot_rows import dot_rows
@@ -71,7 +77,7 @@ class _DotScores(torch.autograd.Function):
             else:  # a few negatives: fused multiply-adds beat bmm's per-matrix overhead
                 rows = v[:, 0] * grad[:, :1]  # [B, d]: sum_j grad[b, j] * v[b, j]
                 for j in range(1, v.shape[1]):
-                    rows.addcmul_(v[:, j], grad[:, j:j + 1])
+                    rows.addcmul_(v[:, j], grad[:, j : j + 1])
             grad_user = _table_grad(rows, users, ctx.rows[0], ctx.sparse)
         if ctx.needs_input_grad[1]:
             rows = (grad.unsqueeze(2) * u.unsqueeze(1)).view(-1, u.shape[1])  # [B * k, d]
@@ -82,9 +88,14 @@ class _DotScores(torch.autograd.Function):
 def _kernel_fits(user_weight: Tensor, item_weight: Tensor, users: Tensor, items: Tensor) -> bool:
     """Whether :mod:`recframe.kernels.dot_rows` can compute these scores: numba present, float32
     contiguous tables on the CPU, int64 indices."""
-    return (kernels.available() and user_weight.dtype == item_weight.dtype == torch.float32
-            and user_weight.is_contiguous() and item_weight.is_contiguous()
-            and users.dtype == items.dtype == torch.int64 and users.device.type == items.device.type == "cpu")
+    return (
+        kernels.available()
+        and user_weight.dtype == item_weight.dtype == torch.float32
+        and user_weight.is_contiguous()
+        and item_weight.is_contiguous()
+        and users.dtype == items.dtype == torch.int64
+        and users.device.type == items.device.type == "cpu"
+    )
 
 
 def _kernel_backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None]:
@@ -94,9 +105,15 @@ def _kernel_backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None, N
     users, items, user_weight, item_weight = ctx.saved_tensors
     grad_user = torch.zeros_like(user_weight) if ctx.needs_input_grad[0] else None
     grad_item = torch.zeros_like(item_weight) if ctx.needs_input_grad[1] else None
-    dot_rows_backward(user_weight.detach().numpy(), item_weight.detach().numpy(), users.numpy(), items.numpy(),
-                      grad.float().contiguous().numpy(), None if grad_user is None else grad_user.numpy(),
-                      None if grad_item is None else grad_item.numpy())
+    dot_rows_backward(
+        user_weight.detach().numpy(),
+        item_weight.detach().numpy(),
+        users.numpy(),
+        items.numpy(),
+        grad.float().contiguous().numpy(),
+        None if grad_user is None else grad_user.numpy(),
+        None if grad_item is None else grad_item.numpy(),
+    )
     return grad_user, grad_item, None, None
 
 
@@ -109,10 +126,16 @@ def dot_scores(user_embedding: nn.Module, item_embedding: nn.Module, users: Tens
     with forward hooks such as ``torch.nn.utils.prune``'s masks, or modules that replaced the
     embeddings, e.g. compression) by calling the modules themselves.
     """
-    plain = all(type(e) is nn.Embedding and e.weight.device.type == "cpu" and e.padding_idx is None
-                and e.max_norm is None and not e.scale_grad_by_freq
-                and not e._forward_pre_hooks and not e._forward_hooks  # e.g. pruning masks recompute weight
-                for e in (user_embedding, item_embedding))
+    plain = all(
+        type(e) is nn.Embedding
+        and e.weight.device.type == "cpu"
+        and e.padding_idx is None
+        and e.max_norm is None
+        and not e.scale_grad_by_freq
+        and not e._forward_pre_hooks
+        and not e._forward_hooks  # e.g. pruning masks recompute weight
+        for e in (user_embedding, item_embedding)
+    )
     sparse = {bool(user_embedding.sparse), bool(item_embedding.sparse)} if plain else set()
     if plain and len(sparse) == 1 and torch.is_grad_enabled():
         return _DotScores.apply(user_embedding.weight, item_embedding.weight, users, items, sparse.pop())

@@ -46,17 +46,22 @@ def training_batches(model: Recommender, train: Any, t: DictConfig, seed: int) -
     if model.batch_kind in ("pairwise", "pointwise"):
         positives = str(OmegaConf.select(t, "positive_sampling", default="interactions") or "interactions")
         sampler = NegativeSampler(train, distribution=str(t.negative_sampling))
-        return InteractionBatches(train, model.batch_kind, t.batch_size, t.num_negatives, sampler, seed,
-                                  positives=positives)
+        return InteractionBatches(
+            train, model.batch_kind, t.batch_size, t.num_negatives, sampler, seed, positives=positives
+        )
     if model.batch_kind == "sequence":
         max_len = getattr(model, "max_len", None)
         if max_len is None:
-            raise ConfigError(f"model '{type(model).__name__}' trains on sequence batches but has no max_len "
-                              f"attribute; give the model a max_len (the longest input sequence)")
+            raise ConfigError(
+                f"model '{type(model).__name__}' trains on sequence batches but has no max_len "
+                f"attribute; give the model a max_len (the longest input sequence)"
+            )
         sampler = NegativeSampler(train, distribution=str(t.negative_sampling))
         return SequenceBatches(train, t.batch_size, int(max_len), t.num_negatives, sampler, seed)
-    raise ConfigError(f"model '{type(model).__name__}' trains on '{model.batch_kind}' batches, which recframe "
-                      f"cannot build yet (pairwise, pointwise, listwise, sequence)")
+    raise ConfigError(
+        f"model '{type(model).__name__}' trains on '{model.batch_kind}' batches, which recframe "
+        f"cannot build yet (pairwise, pointwise, listwise, sequence)"
+    )
 
 
 def _strategy(t: DictConfig) -> Any:
@@ -97,9 +102,17 @@ def lightning_trainer(**kwargs: Any) -> Any:
         raise ConfigError(f"Lightning rejected the trainer settings ({keys}): {first}") from None
 
 
-def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Loss, split: Any,
-                    evaluator: RankingEvaluator, valid_target: RankingTarget, seed: int,
-                    batches: Any = None) -> dict[str, Any]:
+def fit_torch_model(
+    cfg: DictConfig,
+    run_dir: Path,
+    model: Recommender,
+    loss: Loss,
+    split: Any,
+    evaluator: RankingEvaluator,
+    valid_target: RankingTarget,
+    seed: int,
+    batches: Any = None,
+) -> dict[str, Any]:
     """Train ``model`` in place; load the best validation checkpoint into it. Returns fit facts.
 
     ``batches`` is the training batch stream when the protocol fixes it (labelled records under
@@ -111,8 +124,10 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # device banners and tips
     kind = getattr(batches, "kind", model.batch_kind)
     if kind not in loss.batch_kinds:
-        raise ConfigError(f"loss '{cfg.loss.name}' works on {', '.join(loss.batch_kinds)} batches, but model "
-                          f"'{cfg.model.name}' trains on {kind} batches; choose another loss=...")
+        raise ConfigError(
+            f"loss '{cfg.loss.name}' works on {', '.join(loss.batch_kinds)} batches, but model "
+            f"'{cfg.model.name}' trains on {kind} batches; choose another loss=..."
+        )
     if batches is None:
         batches = training_batches(model, split.train, t, seed)
     monitor = f"valid/{cfg.protocol.valid_metric}"
@@ -127,30 +142,58 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
         move_aside(ckpt_dir)
     validates = len(valid_target.users) > 0
     if validates:
-        checkpoint = ModelCheckpoint(dirpath=str(ckpt_dir), filename="best", monitor=monitor, mode="max",
-                                     save_last=True, save_top_k=1, auto_insert_metric_name=False)
-        callbacks = [checkpoint, EarlyStopping(monitor=monitor, mode="max", patience=int(t.patience),
-                                               check_finite=False)]
+        checkpoint = ModelCheckpoint(
+            dirpath=str(ckpt_dir),
+            filename="best",
+            monitor=monitor,
+            mode="max",
+            save_last=True,
+            save_top_k=1,
+            auto_insert_metric_name=False,
+        )
+        callbacks = [
+            checkpoint,
+            EarlyStopping(monitor=monitor, mode="max", patience=int(t.patience), check_finite=False),
+        ]
     else:  # no validation part (e.g. data.valid=none): train trainer.max_epochs and keep the last model
         log.info("no validation interactions: training %d epochs without model selection", int(t.max_epochs))
-        checkpoint = ModelCheckpoint(dirpath=str(ckpt_dir), filename="best", save_last=True,
-                                     auto_insert_metric_name=False)
+        checkpoint = ModelCheckpoint(
+            dirpath=str(ckpt_dir), filename="best", save_last=True, auto_insert_metric_name=False
+        )
         callbacks = [checkpoint]
     if OmegaConf.select(cfg, "trial.id", default=None) is not None:  # launched by the Optuna sweeper
         from recframe.sweeps.pruning import pruning_callbacks
 
         callbacks += pruning_callbacks(cfg)
     per_step = batches_per_step(t)
-    module = RecframeModule(model, loss, {"optimizer": t.optimizer, "lr": t.lr, "weight_decay": t.weight_decay},
-                            evaluator, valid_target, batches, batches_per_step=per_step)
+    module = RecframeModule(
+        model,
+        loss,
+        {"optimizer": t.optimizer, "lr": t.lr, "weight_decay": t.weight_decay},
+        evaluator,
+        valid_target,
+        batches,
+        batches_per_step=per_step,
+    )
     trainer = lightning_trainer(
-        max_epochs=int(t.max_epochs), max_time=OmegaConf.select(t, "max_time", default=None), accelerator=str(t.accelerator), devices=t.devices,
+        max_epochs=int(t.max_epochs),
+        max_time=OmegaConf.select(t, "max_time", default=None),
+        accelerator=str(t.accelerator),
+        devices=t.devices,
         strategy=_strategy(t),
-        precision=t.precision, logger=_logger(cfg, run_dir), callbacks=callbacks,
-        enable_progress_bar=bool(t.progress_bar), enable_model_summary=False, num_sanity_val_steps=0,
-        check_val_every_n_epoch=int(t.eval_every), deterministic=bool(t.deterministic),
-        limit_train_batches=t.limit_train_batches, limit_val_batches=t.limit_val_batches,
-        default_root_dir=str(run_dir), log_every_n_steps=1, plugins=[SafeCheckpointIO()],
+        precision=t.precision,
+        logger=_logger(cfg, run_dir),
+        callbacks=callbacks,
+        enable_progress_bar=bool(t.progress_bar),
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        check_val_every_n_epoch=int(t.eval_every),
+        deterministic=bool(t.deterministic),
+        limit_train_batches=t.limit_train_batches,
+        limit_val_batches=t.limit_val_batches,
+        default_root_dir=str(run_dir),
+        log_every_n_steps=1,
+        plugins=[SafeCheckpointIO()],
     )
     train_loader = DataLoader(batches if per_step == 1 else BatchGroups(batches, per_step), batch_size=None)
     valid_loader = DataLoader(UserBatches(valid_target.users, t.eval_batch_users), batch_size=None)
@@ -160,8 +203,13 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
         warnings.filterwarnings("ignore", message=".*treespec.*")
         warnings.filterwarnings("ignore", message=".*validation_step.*no `val_dataloader`.*")
         warnings.filterwarnings("ignore", message=".*sync_dist=True.*")  # DDP: metrics are synced by torchmetrics
-        trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=valid_loader if validates else None,
-                    ckpt_path=resume_from, weights_only=True)
+        trainer.fit(
+            module,
+            train_dataloaders=train_loader,
+            val_dataloaders=valid_loader if validates else None,
+            ckpt_path=resume_from,
+            weights_only=True,
+        )
     best = checkpoint.best_model_path
     if best and Path(best).is_file():
         module.load_state_dict(load_checkpoint(best, "best checkpoint")["state_dict"])
@@ -171,14 +219,25 @@ def fit_torch_model(cfg: DictConfig, run_dir: Path, model: Recommender, loss: Lo
         epochs = int(trainer.callback_metrics.get("epochs_run", epochs))
         if best_score is None and best and Path(best).is_file():
             saved = load_checkpoint(best, "best checkpoint").get("callbacks", {})
-            best_score = next((v["best_model_score"] for k, v in saved.items()
-                               if k.startswith("ModelCheckpoint") and v.get("best_model_score") is not None), None)
+            best_score = next(
+                (
+                    v["best_model_score"]
+                    for k, v in saved.items()
+                    if k.startswith("ModelCheckpoint") and v.get("best_model_score") is not None
+                ),
+                None,
+            )
     steps, reason = int(trainer.global_step), stop_reason(trainer)
     if trainer.world_size > 1:  # the workers trained: their step count and stop reason came back as metrics
         metrics = trainer.callback_metrics
         steps = int(metrics.get("optimizer_steps", steps))
         reason = STOP_REASONS[int(metrics["stop_reason"])] if "stop_reason" in metrics else reason
-    return {"epochs": epochs, "optimizer_steps": steps, "stopped_by": reason,
-            "train_device": str(trainer.strategy.root_device),
-            "best_checkpoint": best or None, "best_valid": None if best_score is None else float(best_score),
-            "resumed_from": resume_from}
+    return {
+        "epochs": epochs,
+        "optimizer_steps": steps,
+        "stopped_by": reason,
+        "train_device": str(trainer.strategy.root_device),
+        "best_checkpoint": best or None,
+        "best_valid": None if best_score is None else float(best_score),
+        "resumed_from": resume_from,
+    }

@@ -62,18 +62,23 @@ def build_logger(cfg: DictConfig, run_dir: Path) -> Any:
         logger = loggers.TensorBoardLogger(save_dir=str(run_dir), name="logs", version="")
     elif name == "mlflow":
         _require("mlflow", "mlflow")
-        uri = OmegaConf.select(cfg, "logger.tracking_uri", default=None) or \
-            f"sqlite:///{Path(str(cfg.paths.output_dir)).resolve() / 'mlflow.db'}"
+        uri = (
+            OmegaConf.select(cfg, "logger.tracking_uri", default=None)
+            or f"sqlite:///{Path(str(cfg.paths.output_dir)).resolve() / 'mlflow.db'}"
+        )
         experiment = OmegaConf.select(cfg, "logger.experiment", default=None) or str(cfg.name)
-        logger = _MLflowLogger(experiment_name=str(experiment), tracking_uri=str(uri),
-                               run_name=run_dir.name, tags={"recframe.run_dir": str(run_dir)})
+        logger = _MLflowLogger(
+            experiment_name=str(experiment),
+            tracking_uri=str(uri),
+            run_name=run_dir.name,
+            tags={"recframe.run_dir": str(run_dir)},
+        )
     elif name == "wandb":
         _require("wandb", "wandb")
         (run_dir / "logs").mkdir(parents=True, exist_ok=True)
         project = OmegaConf.select(cfg, "logger.project", default=None) or "recframe"
         mode = str(OmegaConf.select(cfg, "logger.mode", default="online"))
-        logger = loggers.WandbLogger(project=str(project), name=run_dir.name, save_dir=str(run_dir / "logs"),
-                                     mode=mode)
+        logger = loggers.WandbLogger(project=str(project), name=run_dir.name, save_dir=str(run_dir / "logs"), mode=mode)
     else:
         raise ConfigError(f"logger.name '{name}' is not one of {', '.join(NAMES)}")
     _ACTIVE[str(run_dir)] = logger
@@ -109,8 +114,13 @@ def summary(cfg: DictConfig, results: Mapping[str, Any]) -> tuple[dict[str, Any]
 
     params = {k: v for k, v in flatten(rconfig.plain(cfg)).items() if not k.startswith(("hydra.", "trial."))}
     final = {k: float(v) for k, v in results.get("metrics", {}).items() if isinstance(v, (int, float))}
-    final.update({f"cost.{k}": float(v) for k, v in results.get("cost", {}).items()
-                  if isinstance(v, (int, float)) and not isinstance(v, bool)})
+    final.update(
+        {
+            f"cost.{k}": float(v)
+            for k, v in results.get("cost", {}).items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
+    )
     return params, final
 
 

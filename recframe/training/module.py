@@ -93,8 +93,16 @@ class RecframeModule(pl.LightningModule):
         train_batches: the training dataset (its epoch is set for reproducible resumes).
     """
 
-    def __init__(self, model: Recommender, loss: Loss, optim: dict[str, Any], evaluator: RankingEvaluator,
-                 valid_target: RankingTarget, train_batches: Any = None, batches_per_step: int = 1) -> None:
+    def __init__(
+        self,
+        model: Recommender,
+        loss: Loss,
+        optim: dict[str, Any],
+        evaluator: RankingEvaluator,
+        valid_target: RankingTarget,
+        train_batches: Any = None,
+        batches_per_step: int = 1,
+    ) -> None:
         super().__init__()
         self.model, self.loss, self.optim = model, loss, dict(optim)
         self.evaluator, self.valid_target, self.train_batches = evaluator, valid_target, train_batches
@@ -140,7 +148,9 @@ class RecframeModule(pl.LightningModule):
         rank = int(self.trainer.global_rank)
         if isinstance(items, dict):
             n = len(items["user"])
-            return {k: v[rank::world] if torch.is_tensor(v) and v.dim() and len(v) == n else v for k, v in items.items()}
+            return {
+                k: v[rank::world] if torch.is_tensor(v) and v.dim() and len(v) == n else v for k, v in items.items()
+            }
         return items[rank::world]
 
     def batch_loss(self, batch: dict[str, Tensor], batch_idx: int) -> tuple[Tensor, int]:
@@ -158,8 +168,10 @@ class RecframeModule(pl.LightningModule):
         """Raise :class:`TrainingError` naming the first non-finite loss of consecutive mini-batches."""
         for j, loss in enumerate(losses):
             if not math.isfinite(float(loss)):
-                raise TrainingError(f"loss became {float(loss)} at epoch {self.current_epoch}, batch "
-                                    f"{first_batch + j}; lower trainer.lr (now {self.optim['lr']}) or add weight decay")
+                raise TrainingError(
+                    f"loss became {float(loss)} at epoch {self.current_epoch}, batch "
+                    f"{first_batch + j}; lower trainer.lr (now {self.optim['lr']}) or add weight decay"
+                )
 
     def training_step(self, batch: dict[str, Tensor] | list[dict[str, Tensor]], batch_idx: int) -> Tensor | None:
         """One mini-batch (Lightning steps the optimizer), or a list of them (one step each, here).
@@ -237,5 +249,6 @@ class RecframeModule(pl.LightningModule):
             return torch.optim.SGD(params, lr=lr, weight_decay=wd)
         if name == "adagrad":
             return torch.optim.Adagrad(params, lr=lr, weight_decay=wd)
-        raise TrainingError(f"trainer.optimizer '{name}' is not supported (adam, adamw, sgd, adagrad, "
-                            f"{', '.join(SPARSE_OPTIMIZERS)})")
+        raise TrainingError(
+            f"trainer.optimizer '{name}' is not supported (adam, adamw, sgd, adagrad, {', '.join(SPARSE_OPTIMIZERS)})"
+        )

@@ -34,8 +34,15 @@ class SequenceBatches(EpochBatches):
     (``-1`` where there is no target). ``L = max_len``, ``n = num_negatives``.
     """
 
-    def __init__(self, train: Interactions, batch_size: int, max_len: int, num_negatives: int,
-                 sampler: NegativeSampler, seed: int) -> None:
+    def __init__(
+        self,
+        train: Interactions,
+        batch_size: int,
+        max_len: int,
+        num_negatives: int,
+        sampler: NegativeSampler,
+        seed: int,
+    ) -> None:
         super().__init__(batch_size, seed)
         items, starts, counts = time_ordered(train)
         self.users = np.flatnonzero(counts >= 2)
@@ -52,8 +59,9 @@ class SequenceBatches(EpochBatches):
     def negatives(self, rng: np.random.Generator) -> np.ndarray:
         """``int64[rows, L, n]``: fresh negatives at every target position, ``-1`` elsewhere."""
         neg = np.full(self.pos.shape + (self.num_negatives,), PAD, dtype=np.int64)
-        neg[self.target_rows, self.target_cols] = self.sampler.sample(self.users[self.target_rows],
-                                                                      self.num_negatives, rng)
+        neg[self.target_rows, self.target_cols] = self.sampler.sample(
+            self.users[self.target_rows], self.num_negatives, rng
+        )
         return neg
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
@@ -62,5 +70,9 @@ class SequenceBatches(EpochBatches):
         order = rng.permutation(len(self.users))
         for sl in self.batch_slices(len(order)):
             rows = order[sl]
-            yield {"user": torch.from_numpy(self.users[rows]), "seq": torch.from_numpy(self.seq[rows]),
-                   "pos_item": torch.from_numpy(self.pos[rows]), "neg_item": torch.from_numpy(neg[rows])}
+            yield {
+                "user": torch.from_numpy(self.users[rows]),
+                "seq": torch.from_numpy(self.seq[rows]),
+                "pos_item": torch.from_numpy(self.pos[rows]),
+                "neg_item": torch.from_numpy(neg[rows]),
+            }

@@ -47,9 +47,11 @@ def use_sparse_gradients(model: nn.Module) -> int:
     tables = [m for m in model.modules() if isinstance(m, nn.Embedding)]
     for table in tables:
         if table.max_norm is not None or table.scale_grad_by_freq:
-            raise ConfigError(f"trainer.optimizer=sparse_*: an embedding of model '{type(model).__name__}' uses "
-                              f"max_norm or scale_grad_by_freq, which sparse gradients do not support; use "
-                              f"trainer.optimizer=adam")
+            raise ConfigError(
+                f"trainer.optimizer=sparse_*: an embedding of model '{type(model).__name__}' uses "
+                f"max_norm or scale_grad_by_freq, which sparse gradients do not support; use "
+                f"trainer.optimizer=adam"
+            )
         table.sparse = True
     return len(tables)
 
@@ -79,15 +81,24 @@ class RowSparseOptimizer(torch.optim.Optimizer):
         betas, eps: Adam's; ``eps`` is also Adagrad's (default ``1e-10`` there, as torch's).
     """
 
-    def __init__(self, params: Iterable[Any], rule: str, lr: float, weight_decay: float = 0.0,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float | None = None) -> None:
+    def __init__(
+        self,
+        params: Iterable[Any],
+        rule: str,
+        lr: float,
+        weight_decay: float = 0.0,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float | None = None,
+    ) -> None:
         if rule not in SPARSE_OPTIMIZERS.values():
             raise ConfigError(f"unknown row-sparse rule {rule!r} (sgd, adagrad, adam)")
         if lr <= 0 or weight_decay < 0:
             raise ConfigError(f"trainer.lr must be > 0 and trainer.weight_decay >= 0, got {lr} and {weight_decay}")
         eps = (1e-10 if rule == "adagrad" else 1e-8) if eps is None else float(eps)
-        super().__init__(params, {"rule": rule, "lr": float(lr), "weight_decay": float(weight_decay),
-                                  "betas": tuple(betas), "eps": eps})
+        super().__init__(
+            params,
+            {"rule": rule, "lr": float(lr), "weight_decay": float(weight_decay), "betas": tuple(betas), "eps": eps},
+        )
         self._slots: dict[int, np.ndarray] = {}  # scratch of the compiled row sums, per table (not state)
 
     @torch.no_grad()
@@ -116,8 +127,13 @@ class RowSparseOptimizer(torch.optim.Optimizer):
     def _compiled_rows(self, p: Tensor, grad: Tensor) -> tuple[Tensor, Tensor] | None:
         """:func:`row_gradient` by :func:`recframe.kernels.row_updates.sum_rows` (the same sums, no sort),
         when numba is available and the table is a float32 CPU matrix; else None."""
-        if not (kernels.available() and p.dtype == torch.float32 and p.dim() == 2 and p.device.type == "cpu"
-                and p.is_contiguous()):
+        if not (
+            kernels.available()
+            and p.dtype == torch.float32
+            and p.dim() == 2
+            and p.device.type == "cpu"
+            and p.is_contiguous()
+        ):
             return None
         from recframe.kernels.row_updates import new_slots, sum_rows
 
@@ -141,8 +157,21 @@ class RowSparseOptimizer(torch.optim.Optimizer):
                 from recframe.kernels.row_updates import adam_rows
 
                 (beta1, beta2), t = group["betas"], state["step"]
-                adam_rows(p.detach().numpy(), state["exp_avg"].numpy(), state["exp_avg_sq"].numpy(), rows.numpy(),
-                          g.numpy(), len(rows), lr, beta1, beta2, group["eps"], 1.0 - beta1 ** t, 1.0 - beta2 ** t, wd)
+                adam_rows(
+                    p.detach().numpy(),
+                    state["exp_avg"].numpy(),
+                    state["exp_avg_sq"].numpy(),
+                    rows.numpy(),
+                    g.numpy(),
+                    len(rows),
+                    lr,
+                    beta1,
+                    beta2,
+                    group["eps"],
+                    1.0 - beta1**t,
+                    1.0 - beta2**t,
+                    wd,
+                )
                 return
             w = p.index_select(0, rows)
             moments = [state[n].index_select(0, rows) for n in names]
@@ -161,7 +190,7 @@ class RowSparseOptimizer(torch.optim.Optimizer):
             exp_avg, exp_avg_sq = moments
             exp_avg.lerp_(g, 1.0 - beta1)
             exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1.0 - beta2)
-            bias1, bias2 = 1.0 - beta1 ** t, 1.0 - beta2 ** t
+            bias1, bias2 = 1.0 - beta1**t, 1.0 - beta2**t
             denom = (exp_avg_sq.sqrt() / math.sqrt(bias2)).add_(group["eps"])
             w.addcdiv_(exp_avg, denom, value=-lr / bias1)
         if rows is not None:  # write the touched rows back

@@ -50,7 +50,7 @@ def oracle_top(P: np.ndarray, Q: np.ndarray, users: np.ndarray, seen: sp.csr_mat
     for b, row in enumerate(scores):
         order = np.lexsort((np.arange(len(row)), -row))[:k]
         order = order[np.isfinite(row[order])]
-        out[b, :len(order)] = order
+        out[b, : len(order)] = order
     return out
 
 
@@ -122,8 +122,11 @@ def test_non_finite_factors_or_bounds_are_left_to_the_float32_path(ml100k_parts,
     assert top_k_by_factors(P[:10], Q, np.arange(10), seen, relevant, 10) is None
     P[3, 2] = 0.0
     bound = factor_ranking.bf16_error_bound  # a bound that overflowed (norms beyond float32)
-    monkeypatch.setattr(factor_ranking, "bf16_error_bound",
-                        lambda p, q, **kw: bound(p, q, **kw).index_fill(0, torch.tensor([4]), torch.inf))
+    monkeypatch.setattr(
+        factor_ranking,
+        "bf16_error_bound",
+        lambda p, q, **kw: bound(p, q, **kw).index_fill(0, torch.tensor([4]), torch.inf),
+    )
     assert top_k_by_factors(P[:10], Q, np.arange(10), seen, relevant, 10) is None
 
 
@@ -132,8 +135,11 @@ def test_evaluator_gives_the_float32_paths_metrics(ml100k_parts, monkeypatch):
     seen, relevant = ml100k_parts
     torch.manual_seed(0)
     model = BPRMF(DatasetInfo(seen.shape[0], seen.shape[1], None, np.zeros(seen.shape[1])), embedding_dim=64).eval()
-    metrics = {f"{name}@{k}": cls(k) for name, cls in (("ndcg", NDCG), ("hr", HitRate), ("recall", Recall),
-                                                       ("precision", Precision), ("mrr", MRR)) for k in (5, 10, 20)}
+    metrics = {
+        f"{name}@{k}": cls(k)
+        for name, cls in (("ndcg", NDCG), ("hr", HitRate), ("recall", Recall), ("precision", Precision), ("mrr", MRR))
+        for k in (5, 10, 20)
+    }
     evaluator = RankingEvaluator(metrics, batch_users=256)
     target = RankingTarget(relevant, seen)
     assert evaluator.top_by_factors(model, torch.as_tensor(target.users[:4]), target.users[:4], target) is not None

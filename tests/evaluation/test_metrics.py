@@ -90,8 +90,14 @@ def test_hand_computed_toy():
     hits = torch.tensor([[True, False, True, False]])
     n_rel = torch.tensor([2])
     ideal = 1 + 1 / math.log2(3)
-    expected = {"hr": 1.0, "recall": 1.0, "precision": 0.5, "ndcg": (1 + 1 / 2) / ideal, "mrr": 1.0,
-                "map": (1 / 1 + 2 / 3) / 2}
+    expected = {
+        "hr": 1.0,
+        "recall": 1.0,
+        "precision": 0.5,
+        "ndcg": (1 + 1 / 2) / ideal,
+        "mrr": 1.0,
+        "map": (1 / 1 + 2 / 3) / 2,
+    }
     for name, cls in CLASSES.items():
         assert float(cls(4).user_values(hits, n_rel)[0]) == pytest.approx(expected[name]), name
     # at k = 2 only "a" is a hit; ideal DCG over min(R, k) = 2 positions
@@ -109,8 +115,10 @@ def test_cutoff_zero_is_rejected():
 def test_batched_equals_one_pass(ties):
     scores, relevant, seen = random_case(11, n_users=57)
     target = RankingTarget(relevant, seen)
-    results = [RankingEvaluator(all_metrics(), batch_users=b, ties=ties).evaluate(FixedScores(scores), target)[0]
-               for b in (1, 5, 16, 1024)]
+    results = [
+        RankingEvaluator(all_metrics(), batch_users=b, ties=ties).evaluate(FixedScores(scores), target)[0]
+        for b in (1, 5, 16, 1024)
+    ]
     for other in results[1:]:
         for key, value in results[0].items():
             assert other[key] == pytest.approx(value, abs=1e-12), key
@@ -126,8 +134,7 @@ def test_merged_halves_equal_one_pass():
     mid = len(target.users) // 2
     halves[0].update(model, target.users[:mid], target)
     halves[1].update(model, target.users[mid:], target)
-    for key, a, b, w in zip(whole.keys, halves[0].metrics.values(), halves[1].metrics.values(),
-                            whole.metrics.values()):
+    for key, a, b, w in zip(whole.keys, halves[0].metrics.values(), halves[1].metrics.values(), whole.metrics.values()):
         a.merge_state(b)
         assert float(a.compute()) == pytest.approx(float(w.compute()), abs=1e-12), key
 

@@ -43,8 +43,9 @@ def test_auc_limits():
     relevant = sp.csr_matrix(np.array([[1, 1, 0, 0]], dtype=np.float32))
     for scores, expected in (([4, 3, 2, 1], 1.0), ([1, 2, 3, 4], 0.0), ([1, 1, 1, 1], 0.5)):
         s = np.array([scores], dtype=np.float32)
-        assert RankingEvaluator({"auc": AUC()}).evaluate(FixedScores(s), RankingTarget(relevant, None))[0]["auc"] \
-            == pytest.approx(expected)
+        assert RankingEvaluator({"auc": AUC()}).evaluate(FixedScores(s), RankingTarget(relevant, None))[0][
+            "auc"
+        ] == pytest.approx(expected)
 
 
 POP = np.array([10, 8, 6, 4, 2, 0, 0, 0, 0, 0])  # 10 items; head = the 2 most popular (items 0, 1)
@@ -72,7 +73,8 @@ def test_beyond_accuracy_toy():
     assert feed(list_metric(AveragePopularity), lists) == pytest.approx(np.mean([9, 8, 10]))
     nov = lambda pop: -math.log2(max(pop, 1) / 20)  # noqa: E731
     assert feed(list_metric(Novelty), lists) == pytest.approx(
-        np.mean([(nov(10) + nov(8)) / 2, (nov(10) + nov(6)) / 2, nov(10)]))
+        np.mean([(nov(10) + nov(8)) / 2, (nov(10) + nov(6)) / 2, nov(10)])
+    )
     assert feed(list_metric(TailShare), lists) == pytest.approx(np.mean([0, 0.5, 0]))
 
 
@@ -90,8 +92,10 @@ def test_list_metrics_batched_and_merged_equal_one_pass():
     rng = np.random.default_rng(0)
     scores, relevant, seen = random_case(5, n_users=60, n_items=10)
     pop = rng.integers(0, 30, 10)
-    make = lambda: {f"{c.name}@3": c(3, item_popularity=pop, n_users=60)  # noqa: E731
-                    for c in (Coverage, Gini, Entropy, AveragePopularity, Novelty, TailShare)}
+    make = lambda: {  # noqa: E731
+        f"{c.name}@3": c(3, item_popularity=pop, n_users=60)
+        for c in (Coverage, Gini, Entropy, AveragePopularity, Novelty, TailShare)
+    }
     target = RankingTarget(relevant, seen)
     one = RankingEvaluator(make(), batch_users=1024).evaluate(FixedScores(scores), target)[0]
     small = RankingEvaluator(make(), batch_users=4).evaluate(FixedScores(scores), target)[0]
@@ -129,8 +133,9 @@ def test_pointwise_needs_ratings():
     implicit = Interactions(user=np.array([0, 1]), item=np.array([1, 0]), n_users=2, n_items=2)
     with pytest.raises(ConfigError, match="need ratings or labels but the dataset is implicit"):
         check_pointwise({"rmse": RMSE()}, implicit)
-    ratings = Interactions(user=np.array([0, 1]), item=np.array([1, 0]), n_users=2, n_items=2,
-                           rating=np.array([4.0, 1.0]))
+    ratings = Interactions(
+        user=np.array([0, 1]), item=np.array([1, 0]), n_users=2, n_items=2, rating=np.array([4.0, 1.0])
+    )
     check_pointwise({"rmse": RMSE()}, ratings)
     with pytest.raises(ConfigError, match="need 0/1 labels"):
         check_pointwise({"logloss": LogLoss()}, ratings)

@@ -20,7 +20,9 @@ def ncf_split():
 
 
 def pop_scores(split, ties):
-    info = DatasetInfo(split.n_users, split.n_items, split.train, np.bincount(split.train.item, minlength=split.n_items))
+    info = DatasetInfo(
+        split.n_users, split.n_items, split.train, np.bincount(split.train.item, minlength=split.n_items)
+    )
     model = Pop(info)
     model.fit(split.train)
     evaluator = SampledRankingEvaluator({"hr@10": HitRate(10), "ndcg@10": NDCG(10)}, ties=ties)

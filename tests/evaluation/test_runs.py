@@ -27,9 +27,17 @@ def run(overrides, run_dir):
         del cfg["hydra"]
     return execute(cfg, run_dir)
 
-SAMPLED = ["data=ml-100k", "model=pop", "protocol.ranking=sampled", "protocol.num_candidates=50",
-           "protocol.ties=pessimistic", "metrics.names=[hr,ndcg,auc,coverage,novelty]", "protocol.cutoffs=[5,10]",
-           "protocol.valid_metric=ndcg@10"]
+
+SAMPLED = [
+    "data=ml-100k",
+    "model=pop",
+    "protocol.ranking=sampled",
+    "protocol.num_candidates=50",
+    "protocol.ties=pessimistic",
+    "metrics.names=[hr,ndcg,auc,coverage,novelty]",
+    "protocol.cutoffs=[5,10]",
+    "protocol.valid_metric=ndcg@10",
+]
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +94,7 @@ def test_stability_and_compare_commands(sampled_runs, capsys):
 def test_sampled_ranking_without_candidates_fails_in_one_line(tmp_path):
     dataset_dir("ml-100k")
     with pytest.raises(ConfigError, match="num_candidates is null"):
-        run(["data=ml-100k", "model=pop", "protocol.ranking=sampled", "protocol.num_candidates=null"],
-            run_dir=tmp_path)
+        run(["data=ml-100k", "model=pop", "protocol.ranking=sampled", "protocol.num_candidates=null"], run_dir=tmp_path)
 
 
 def test_rmse_on_implicit_data_fails_in_one_line(tmp_path):
@@ -104,10 +111,18 @@ def test_rmse_on_implicit_data_fails_in_one_line(tmp_path):
 def test_ncf_pop_reproduction_through_the_cli(tmp_path):
     dataset_dir("ncf-ml-1m")
     env = {**os.environ, "RECFRAME_CACHE_DIR": str(tmp_path / "cache"), "COLUMNS": "120"}
-    out = subprocess.run([sys.executable, "-m", "recframe.cli", "experiment=repro/ncf_ml1m/pop",
-                          f"hydra.run.dir={tmp_path / 'run'}"], capture_output=True, text=True, env=env, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "recframe.cli", "experiment=repro/ncf_ml1m/pop", f"hydra.run.dir={tmp_path / 'run'}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
-    rows = {line.split("│")[1].strip(): line.split("│")[3].strip() for line in out.stdout.splitlines()
-            if line.count("│") >= 4}
+    rows = {
+        line.split("│")[1].strip(): line.split("│")[3].strip()
+        for line in out.stdout.splitlines()
+        if line.count("│") >= 4
+    }
     assert rows["hr@10"] == "0.4531" and rows["ndcg@10"] == "0.2541"
     assert "ties ncf" in out.stdout

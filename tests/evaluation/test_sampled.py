@@ -60,8 +60,12 @@ def test_full_ranking_tie_rules():
     scores = np.zeros((1, 6), dtype=np.float32)  # everything ties
     relevant = sp.csr_matrix(np.array([[0, 0, 1, 0, 0, 0]], dtype=np.float32))
     seen = sp.csr_matrix(np.array([[1, 0, 0, 0, 0, 0]], dtype=np.float32))
-    mrr = {t: RankingEvaluator({"mrr@6": MRR(6)}, ties=t).evaluate(
-        FixedScores(scores), RankingTarget(relevant, seen))[0]["mrr@6"] for t in ("pessimistic", "optimistic")}
+    mrr = {
+        t: RankingEvaluator({"mrr@6": MRR(6)}, ties=t).evaluate(FixedScores(scores), RankingTarget(relevant, seen))[0][
+            "mrr@6"
+        ]
+        for t in ("pessimistic", "optimistic")
+    }
     assert mrr == {"pessimistic": pytest.approx(1 / 5), "optimistic": 1.0}  # 5 unseen items
 
 
@@ -75,9 +79,11 @@ def test_sampled_equals_full_ranking_over_the_same_items():
     cands = np.where(~seen & ~relevant, np.arange(n_items), -1)
     metrics = lambda: {"hr@5": HitRate(5), "ndcg@5": NDCG(5), "mrr@5": MRR(5)}  # noqa: E731
     full = RankingEvaluator(metrics(), ties="pessimistic").evaluate(
-        FixedScores(scores), RankingTarget(sp.csr_matrix(relevant), sp.csr_matrix(seen)))[0]
+        FixedScores(scores), RankingTarget(sp.csr_matrix(relevant), sp.csr_matrix(seen))
+    )[0]
     sampled = SampledRankingEvaluator(metrics(), ties="pessimistic", batch_users=7).evaluate(
-        FixedScores(scores), SampledTarget(sp.csr_matrix(relevant), cands))[0]
+        FixedScores(scores), SampledTarget(sp.csr_matrix(relevant), cands)
+    )[0]
     for key in full:
         assert sampled[key] == pytest.approx(full[key], abs=1e-12), key
 

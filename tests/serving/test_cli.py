@@ -59,10 +59,12 @@ def test_table_and_one_line_errors(run_for, tmp_path, recommend_cli):
     assert done.returncode == 0, done.stderr
     titles = recframe.load(run_dir).recommend([1], k=1, metadata=True)["title"].iloc[0]
     assert titles.split(" (")[0][:10] in done.stdout
-    for args, message in [(["--users", "1,77777"], "unknown user id '77777'"),
-                          (["--users", "1", "--k", "0"], "k must be a positive integer"),
-                          (["--all"], "add --out recs.parquet"),
-                          (["--all", "--out", "x.txt"], "must end in .parquet or .csv")]:
+    for args, message in [
+        (["--users", "1,77777"], "unknown user id '77777'"),
+        (["--users", "1", "--k", "0"], "k must be a positive integer"),
+        (["--all"], "add --out recs.parquet"),
+        (["--all", "--out", "x.txt"], "must end in .parquet or .csv"),
+    ]:
         done = recommend_cli([str(run_dir), *args], tmp_path)
         assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1
     done = recommend_cli([str(tmp_path), "--users", "1"], tmp_path)

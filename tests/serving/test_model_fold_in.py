@@ -21,10 +21,23 @@ def toy(n_users: int = 30, n_items: int = 25, seed: int = 0) -> tuple[DatasetInf
     dense[np.arange(n_users), rng.integers(0, n_items, n_users)] = True
     users, items = np.nonzero(dense)
     genres = [["A", "B", "C", "D"][i % 4] + ("|B" if i % 3 == 0 else "") for i in range(n_items)]
-    features = pd.DataFrame({"item": np.arange(n_items), "title": [f"t{i}" for i in range(n_items)],
-                             "year": pd.array([1980 + i for i in range(n_items)], dtype="Int64"), "genres": genres})
-    data = Interactions(user=users, item=items, n_users=n_users, n_items=n_items, user_ids=np.arange(n_users),
-                        item_ids=np.arange(n_items), item_features=features)
+    features = pd.DataFrame(
+        {
+            "item": np.arange(n_items),
+            "title": [f"t{i}" for i in range(n_items)],
+            "year": pd.array([1980 + i for i in range(n_items)], dtype="Int64"),
+            "genres": genres,
+        }
+    )
+    data = Interactions(
+        user=users,
+        item=items,
+        n_users=n_users,
+        n_items=n_items,
+        user_ids=np.arange(n_users),
+        item_ids=np.arange(n_items),
+        item_features=features,
+    )
     return DatasetInfo(n_users, n_items, data, np.bincount(items, minlength=n_items)), data
 
 
@@ -73,8 +86,9 @@ def test_generic_fold_in_uses_the_declared_history_or_factors():
     ease, data = fitted("ease")
     assert fold_in_kind(ease) == "history_row"
     u = 4
-    assert torch.allclose(fold_in_scores(ease, data.item[data.user == u], "ease"),
-                          ease.score_all(torch.tensor([u]))[0].float(), atol=1e-5)
+    assert torch.allclose(
+        fold_in_scores(ease, data.item[data.user == u], "ease"), ease.score_all(torch.tensor([u]))[0].float(), atol=1e-5
+    )
     assert ease.history.shape == (data.n_users, data.n_items)  # the model's own rows are put back
     bpr, _ = fitted("bpr")
     assert fold_in_kind(bpr) == "least_squares"

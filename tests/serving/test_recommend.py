@@ -74,7 +74,8 @@ def test_exclude_seen_masks_train_and_validation(run_for):
     saved = handle.saved
     user = int(saved.user_ids[3])
     seen = set(saved.item_ids[saved.train.item[saved.train.user == 3]]) | set(
-        saved.item_ids[saved.valid.item[saved.valid.user == 3]])
+        saved.item_ids[saved.valid.item[saved.valid.user == 3]]
+    )
     masked = handle.recommend([user], k=50)
     assert not seen & set(masked["item"])
     unmasked = handle.recommend([user], k=50, exclude_seen=False)
@@ -111,7 +112,7 @@ def test_sasrec_fold_in_of_a_users_sequence_equals_their_recommendations(run_for
     handle = recframe.load(run_for("sasrec"))
     items, starts, counts = time_ordered(handle.saved.history)
     for u in (0, 17, 400):
-        sequence = handle.saved.item_ids[items[starts[u]:starts[u] + counts[u]]].tolist()
+        sequence = handle.saved.item_ids[items[starts[u] : starts[u] + counts[u]]].tolist()
         folded = handle.recommend_for_history(sequence, k=10)
         known = handle.recommend([int(handle.saved.user_ids[u])], k=10)
         assert folded["item"].tolist() == known["item"].tolist()

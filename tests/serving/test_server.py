@@ -28,8 +28,12 @@ def free_port() -> int:
 
 def call(base: str, path: str, body: object | None = None, raw: bytes | None = None) -> tuple[int, dict]:
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    request = urllib.request.Request(base + path, data=data, method="POST" if data is not None else "GET",
-                                     headers={"content-type": "application/json"})
+    request = urllib.request.Request(
+        base + path,
+        data=data,
+        method="POST" if data is not None else "GET",
+        headers={"content-type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
@@ -78,8 +82,10 @@ def test_answers_equal_the_python_api(ease_server):
     status, body = call(base, "/recommend?user=5&k=3&exclude_seen=false&items=1,50,181,7")
     assert [r["item"] for r in body["items"]] == handle.recommend(5, 3, False, [1, 50, 181, 7])["item"].tolist()
     status, body = call(base, "/recommend", {"items": [1, 50, 181], "k": 5})
-    assert status == 200 and [r["item"] for r in body["items"]] == \
-        handle.recommend_for_history([1, 50, 181], k=5)["item"].tolist()
+    assert (
+        status == 200
+        and [r["item"] for r in body["items"]] == handle.recommend_for_history([1, 50, 181], k=5)["item"].tolist()
+    )
     status, body = call(base, "/similar?item=50&k=4")
     assert status == 200 and [r["item"] for r in body["items"]] == handle.similar_items(50, k=4)["item"].tolist()
     status, body = call(base, "/score?user=5&items=1,50")
@@ -96,23 +102,26 @@ def test_health_and_model(ease_server, run_for):
     assert body["protocol"]["split"] == results["protocol"]["split"] and body["items"] == 1682
 
 
-@pytest.mark.parametrize("path,body,status,field", [
-    ("/recommend?user=999999", None, 404, "user"),
-    ("/recommend", None, 400, "user"),
-    ("/recommend?user=5&k=abc", None, 400, "k"),
-    ("/recommend?user=5&k=-2", None, 400, "k"),
-    ("/recommend?user=5&k=100000", None, 400, "k"),
-    ("/recommend?user=5&exclude_seen=maybe", None, 400, "exclude_seen"),
-    ("/recommend?user=5&items=1,nope", None, 404, "items"),
-    ("/recommend", {"items": [], "k": 3}, 400, "items"),
-    ("/recommend", {"items": [1, "zz"], "k": 3}, 404, "items"),
-    ("/recommend", {"items": [1], "k": "3"}, 400, "k"),
-    ("/recommend", {"items": [1], "kk": 3}, 400, "kk"),
-    ("/recommend", [1, 2], 400, "body"),
-    ("/similar?item=0", None, 404, "item"),
-    ("/similar", None, 400, "item"),
-    ("/score?user=5", None, 400, "items"),
-])
+@pytest.mark.parametrize(
+    "path,body,status,field",
+    [
+        ("/recommend?user=999999", None, 404, "user"),
+        ("/recommend", None, 400, "user"),
+        ("/recommend?user=5&k=abc", None, 400, "k"),
+        ("/recommend?user=5&k=-2", None, 400, "k"),
+        ("/recommend?user=5&k=100000", None, 400, "k"),
+        ("/recommend?user=5&exclude_seen=maybe", None, 400, "exclude_seen"),
+        ("/recommend?user=5&items=1,nope", None, 404, "items"),
+        ("/recommend", {"items": [], "k": 3}, 400, "items"),
+        ("/recommend", {"items": [1, "zz"], "k": 3}, 404, "items"),
+        ("/recommend", {"items": [1], "k": "3"}, 400, "k"),
+        ("/recommend", {"items": [1], "kk": 3}, 400, "kk"),
+        ("/recommend", [1, 2], 400, "body"),
+        ("/similar?item=0", None, 404, "item"),
+        ("/similar", None, 400, "item"),
+        ("/score?user=5", None, 400, "items"),
+    ],
+)
 def test_bad_requests_get_4xx_json_naming_the_field(ease_server, path, body, status, field):
     base, _ = ease_server
     got_status, got = call(base, path, body)
@@ -161,8 +170,12 @@ def test_recframe_serve_command_serves_over_http(run_for, tmp_path):
     run_dir = run_for("bpr")
     port = free_port()
     env = {**os.environ, "RECFRAME_DATA_DIR": str(tmp_path / "no-data-here")}  # the run folder is enough
-    proc = subprocess.Popen([sys.executable, "-m", "recframe.cli", "serve", str(run_dir), "--port", str(port),
-                             "--log-level", "warning"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "recframe.cli", "serve", str(run_dir), "--port", str(port), "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 240

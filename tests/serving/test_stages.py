@@ -18,8 +18,13 @@ from recframe.errors import ConfigError
 from recframe.serving.handle import LoadedModel
 
 FAST = ["data=ml-100k", "trainer.progress_bar=false", "logger=none"]
-BPR_COMPARE = ["model=bpr", "model.embedding_dim=32", "trainer.max_epochs=2", "compressor=compare",
-               "compressor.stages.3.rank=8"]
+BPR_COMPARE = [
+    "model=bpr",
+    "model.embedding_dim=32",
+    "trainer.max_epochs=2",
+    "compressor=compare",
+    "compressor.stages.3.rank=8",
+]
 # chained: structured pruning of the magnitude-pruned model, int8 of that, low-rank of the int8 model
 BPR_CHAIN = [*BPR_COMPARE, "compressor.chain=true"]
 EASE_QUANTIZE = ["model=ease", "compressor=quantize"]
@@ -146,9 +151,17 @@ def test_the_base_compressor_refuses_to_rebuild():
 
 @pytest.mark.slow
 def test_a_distilled_student_reloads(stage_runs):
-    run_dir = stage_runs("bpr-distill", ["model=bpr", "model.embedding_dim=32", "trainer.max_epochs=1",
-                                         "compressor=distill", "compressor.student.embedding_dim=8",
-                                         "+compressor.trainer.max_epochs=1"])
+    run_dir = stage_runs(
+        "bpr-distill",
+        [
+            "model=bpr",
+            "model.embedding_dim=32",
+            "trainer.max_epochs=1",
+            "compressor=distill",
+            "compressor.student.embedding_dim=8",
+            "+compressor.trainer.max_epochs=1",
+        ],
+    )
     handle = assert_lists_equal_stage_topk(run_dir, "0-distill")
     assert unwrap(handle.model).user_embedding.weight.shape == (943, 8)
 
@@ -173,8 +186,23 @@ def test_recommend_cli_serves_a_stage(stage_runs, tmp_path, monkeypatch):
     users = handle.users.ids[:5].tolist()
     out = tmp_path / "recs.csv"
     monkeypatch.setenv("RECFRAME_DATA_DIR", str(tmp_path / "no-data-here"))
-    assert main(["recommend", str(run_dir), "--stage", "lowrank", "--users", ",".join(map(str, users)),
-                 "--k", "7", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "recommend",
+                str(run_dir),
+                "--stage",
+                "lowrank",
+                "--users",
+                ",".join(map(str, users)),
+                "--k",
+                "7",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     got = pd.read_csv(out)
     want = handle.recommend(users, k=7)
     assert got["item"].tolist() == want["item"].tolist()
