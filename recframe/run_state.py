@@ -36,7 +36,9 @@ STATUS_FILE = "status.json"
 LOCK_FILE = ".run.lock"
 PREVIOUS = ".previous"
 #: entries of a run folder that belong to the folder, not to one run's outputs
-FOLDER_ENTRIES = frozenset({".hydra", STATUS_FILE, LOCK_FILE, PREVIOUS})
+#: The sweep marker (recframe/sweeps/identity.py) says which sweep the folder belongs to: not a run output.
+SWEEP_MARKER = ".recframe_sweep.json"
+FOLDER_ENTRIES = frozenset({".hydra", STATUS_FILE, LOCK_FILE, PREVIOUS, SWEEP_MARKER})
 
 
 def _now() -> str:

@@ -34,7 +34,7 @@ CLI_CASES = [
     (["trainer.max_epochs=0"], "trainer.max_epochs must be >= 1, got 0"),
     (["trainer.num_negatives=0"], "trainer.num_negatives must be >= 1, got 0"),
     (["trainer.eval_batch_users=0"], "trainer.eval_batch_users must be >= 1, got 0"),
-    (["logger.name=bogus"], "logger.name 'bogus' is not one of csv, tensorboard, none"),
+    (["logger.name=bogus"], "logger.name 'bogus' is not one of csv, tensorboard, mlflow, wandb, none"),
     # settings only Lightning knows: one line instead of its traceback
     (["trainer.accelerator=tpu"], "Lightning rejected the trainer settings (trainer.accelerator='tpu'"),
     (["trainer.devices=[0,1]"], "`devices` selected with `CPUAccelerator` should be an int > 0"),

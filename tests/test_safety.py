@@ -145,12 +145,12 @@ def test_rerun_keeps_previous_outputs_until_it_completes(capsys, run_copy, monke
     """A rerun that fails after training started leaves the old complete run intact in .previous/."""
     old_results = (run_copy / "results.json").read_text()
     old_best = (run_copy / "checkpoints" / "best.ckpt").read_bytes()
-    import recframe.runner as runner
+    import recframe.stages.results as results_stage
 
     def broken_save(*args, **kwargs):
         raise TrainingError("simulated failure after training")
 
-    monkeypatch.setattr(runner, "save_per_user", broken_save)
+    monkeypatch.setattr(results_stage, "save_per_user", broken_save)
     one_line_error(capsys, *FAST, f"hydra.run.dir={run_copy}")
     status = json.loads((run_copy / "status.json").read_text())
     assert status["state"] == "failed" and status["reason"] == "simulated failure after training"
@@ -351,12 +351,12 @@ def _dead_pid() -> int:
 def test_a_full_disk_when_writing_results_is_one_line_and_marks_the_run_failed(capsys, tmp_path, monkeypatch):
     import errno
 
-    import recframe.runner as runner
+    import recframe.stages.results as results_stage
 
     def full_disk(path, obj):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(runner, "write_json", full_disk)
+    monkeypatch.setattr(results_stage, "write_json", full_disk)
     run_dir = tmp_path / "full"
     err = one_line_error(capsys, *FAST, f"hydra.run.dir={run_dir}")
     assert f"no space left on the device writing {run_dir / 'results.json'}" in err
