@@ -43,10 +43,9 @@ def sparse_storage(matrices: list[sp.spmatrix | np.ndarray | None]) -> tuple[int
     return values, nbytes
 
 
-class ItemKNN(ClosedFormRecommender):
-    """Scores ``x_u @ W`` with ``W: float[n_items, n_items]`` the column-wise top-``k`` item similarity."""
-
-    scores_unseen_items = True  # an item without training interactions scores 0 by construction
+class NeighbourhoodRecommender(ClosedFormRecommender):
+    """What ItemKNN and UserKNN share: the similarity options (``recframe_cf.similarity``) and the
+    column-wise top-``k`` similarity of the rows of a weighted interaction matrix."""
 
     def __init__(
         self,
@@ -69,16 +68,12 @@ class ItemKNN(ClosedFormRecommender):
             float(tversky_alpha),
             float(tversky_beta),
         )
-        self.weights: sp.csr_matrix | None = None
-        self.history: sp.csr_matrix | None = None
 
-    def fit(self, train: Interactions) -> None:
-        x = train.to_csr()
-        x.data[:] = 1.0
-        x = weight_features(x, self.feature_weighting)  # documents: items; terms: users
-        self.history = sp.csr_matrix(x, dtype=np.float32)
-        self.weights = topk_similarity(
-            x,
+    def neighbour_similarity(self, rows: sp.csr_matrix) -> sp.csc_matrix:
+        """``float[n, n]``: the top-``k`` similarity of the rows of ``rows`` (``n x m``), column ``j``
+        holding ``j``'s neighbours, under this model's options."""
+        return topk_similarity(
+            rows,
             self.k,
             self.similarity,
             self.shrink,
@@ -86,7 +81,23 @@ class ItemKNN(ClosedFormRecommender):
             self.asymmetric_alpha,
             self.tversky_alpha,
             self.tversky_beta,
-        ).tocsr()
+        )
+
+
+class ItemKNN(NeighbourhoodRecommender):
+    """Scores ``x_u @ W`` with ``W: float[n_items, n_items]`` the column-wise top-``k`` item similarity."""
+
+    scores_unseen_items = True  # an item without training interactions scores 0 by construction
+
+    weights: sp.csr_matrix | None = None  # set by fit
+    history: sp.csr_matrix | None = None  # the training matrix scores are read from, set by fit
+
+    def fit(self, train: Interactions) -> None:
+        x = train.to_csr()
+        x.data[:] = 1.0
+        x = weight_features(x, self.feature_weighting)  # documents: items; terms: users
+        self.history = sp.csr_matrix(x, dtype=np.float32)
+        self.weights = self.neighbour_similarity(x).tocsr()
 
     def storage(self) -> tuple[int, int]:
         """Stored values and bytes of the sparse similarity matrix (values, indices, row pointers)."""

@@ -18,55 +18,25 @@ import scipy.sparse as sp
 import torch
 from torch import Tensor
 
-from recframe.api import ClosedFormRecommender, DatasetInfo, Interactions
-from recframe_cf.itemknn import sparse_storage
-from recframe_cf.similarity import check_options, topk_similarity, weight_features
+from recframe.api import Interactions
+from recframe_cf.itemknn import NeighbourhoodRecommender, sparse_storage
+from recframe_cf.similarity import weight_features
 
 
-class UserKNN(ClosedFormRecommender):
+class UserKNN(NeighbourhoodRecommender):
     """Scores ``S[users] @ X`` with ``S`` the row-wise top-``k`` user similarity."""
 
     scores_unseen_items = True  # an item without training interactions scores 0 by construction
 
-    def __init__(
-        self,
-        info: DatasetInfo,
-        k: int = 100,
-        shrink: float = 0.0,
-        similarity: str = "cosine",
-        normalize: bool = True,
-        feature_weighting: str = "none",
-        asymmetric_alpha: float = 0.5,
-        tversky_alpha: float = 1.0,
-        tversky_beta: float = 1.0,
-    ) -> None:
-        super().__init__(info)
-        check_options(similarity, feature_weighting, k, shrink, asymmetric_alpha, tversky_alpha, tversky_beta)
-        self.k, self.shrink, self.similarity, self.normalize = int(k), float(shrink), str(similarity), bool(normalize)
-        self.feature_weighting = str(feature_weighting)
-        self.asymmetric_alpha, self.tversky_alpha, self.tversky_beta = (
-            float(asymmetric_alpha),
-            float(tversky_alpha),
-            float(tversky_beta),
-        )
-        self.user_weights: sp.csr_matrix | None = None
-        self.history: sp.csr_matrix | None = None
+    user_weights: sp.csr_matrix | None = None  # set by fit
+    history: sp.csr_matrix | None = None  # the training matrix scores are read from, set by fit
 
     def fit(self, train: Interactions) -> None:
         x = train.to_csr()
         x.data[:] = 1.0
         xt = weight_features(sp.csr_matrix(x.T), self.feature_weighting)  # items x users
         self.history = sp.csr_matrix(xt.T, dtype=np.float32)
-        sims = topk_similarity(
-            xt,
-            self.k,
-            self.similarity,
-            self.shrink,
-            self.normalize,
-            self.asymmetric_alpha,
-            self.tversky_alpha,
-            self.tversky_beta,
-        )  # column u: u's neighbours
+        sims = self.neighbour_similarity(xt)  # column u: u's neighbours
         self.user_weights = sp.csr_matrix(sims.T)
 
     def storage(self) -> tuple[int, int]:
