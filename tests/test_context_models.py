@@ -221,7 +221,7 @@ def test_side_split_full_ranking_equals_pair_by_pair_on_ml100k(cls, params, ml10
         split.n_users, split.n_items, split.train, np.bincount(split.train.item, minlength=split.n_items), features
     )
     torch.manual_seed(0)
-    model = cls(info, embedding_size=8, **params).eval()
+    model = cls(info, embedding_dim=8, **params).eval()
     with torch.no_grad():
         for name, p in model.named_parameters():
             if name.endswith("bias") or "embedding" in name:

@@ -228,7 +228,7 @@ def test_a_context_models_field_tables_train_row_sparse():
     from tests.test_context_models import toy_info
 
     info = toy_info()
-    model = DeepFM(info, embedding_size=4)
+    model = DeepFM(info, embedding_dim=4)
     opt = sparse_optimizer("sparse_adam", model, lr=0.05, weight_decay=0.0)
     before = model.embed.embedding.weight.detach().clone()
     batch = {"user": torch.tensor([0, 1]), "item": torch.tensor([0, 0]), "label": torch.tensor([1.0, 0.0])}
