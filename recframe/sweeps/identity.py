@@ -87,7 +87,10 @@ def write_marker(job_dir: Path) -> None:
     if not sid:
         return
     job_dir.mkdir(parents=True, exist_ok=True)
-    write_text(job_dir / MARKER, json.dumps({"id": sid, "command": os.environ.get(ENV_COMMAND, "")}) + "\n")
+    from recframe.redact import redact
+
+    command = redact(os.environ.get(ENV_COMMAND, ""))  # a storage URL's password never reaches a file
+    write_text(job_dir / MARKER, json.dumps({"id": sid, "command": command}) + "\n")
 
 
 def read_marker(job_dir: Path) -> dict[str, str] | None:
