@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
+from recframe.checkpoints import load_checkpoint
 from recframe.models import DatasetInfo
 from recframe.runner import score_latency_ms_per_1k
 from recframe_cf.bpr import BPRMF
@@ -26,7 +27,7 @@ from recframe_distill.quantize import Quantize
 def load(path: Path, info: DatasetInfo, dim: int, prefix: str) -> BPRMF:
     """A BPR-MF of ``dim`` with the weights of a Lightning checkpoint (keys under ``prefix``)."""
     model = BPRMF(info, dim)
-    state = torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
+    state = load_checkpoint(path, "a distillation run's checkpoint")["state_dict"]  # weights_only=True
     model.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
     return model.eval()
 
