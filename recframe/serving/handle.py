@@ -204,14 +204,7 @@ class LoadedModel:
                 if found is not None:
                     return found
             scores = self._score_rows(users)
-        if exclude_seen:
-            self._mask_rows(scores, users)
-        if candidates is not None:
-            allowed = torch.zeros(self.n_items, dtype=torch.bool)
-            allowed[torch.as_tensor(candidates)] = True
-            scores.masked_fill_(~allowed, -torch.inf)
-        top = torch.topk(scores, k, dim=1, sorted=True)
-        return top.indices, top.values
+        return self._masked_top(scores, users, k, exclude_seen, candidates)
 
     def _cold_rows(
         self, users: np.ndarray, k: int, exclude_seen: bool, candidates: np.ndarray | None
@@ -224,6 +217,13 @@ class LoadedModel:
                 f"can score from, and the run's protocol.cold_fallback is 'error'",
             )
         scores = self.popularity.unsqueeze(0).repeat(len(users), 1)
+        return self._masked_top(scores, users, k, exclude_seen, candidates)
+
+    def _masked_top(
+        self, scores: Tensor, users: np.ndarray, k: int, exclude_seen: bool, candidates: np.ndarray | None
+    ) -> tuple[Tensor, Tensor]:
+        """``(items: long[B, k], scores: float[B, k])`` of ``scores: float[B, n_items]`` (changed in place)
+        with the users' seen items and, given ``candidates``, every other item masked out."""
         if exclude_seen:
             self._mask_rows(scores, users)
         if candidates is not None:
