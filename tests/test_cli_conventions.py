@@ -189,7 +189,10 @@ def test_make_run_fetches_ml100k_when_absent(tmp_path, ml100k):
     with zipfile.ZipFile(archive, "w") as zf:
         for name in ("u.data", "u.user", "u.item"):
             zf.write(ml100k / name, f"ml-100k/{name}")
-    env = {k: v for k, v in os.environ.items() if k != "RECFRAME_DATA_DIR"}
+    # Under CI this test itself runs inside ``make test-all``: the parent's MAKELEVEL/MAKEFLAGS would
+    # make the child print "Entering directory" lines around the run's own output.
+    parent_make = {"RECFRAME_DATA_DIR", "MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"}
+    env = {k: v for k, v in os.environ.items() if k not in parent_make}
     env.update(
         XDG_CACHE_HOME=str(tmp_path / "xdg"),
         RECFRAME_CACHE_DIR=str(tmp_path / "cache"),
@@ -198,6 +201,7 @@ def test_make_run_fetches_ml100k_when_absent(tmp_path, ml100k):
     out = subprocess.run(
         [
             "make",
+            "--no-print-directory",
             "-o",
             "setup",
             "-o",
