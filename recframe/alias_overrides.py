@@ -22,7 +22,7 @@ def resolve_override_aliases(overrides: Sequence[str], compose: Callable[[list[s
     """Command-line overrides with ``model.<old>=`` rewritten to ``model.<new>=`` for the selected model.
 
     Only ``model.*`` overrides are looked at; the selected model is found by composing the other
-    overrides (once, and only when there is such an override). Anything that cannot be resolved is
+    overrides (once, and only when one of those keys is an old name of some registered model). Anything that cannot be resolved is
     left as it was, for the usual composition errors to report. ``compose`` turns overrides into a
     config (:func:`recframe.config.compose_plain`), passed in so that this module does not import
     :mod:`recframe.config`, which calls it.
@@ -35,6 +35,9 @@ def resolve_override_aliases(overrides: Sequence[str], compose: Callable[[list[s
 
     from recframe.plugins import registries
 
+    known_old = {old for entry in registries().model for old in entry_aliases(entry)}
+    if not any(_override_key(overrides[i])[len("model.") :] in known_old for i in dotted):
+        return overrides  # no model declares any of these keys as an old name: nothing to compose for
     others = [
         a
         for i, a in enumerate(overrides)
