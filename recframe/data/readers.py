@@ -135,6 +135,21 @@ def read_delimited(
     # Fast path for ``::``: skip the empty in-between columns and check the separator structure of
     # the whole file with two byte counts instead (see :func:`_separators_exact`).
     fast = bool(gaps) and not _full_check and codecs.lookup(encoding).name in _ASCII_COMPATIBLE
+
+    def full_read() -> pd.DataFrame:  # the checked read of every column, for the fast path to fall back on
+        return read_delimited(
+            path,
+            sep,
+            names,
+            encoding=encoding,
+            header=header,
+            dtype=dtype,
+            required=required,
+            skip_initial_space=skip_initial_space,
+            quote=quote,
+            _full_check=True,
+        )
+
     kwargs: dict[str, Any] = {"usecols": names} if fast else {}
     if dtype is not None:
         kwargs["dtype"] = (
@@ -158,18 +173,7 @@ def read_delimited(
         raise DataError(f"{path} is empty") from None
     except pd.errors.ParserError as exc:
         if fast:  # let the full read name the line in the file's own terms
-            return read_delimited(
-                path,
-                sep,
-                names,
-                encoding=encoding,
-                header=header,
-                dtype=dtype,
-                required=required,
-                skip_initial_space=skip_initial_space,
-                quote=quote,
-                _full_check=True,
-            )
+            return full_read()
         raise DataError(parser_error_message(path, exc, sep, names, header)) from None
     except UnicodeDecodeError as exc:
         raise DataError(
@@ -198,18 +202,7 @@ def read_delimited(
     blank = frame.isna().all(axis=1).to_numpy()
     if fast:
         if not _separators_exact(path, sep, len(names), int((~blank).sum()), header):
-            return read_delimited(
-                path,
-                sep,
-                names,
-                encoding=encoding,
-                header=header,
-                dtype=dtype,
-                required=required,
-                skip_initial_space=skip_initial_space,
-                quote=quote,
-                _full_check=True,
-            )
+            return full_read()
         gaps = []
     if gaps:
         bad = frame[gaps].notna().any(axis=1).to_numpy()
