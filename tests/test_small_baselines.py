@@ -172,10 +172,10 @@ def test_userknn_scores_are_topk_user_neighbours_times_history(similarity, weigh
     k = 4
     model = build("userknn", data, k=k, shrink=1.0, similarity=similarity, feature_weighting=weighting)
     x = data.to_csr().toarray()
-    xw = weight_features(sp.csr_matrix(x.T), weighting).toarray().T  # users are the documents
-    full = dense_similarity(xw.T, similarity, 1.0)  # full[v, u]: similarity of neighbour v to user u
-    s = model.user_weights.toarray()  # s[u, v]: u's kept neighbours
-    assert_topk_columns(s.T, full, k)
+    xw = weight_features(sp.csr_matrix(x), weighting).toarray()  # items are the documents, as for ItemKNN
+    full = dense_similarity(xw.T, similarity, 1.0)  # full[u, v]: similarity of neighbour u to user v
+    s = model.user_weights.toarray()  # column v: v's kept neighbours; row u: the users that keep u
+    assert_topk_columns(s, full, k)
     scores = model.score_all(torch.arange(data.n_users)).numpy()
     assert np.allclose(scores, s @ xw, atol=1e-4)
 
