@@ -288,6 +288,25 @@ def test_slim_columns_solve_the_constrained_elasticnet():
     assert np.allclose(scores, x @ w, atol=1e-5)
 
 
+def test_slim_without_the_sign_constraint_solves_the_elasticnet():
+    """``positive_only=False``: the KKT conditions of the plain ElasticNet (``w_jj = 0``) hold per column,
+    and some coefficients are negative (the constraint would have mattered)."""
+    data = interactions(n_users=60, n_items=20, density=0.3, seed=8)
+    alpha, l1_ratio = 0.005, 0.2
+    model = build("slim", data, k=19, alpha=alpha, l1_ratio=l1_ratio, positive_only=False, tol=1e-10, max_iter=5000)
+    x = data.to_csr().toarray().astype(np.float64)
+    w = model.weights.toarray().astype(np.float64)
+    assert not np.diag(w).any() and (w < 0).any() and (w > 0).any()
+    n = x.shape[0]
+    for j in range(x.shape[1]):
+        wj = w[:, j]
+        grad = -x.T @ (x[:, j] - x @ wj) / n + alpha * (1 - l1_ratio) * wj
+        free = (np.arange(x.shape[1]) != j) & x.any(axis=0)
+        nonzero = (wj != 0) & free
+        assert np.allclose(grad[nonzero], -alpha * l1_ratio * np.sign(wj[nonzero]), atol=1e-5)
+        assert (np.abs(grad[~nonzero & free]) <= alpha * l1_ratio + 1e-5).all()
+
+
 def test_slim_keeps_the_k_largest_coefficients():
     data = interactions(n_users=60, n_items=20, density=0.3, seed=6)
     full = build("slim", data, k=19, alpha=0.002, l1_ratio=0.1).weights.toarray()
