@@ -12,6 +12,7 @@ import torch
 from recframe.data.interactions import Interactions
 from recframe.models import DatasetInfo, count_parameters, model_bytes
 from recframe.plugins import registries
+from recframe_cf.p3alpha import column_top_k, row_walk_weights
 from recframe_cf.similarity import topk_similarity, weight_features
 
 
@@ -171,10 +172,10 @@ def test_userknn_scores_are_topk_user_neighbours_times_history(similarity, weigh
     k = 4
     model = build("userknn", data, k=k, shrink=1.0, similarity=similarity, feature_weighting=weighting)
     x = data.to_csr().toarray()
-    xw = weight_features(sp.csr_matrix(x.T), weighting).toarray().T  # users are the documents
-    full = dense_similarity(xw.T, similarity, 1.0)  # full[v, u]: similarity of neighbour v to user u
-    s = model.user_weights.toarray()  # s[u, v]: u's kept neighbours
-    assert_topk_columns(s.T, full, k)
+    xw = weight_features(sp.csr_matrix(x), weighting).toarray()  # items are the documents, as for ItemKNN
+    full = dense_similarity(xw.T, similarity, 1.0)  # full[u, v]: similarity of neighbour u to user v
+    s = model.user_weights.toarray()  # column v: v's kept neighbours; row u: the users that keep u
+    assert_topk_columns(s, full, k)
     scores = model.score_all(torch.arange(data.n_users)).numpy()
     assert np.allclose(scores, s @ xw, atol=1e-4)
 
@@ -202,23 +203,50 @@ def dense_walk(x: np.ndarray, alpha: float, beta: float) -> np.ndarray:
     ],
 )
 @pytest.mark.parametrize("normalize", [False, True])
-def test_graph_walks_match_the_dense_walk(name, params, normalize):
+@pytest.mark.parametrize("k", [3, 6])
+def test_graph_walks_match_the_dense_walk(name, params, normalize, k):
+    """The study's order: the top k of each row of the dense walk, rows optionally rescaled to sum to
+    1, then the top k of each column of that."""
     data = interactions(seed=3)
-    k = 6
     model = build(name, data, k=k, normalize_similarity=normalize, **params)
     x = data.to_csr().toarray()
     full = dense_walk(x, params["alpha"], params.get("beta", 0.0))
-    w = model.weights.toarray()
+    stage = row_walk_weights(data.to_csr(), k, params["alpha"], params.get("beta", 0.0), normalize).toarray()
+    rows = stage
     if normalize:
-        kept = w != 0
+        kept = stage != 0
         raw = np.where(kept, full, 0.0)
-        assert np.allclose(w.sum(axis=1)[kept.any(axis=1)], 1.0, atol=1e-5)
-        assert np.allclose(w, raw / np.maximum(raw.sum(axis=1, keepdims=True), 1e-30), atol=1e-5)
-        w = raw
-    assert_topk_columns(w.T, full.T, k)  # top k per row (source item)
+        assert np.allclose(stage.sum(axis=1)[kept.any(axis=1)], 1.0, atol=1e-5)
+        assert np.allclose(stage, raw / np.maximum(raw.sum(axis=1, keepdims=True), 1e-30), atol=1e-5)
+        rows = raw
+    assert_topk_columns(rows.T, full.T, k)  # first stage: top k per row (source item)
+    w = model.weights.toarray()
+    assert_topk_columns(w, stage, k)  # second stage: top k per column (destination item) of the first
+    assert (np.count_nonzero(w, axis=0) <= k).all()
     scores = model.score_all(torch.arange(data.n_users)).numpy()
-    assert np.allclose(scores, x @ model.weights.toarray(), atol=1e-5)
+    assert np.allclose(scores, x @ w, atol=1e-5)
     assert not scores[:, -1].any()  # the item nobody rated is never reached
+
+
+def test_the_column_cut_changes_normalised_walks():
+    """After the row normalisation some columns hold more than k entries: the second cut matters."""
+    data = interactions(seed=3)
+    stage = row_walk_weights(data.to_csr(), 3, 0.7, 0.0, True).toarray()
+    assert (np.count_nonzero(stage, axis=0) > 3).any()
+    w = build("p3alpha", data, k=3, alpha=0.7, normalize_similarity=True).weights.toarray()
+    assert np.count_nonzero(w) < np.count_nonzero(stage)
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 50])
+def test_column_top_k_keeps_the_largest_of_each_column(k):
+    rng = np.random.default_rng(k)
+    dense = np.where(rng.random((30, 12)) < 0.4, rng.random((30, 12)), 0.0)  # distinct values: no ties
+    kept = column_top_k(sp.csr_matrix(dense), k).toarray()
+    for col in range(dense.shape[1]):
+        order = np.argsort(-dense[:, col])[: min(k, np.count_nonzero(dense[:, col]))]
+        expected = np.zeros(dense.shape[0])
+        expected[order] = dense[order, col]
+        assert np.array_equal(kept[:, col], expected)
 
 
 def test_rp3beta_with_beta_zero_is_p3alpha():
@@ -258,6 +286,25 @@ def test_slim_columns_solve_the_constrained_elasticnet():
             assert elasticnet_objective(x, j, other, alpha, l1_ratio) >= best - 1e-9
     scores = model.score_all(torch.arange(data.n_users)).numpy()
     assert np.allclose(scores, x @ w, atol=1e-5)
+
+
+def test_slim_without_the_sign_constraint_solves_the_elasticnet():
+    """``positive_only=False``: the KKT conditions of the plain ElasticNet (``w_jj = 0``) hold per column,
+    and some coefficients are negative (the constraint would have mattered)."""
+    data = interactions(n_users=60, n_items=20, density=0.3, seed=8)
+    alpha, l1_ratio = 0.005, 0.2
+    model = build("slim", data, k=19, alpha=alpha, l1_ratio=l1_ratio, positive_only=False, tol=1e-10, max_iter=5000)
+    x = data.to_csr().toarray().astype(np.float64)
+    w = model.weights.toarray().astype(np.float64)
+    assert not np.diag(w).any() and (w < 0).any() and (w > 0).any()
+    n = x.shape[0]
+    for j in range(x.shape[1]):
+        wj = w[:, j]
+        grad = -x.T @ (x[:, j] - x @ wj) / n + alpha * (1 - l1_ratio) * wj
+        free = (np.arange(x.shape[1]) != j) & x.any(axis=0)
+        nonzero = (wj != 0) & free
+        assert np.allclose(grad[nonzero], -alpha * l1_ratio * np.sign(wj[nonzero]), atol=1e-5)
+        assert (np.abs(grad[~nonzero & free]) <= alpha * l1_ratio + 1e-5).all()
 
 
 def test_slim_keeps_the_k_largest_coefficients():

@@ -8,7 +8,11 @@ With the binary interactions ``X: [n_users, n_items]``, ``P_ui = X / rowsum(X)``
 ``P_iu = X^T / rowsum(X^T)`` (item to user) are the one-step transition probabilities, each raised
 element-wise to the power ``alpha``. The item-item weight ``W[i, j] = (P_iu^alpha @ P_ui^alpha)[i, j]``
 is the (sharpened) probability of walking from item ``i`` through a user to item ``j``; the diagonal
-is set to 0 and each *row* ``i`` keeps its ``k`` largest weights (optionally rescaled to sum to 1).
+is set to 0 and each *row* ``i`` keeps its ``k`` largest weights, optionally rescaled to sum to 1;
+then each *column* ``j`` keeps its ``k`` largest weights too. That order (row cut, row normalisation,
+column cut) is the study's definition (its ``P3alphaRecommender``/``RP3betaRecommender`` and their
+``similarityMatrixTopK``): after the normalisation a column may hold more than ``k`` entries, and the
+second cut keeps, for each destination, the ``k`` sources that lead to it most strongly.
 A user's scores are ``x_u @ W``: the three-step walk user -> item -> user -> item.
 """
 
@@ -32,10 +36,40 @@ def _row_normalised(m: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(inv) @ m)
 
 
+def column_top_k(m: sp.spmatrix, k: int) -> sp.csr_matrix:
+    """``m`` with only the ``k`` largest stored values of each column kept (ties: any ``k`` of them)."""
+    csc = sp.csc_matrix(m)
+    csc.sort_indices()
+    counts = np.diff(csc.indptr)
+    keep = np.ones(csc.nnz, dtype=bool)
+    for col in np.flatnonzero(counts > k):
+        start, stop = csc.indptr[col], csc.indptr[col + 1]
+        order = np.argpartition(-csc.data[start:stop], k - 1)
+        keep[start + order[k:]] = False
+    rows = csc.indices[keep]
+    cols = np.repeat(np.arange(csc.shape[1]), counts)[keep]
+    return sp.csr_matrix((csc.data[keep], (rows, cols)), shape=csc.shape)
+
+
 def walk_weights(
     x: sp.csr_matrix, k: int, alpha: float, beta: float = 0.0, normalize: bool = False, block: int | None = None
 ) -> sp.csr_matrix:
-    """``float32[n_items, n_items]`` walk weights, top ``k`` per row, from ``x: [n_users, n_items]``.
+    """``float32[n_items, n_items]`` walk weights from ``x: [n_users, n_items]``: the top ``k`` of each
+    row (:func:`row_walk_weights`, rows optionally normalised), then the top ``k`` of each column."""
+    rows = row_walk_weights(x, k, alpha, beta, normalize, block)
+    return sp.csr_matrix(column_top_k(rows, rows_k(k, x.shape[1])), dtype=np.float32)
+
+
+def rows_k(k: int, n: int) -> int:
+    """The neighbourhood size actually kept: ``k`` clipped to ``[1, n - 1]`` (the diagonal is 0)."""
+    return max(1, min(int(k), n - 1)) if n > 1 else 1
+
+
+def row_walk_weights(
+    x: sp.csr_matrix, k: int, alpha: float, beta: float = 0.0, normalize: bool = False, block: int | None = None
+) -> sp.csr_matrix:
+    """``float64[n_items, n_items]`` walk weights, top ``k`` per row (each row optionally rescaled to
+    sum to 1), from ``x: [n_users, n_items]``: the first stage of :func:`walk_weights`.
 
     ``W[i, j] = (P_iu^alpha @ P_ui^alpha)[i, j] * pop_j^-beta`` (``beta = 0``: P3alpha; RP3beta's
     popularity penalty otherwise, ``pop_j`` the training count of ``j``, items without one keep 0).
@@ -52,7 +86,7 @@ def walk_weights(
     popularity = np.asarray(x.sum(axis=0), dtype=np.float64).ravel()
     penalty = np.zeros(n)
     penalty[popularity > 0] = np.power(popularity[popularity > 0], -beta)
-    k = max(1, min(int(k), n - 1)) if n > 1 else 1
+    k = rows_k(k, n)
     block = block or max(1, min(n, BLOCK_VALUES // max(n, 1)))
     rows, cols, vals = [], [], []
     for start in range(0, n, block):
@@ -70,7 +104,7 @@ def walk_weights(
     weights = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
     if normalize:
         weights = _row_normalised(weights)
-    return sp.csr_matrix(weights, dtype=np.float32)
+    return weights
 
 
 def check_walk_options(k: int, alpha: float, beta: float) -> None:
@@ -79,7 +113,7 @@ def check_walk_options(k: int, alpha: float, beta: float) -> None:
 
 
 class P3alpha(ClosedFormRecommender):
-    """Scores ``x_u @ W`` with ``W: float[n_items, n_items]`` the row-wise top-``k`` walk weights."""
+    """Scores ``x_u @ W`` with ``W: float[n_items, n_items]`` the row- then column-wise top-``k`` walk weights."""
 
     scores_unseen_items = True  # an item without training interactions is never reached: score 0
 

@@ -7,7 +7,8 @@ baselines of Ferrari Dacrema et al., RecSys 2019.
 ``W[i, j] = (P_iu^alpha @ P_ui^alpha)[i, j] / pop_j^beta``: the walk probability of
 :mod:`recframe_cf.p3alpha` divided by the destination's training count to the power ``beta``, which
 lifts the long tail (``beta = 0`` is P3alpha). Diagonal 0, top ``k`` per row, optionally each row
-rescaled to sum to 1; scores ``x_u @ W``.
+rescaled to sum to 1, then top ``k`` per column (the study's order, :func:`recframe_cf.p3alpha.walk_weights`);
+scores ``x_u @ W``.
 """
 
 from __future__ import annotations

@@ -12,13 +12,18 @@ For each item ``j``, with ``X: [n_users, n_items]`` the binary interactions, the
 subject to ``w_jj = 0`` (and ``w_j >= 0`` when ``positive_only``). Only the ``k`` largest
 coefficients of each column are kept. A user's scores are ``x_u @ W``.
 
-The solver here is cyclic coordinate descent on the Gram matrix ``G = X^T X`` (numba, compiled
-once; ``recframe[fast]``): a coordinate step needs ``G[k, :]`` only, so the ``n_items`` regressions
-share one ``float64[n_items, n_items]`` Gram matrix and run in parallel over item columns, ``block``
-columns at a time (memory ``O(n_items^2)`` for ``G`` plus ``O(n_items * block)``). It stops a
-column when the largest coefficient change of a sweep is at most ``tol`` times the largest
-coefficient, or after ``max_iter`` sweeps (scikit-learn's first stopping test; it adds a duality-gap
-check, so its coefficients can differ at the solver's tolerance).
+The solver here is cyclic coordinate descent on the residual (numba, compiled once; ``recframe[fast]``),
+as scikit-learn's sparse solver, with an active set. For target ``j`` a thread keeps the residual
+``r = X_j - X w_j: float64[n_users]`` and ``w_j: float64[n_items]``; the step for coordinate ``k``
+reads only the users of item ``k`` (``rho = X_k^T r + |X_k| w_k``, soft-thresholded, then
+``r -= delta X_k``), so a sweep over all coordinates costs ``nnz(X)`` and no ``n_items x n_items``
+matrix is ever formed. After a full sweep, only the coordinates that are non-zero are swept until
+they settle; then one full sweep checks whether any other coordinate enters. The columns run in
+parallel (``numba.prange``), ``block`` of them at a time: memory ``O(nnz(X) + block * n_items)``
+plus ``O(n_users + n_items)`` per thread. A column stops when a *full* sweep's largest coefficient
+change is at most ``tol`` times the largest coefficient, or after ``max_iter`` sweeps in all (full
+and active ones); scikit-learn's first stopping test, without its duality-gap check, so the
+coefficients can differ at the solver's tolerance.
 """
 
 from __future__ import annotations
@@ -34,9 +39,6 @@ from torch import Tensor
 from recframe.api import ClosedFormRecommender, DatasetInfo, Interactions
 from recframe_cf.itemknn import sparse_storage
 
-#: the Gram matrix is dense ``float64[n_items, n_items]``; more items than this is a one-line error
-MAX_ITEMS = 40_000
-
 
 def _compile() -> Any:
     """The numba coordinate-descent kernel (compiled on first use, cached on disk)."""
@@ -44,45 +46,67 @@ def _compile() -> Any:
 
     @numba.njit(parallel=True, cache=True, fastmath=False)
     def solve_columns(
-        gram: np.ndarray, columns: np.ndarray, l1: float, l2: float, positive: bool, max_iter: int, tol: float
+        indptr: np.ndarray,
+        indices: np.ndarray,
+        n_users: int,
+        columns: np.ndarray,
+        l1: float,
+        l2: float,
+        positive: bool,
+        max_iter: int,
+        tol: float,
     ) -> np.ndarray:
-        n = gram.shape[0]
+        n = indptr.shape[0] - 1
         out = np.zeros((len(columns), n))
         for c in numba.prange(len(columns)):
             j = columns[c]
             w = np.zeros(n)
-            h = np.zeros(n)  # G @ w
+            r = np.zeros(n_users)  # X_j - X w, with w = 0
+            for p in range(indptr[j], indptr[j + 1]):
+                r[indices[p]] = 1.0
+            active = np.zeros(n, dtype=np.int64)
+            is_active = np.zeros(n, dtype=np.bool_)
+            n_active = 0
+            full = True
             for _ in range(max_iter):
                 max_change = 0.0
                 max_w = 0.0
-                for k in range(n):
-                    if k == j:
-                        continue
-                    g_kk = gram[k, k]
-                    if g_kk == 0.0:
+                todo = n if full else n_active
+                for t in range(todo):
+                    k = t if full else active[t]
+                    count = indptr[k + 1] - indptr[k]
+                    if k == j or count == 0:
                         continue
                     old = w[k]
-                    r = gram[k, j] - h[k] + g_kk * old
+                    rho = count * old
+                    for p in range(indptr[k], indptr[k + 1]):
+                        rho += r[indices[p]]
                     if positive:
-                        new = max(r - l1, 0.0) / (g_kk + l2)
-                    elif r > l1:
-                        new = (r - l1) / (g_kk + l2)
-                    elif r < -l1:
-                        new = (r + l1) / (g_kk + l2)
+                        new = max(rho - l1, 0.0) / (count + l2)
+                    elif rho > l1:
+                        new = (rho - l1) / (count + l2)
+                    elif rho < -l1:
+                        new = (rho + l1) / (count + l2)
                     else:
                         new = 0.0
                     delta = new - old
                     if delta != 0.0:
                         w[k] = new
-                        row = gram[k]
-                        for m in range(n):
-                            h[m] += delta * row[m]
+                        for p in range(indptr[k], indptr[k + 1]):
+                            r[indices[p]] -= delta
                         if abs(delta) > max_change:
                             max_change = abs(delta)
-                    if abs(new) > max_w:
-                        max_w = abs(new)
-                if max_w == 0.0 or max_change <= tol * max_w:
+                    if new != 0.0:
+                        if abs(new) > max_w:
+                            max_w = abs(new)
+                        if not is_active[k]:
+                            is_active[k] = True
+                            active[n_active] = k
+                            n_active += 1
+                settled = max_w == 0.0 or max_change <= tol * max_w
+                if settled and full:
                     break
+                full = settled  # settled on the active set: check every coordinate next
             out[c] = w
         return out
 
@@ -93,12 +117,23 @@ _KERNEL: list[Any] = []
 
 
 def elasticnet_columns(
-    gram: np.ndarray, columns: np.ndarray, l1: float, l2: float, positive: bool, max_iter: int, tol: float
+    x: sp.csc_matrix, columns: np.ndarray, l1: float, l2: float, positive: bool, max_iter: int, tol: float
 ) -> np.ndarray:
-    """``float64[len(columns), n_items]``: the coefficient vector of each target column."""
+    """``float64[len(columns), n_items]``: the coefficient vector of each target column of the
+    binary ``x: [n_users, n_items]`` (CSC), the unscaled penalties ``l1``/``l2`` (times ``n_users``)."""
     if not _KERNEL:
         _KERNEL.append(_compile())
-    return _KERNEL[0](gram, columns.astype(np.int64), float(l1), float(l2), bool(positive), int(max_iter), float(tol))
+    return _KERNEL[0](
+        x.indptr.astype(np.int64),
+        x.indices.astype(np.int64),
+        int(x.shape[0]),
+        columns.astype(np.int64),
+        float(l1),
+        float(l2),
+        bool(positive),
+        int(max_iter),
+        float(tol),
+    )
 
 
 class SLIM(ClosedFormRecommender):
@@ -126,11 +161,6 @@ class SLIM(ClosedFormRecommender):
             raise ValueError(f"need max_iter >= 1, tol > 0 and block >= 1, got {max_iter}, {tol}, {block}")
         if importlib.util.find_spec("numba") is None:
             raise ValueError("model 'slim' needs numba for its coordinate-descent solver: pip install 'recframe[fast]'")
-        if info.n_items > MAX_ITEMS:
-            raise ValueError(
-                f"model 'slim' keeps a dense {info.n_items} x {info.n_items} Gram matrix "
-                f"({8 * info.n_items**2 / 2**30:.1f} GiB); it supports at most {MAX_ITEMS} items"
-            )
         self.k, self.alpha, self.l1_ratio = int(k), float(alpha), float(l1_ratio)
         self.positive_only, self.max_iter = bool(positive_only), int(max_iter)
         self.tol, self.block = float(tol), int(block)
@@ -142,14 +172,15 @@ class SLIM(ClosedFormRecommender):
         x.data[:] = 1.0
         self.history = x
         n_users, n = x.shape
-        gram = (x.T @ x).toarray().astype(np.float64)
+        xc = sp.csc_matrix(x)
+        xc.sort_indices()
         l1 = n_users * self.alpha * self.l1_ratio
         l2 = n_users * self.alpha * (1.0 - self.l1_ratio)
         k = max(1, min(self.k, n - 1)) if n > 1 else 1
         rows, cols, vals = [], [], []
         for start in range(0, n, self.block):
             columns = np.arange(start, min(start + self.block, n))
-            coef = elasticnet_columns(gram, columns, l1, l2, self.positive_only, self.max_iter, self.tol)  # b x n
+            coef = elasticnet_columns(xc, columns, l1, l2, self.positive_only, self.max_iter, self.tol)  # b x n
             top = (
                 np.argpartition(-np.abs(coef), k - 1, axis=1)[:, :k]
                 if k < n

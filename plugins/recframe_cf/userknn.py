@@ -5,10 +5,13 @@ Collaborative Filtering." SIGIR 1999; P. Resnick et al. "GroupLens: An Open Arch
 Collaborative Filtering of Netnews." CSCW 1994. Similarity and weighting options as in the
 neighbourhood baselines of Ferrari Dacrema et al., RecSys 2019 (:mod:`recframe_cf.similarity`).
 
-For each user ``u`` only the ``k`` most similar users ``v != u`` are kept (``S: float[n_users,
-n_users]``, row ``u`` holding ``u``'s neighbours), and ``u``'s score for item ``i`` is
-``sum_v S[u, v] x_vi``. With a feature weighting (documents: users; terms: items), ``x`` is the
-reweighted matrix both for the similarity and for scoring.
+Each user ``v`` keeps its ``k`` most similar users ``u != v`` (``S: float[n_users, n_users]``,
+column ``v`` holding ``v``'s neighbours), and ``u``'s score for item ``i`` is ``sum_v S[u, v] x_vi``:
+row ``u`` of ``S``, the users that count ``u`` among their ``k`` nearest. That is the study's
+definition (its ``UserKNNCFRecommender`` scores ``W[u] @ X`` with a column-wise top-``k`` ``W``); it
+coincides with "``u``'s own ``k`` nearest" only without the cut. With a feature weighting, ``x`` is
+reweighted as for ItemKNN (documents: items; terms: users; the study's ``okapi_BM_25(URM.T).T`` for
+both models), both for the similarity and for scoring.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from recframe_cf.similarity import weight_features
 
 
 class UserKNN(NeighbourhoodRecommender):
-    """Scores ``S[users] @ X`` with ``S`` the row-wise top-``k`` user similarity."""
+    """Scores ``S[users] @ X`` with ``S`` the column-wise top-``k`` user similarity."""
 
     scores_unseen_items = True  # an item without training interactions scores 0 by construction
 
@@ -34,10 +37,10 @@ class UserKNN(NeighbourhoodRecommender):
     def fit(self, train: Interactions) -> None:
         x = train.to_csr()
         x.data[:] = 1.0
-        xt = weight_features(sp.csr_matrix(x.T), self.feature_weighting)  # items x users
-        self.history = sp.csr_matrix(xt.T, dtype=np.float32)
-        sims = self.neighbour_similarity(xt)  # column u: u's neighbours
-        self.user_weights = sp.csr_matrix(sims.T)
+        x = weight_features(x, self.feature_weighting)  # documents: items; terms: users
+        self.history = sp.csr_matrix(x, dtype=np.float32)
+        sims = self.neighbour_similarity(sp.csr_matrix(x.T))  # column v: v's k nearest users
+        self.user_weights = sp.csr_matrix(sims)  # row u: the users that count u among their k nearest
 
     def storage(self) -> tuple[int, int]:
         """Stored values and bytes of the sparse user similarity matrix."""

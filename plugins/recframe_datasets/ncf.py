@@ -8,7 +8,9 @@ The split is predefined (``split_labels``: 0 train, 2 test) and the negatives ar
 candidate set (``candidates: int64[n_users, 99]``). NCF has no validation set; validation must not
 be the test set, so with ``valid: latest`` (the default) each user's latest training interaction
 (largest timestamp; among equal timestamps the last line) is held out as validation (label 1) and
-ranked against the same fixed negatives. ``valid: none`` keeps every training row for training and
+ranked against the same fixed negatives. ``valid: random`` holds out one uniformly drawn training
+interaction per user instead (a fixed draw, seed 0), as Ferrari Dacrema et al. (RecSys 2019) carve
+their validation item from NCF's training file. ``valid: none`` keeps every training row for training and
 leaves validation empty (for models without model selection, e.g. Pop, whose NCF numbers are
 computed on the full training file). The splitter ``ncf_loo`` turns the labels into a ``Split``.
 """
@@ -26,7 +28,9 @@ from recframe.api import Split
 from recframe.api import ConfigError, DataError
 from recframe_datasets.movielens import read_table
 
-VALID_RULES = ("latest", "none")
+VALID_RULES = ("latest", "random", "none")
+#: the seed of the one held-out training interaction per user of ``valid: random``
+RANDOM_VALID_SEED = 0
 
 
 def read_negatives(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -76,6 +80,8 @@ class NCFLeaveOneOut(DataSource):
             order = np.lexsort((np.arange(len(train)), train.timestamp.to_numpy(), train.user.to_numpy()))
             last = order[np.r_[train.user.to_numpy()[order][1:] != train.user.to_numpy()[order][:-1], True]]
             labels[last] = VALID
+        elif self.valid == "random":
+            labels[random_one_per_user(train.user.to_numpy(), RANDOM_VALID_SEED)] = VALID
         test_pairs = dict(zip(test.user.to_numpy().tolist(), test.item.to_numpy().tolist()))
         if any(test_pairs.get(u) != i for u, i in zip(neg_users.tolist(), neg_items.tolist())):
             raise DataError(f"{neg_f}: its (user,item) pairs do not match {test_f.name}")
@@ -93,6 +99,14 @@ class NCFLeaveOneOut(DataSource):
             candidates=candidates,
             meta={"source": "ncf", "valid_rule": self.valid},
         )
+
+
+def random_one_per_user(users: np.ndarray, seed: int) -> np.ndarray:
+    """Row positions ``int64[n distinct users]``: one uniformly drawn row of each user in ``users: int64[N]``."""
+    keys = np.random.default_rng(seed).random(len(users))
+    order = np.lexsort((keys, users))  # by user, then by a random key
+    firsts = np.r_[True, users[order][1:] != users[order][:-1]]
+    return order[firsts]
 
 
 def ncf_loo(data: Interactions, seed: int = 0) -> Split:
