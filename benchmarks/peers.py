@@ -398,7 +398,8 @@ def evaluation_vs_implicit(bench: Bench) -> list[Row]:
     and LensKit's pipeline evaluation (``batch.recommend`` + ``RunAnalysis``; ``peer_driver.lenskit_eval``).
 
     The peers mask only the training items they are given: they get train + valid as "train", so
-    every side ranks the same unseen items (LensKit's candidates are the items present in that data). NDCG is each library's own value (implicit's NDCG
+    every side ranks the same unseen items (LensKit's candidates are the items present in that data).
+    NDCG is each library's own value (implicit's NDCG
     normalises by min(K, |test|) relevant items, as recframe's does).
     """
     a = bench.args
