@@ -258,6 +258,41 @@ def lenskit_ease(split: dict[str, np.ndarray], p: dict[str, Any]) -> tuple[dict[
     return {"seconds": seconds}, {"weights": w}
 
 
+@task("lenskit_eval")
+def lenskit_eval(split: dict[str, np.ndarray], p: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """LensKit's own top-N evaluation of given factors: ``ImplicitMFScorer`` holding ``user_factors`` and
+    ``item_factors`` (its training skipped), ``topn_pipeline`` (candidates: training items the user has
+    not seen), ``batch.recommend`` for every test user and ``RunAnalysis`` with ``NDCG(n=k)``."""
+    import pandas as pd
+    from lenskit.als import ImplicitMFScorer
+    from lenskit.batch import recommend
+    from lenskit.data import ItemListCollection
+    from lenskit.metrics import NDCG, RunAnalysis
+    from lenskit.pipeline import topn_pipeline
+    from lenskit.training import TrainingOptions
+
+    data = lenskit_dataset(split)
+    scorer = ImplicitMFScorer(embedding_size=split["user_factors"].shape[1], user_embeddings="prefer")
+    scorer.users, scorer.items = data.users, data.items  # stored user vectors, no fold-in from history
+    scorer.user_embeddings = np.ascontiguousarray(split["user_factors"][np.asarray(data.users.ids())], np.float32)
+    scorer.item_embeddings = np.ascontiguousarray(split["item_factors"][np.asarray(data.items.ids())], np.float32)
+    scorer.trained_epochs = 1  # already trained: TrainingOptions(retrain=False) keeps these factors
+    pipe = topn_pipeline(scorer, n=p["k"])
+    pipe.train(data, TrainingOptions(retrain=False))
+    test = pd.DataFrame({"user_id": split["test_user"], "item_id": split["test_item"]})
+    truth = ItemListCollection.from_df(test, ["user_id"])
+    users = np.unique(split["test_user"])
+
+    def evaluate() -> Any:
+        recs = recommend(pipe, users, n=p["k"], n_jobs=p["threads"])
+        analysis = RunAnalysis()
+        analysis.add_metric(NDCG(n=p["k"]))
+        return analysis.measure(recs, truth).list_summary()
+
+    seconds, summary = timed(evaluate, p["repeats"])
+    return {"seconds": seconds, "metrics": {"ndcg": float(summary.loc[f"NDCG@{p['k']}", "mean"])}}, {}
+
+
 def main() -> None:
     name, split_path, out_path, params = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
     with np.load(split_path, allow_pickle=False) as f:

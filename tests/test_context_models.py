@@ -15,7 +15,9 @@ from recframe.errors import ConfigError
 from recframe.models import DatasetInfo
 from recframe_context.dcnv2 import DCNv2
 from recframe_context.deepfm import DeepFM
+from recframe_context.fields import mlp
 from recframe_context.fm import FM
+from recframe_context.pairs import fold_tower, mlp_on_pairs, pair_blocks
 from recframe_context.widedeep import WideDeep
 from tests.test_features import SPEC, toy
 
@@ -227,7 +229,8 @@ def test_side_split_full_ranking_equals_pair_by_pair_on_ml100k(cls, params, ml10
             if name.endswith("bias") or "embedding" in name:
                 p.normal_(0.0, 0.3)
         for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm1d):
+            if isinstance(m, torch.nn.BatchNorm1d):  # folded into the layer before it: every statistic counts
+                m.weight.uniform_(0.5, 1.5)
                 m.running_mean.normal_(0.0, 0.3)
                 m.running_var.uniform_(0.5, 2.0)
             if hasattr(m, "reset_padding"):
@@ -240,3 +243,36 @@ def test_side_split_full_ranking_equals_pair_by_pair_on_ml100k(cls, params, ml10
     assert pairs.std() > 0.1  # scores of order one, not a constant
     torch.testing.assert_close(fast, pairs, rtol=1e-5, atol=1e-5)
     assert not torch.equal(fast[0], fast[1])  # users differ: the scores are not a broadcast constant
+
+
+@pytest.mark.parametrize("n_query,n_items", [(1, 1), (3, 7), (5, 512), (2, 513), (4, 1700)])
+def test_pair_blocks_cover_every_pair_once_in_contiguous_runs(n_query, n_items):
+    seen = np.zeros((n_query, n_items), dtype=np.int64)
+    for qs, its in pair_blocks(n_query, n_items, rows=512):
+        assert qs.stop - qs.start == 1 or (its.start, its.stop) == (0, n_items)  # one run of the score matrix
+        assert (qs.stop - qs.start) * (its.stop - its.start) <= max(512, n_items)
+        seen[qs, its] += 1
+    assert (seen == 1).all()
+
+
+def test_folded_tower_equals_the_modules_and_unknown_layers_fall_back():
+    """The blocked, batch-norm-folded tower against the layers applied one by one (a brute-force oracle);
+    a layer it does not know (GELU) takes the module-by-module path with the same result."""
+    torch.manual_seed(0)
+    tower = torch.nn.Sequential(*mlp(12, 16, 3, 0.1, batch_norm=True)).eval()
+    with torch.no_grad():
+        for m in tower.modules():
+            if isinstance(m, torch.nn.BatchNorm1d):
+                m.weight.uniform_(0.5, 1.5), m.bias.normal_(0.0, 0.3)
+                m.running_mean.normal_(0.0, 0.3), m.running_var.uniform_(0.5, 2.0)
+        xq, xi, head = torch.randn(3, 12), torch.randn(700, 12), torch.randn(16)
+        want = (tower((xq[:, None] + xi[None]).flatten(0, 1)) @ head).view(3, 700)
+        first = tower[0]
+        got = mlp_on_pairs(tower, xq @ first.weight.T + first.bias, xi @ first.weight.T, head)
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+        assert fold_tower(list(tower)[1:]) is not None
+        odd = torch.nn.Sequential(first, torch.nn.GELU(), torch.nn.Linear(16, 16))
+        assert fold_tower(list(odd)[1:]) is None
+        want = (odd((xq[:, None] + xi[None]).flatten(0, 1)) @ head).view(3, 700)
+        got = mlp_on_pairs(odd, xq @ first.weight.T + first.bias, xi @ first.weight.T, head)
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)

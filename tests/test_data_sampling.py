@@ -162,3 +162,32 @@ def test_positive_sampling_rejects_unknown_mode():
     data = skewed_interactions()
     with pytest.raises(ValueError, match="positives are drawn per"):
         InteractionBatches(data, "pairwise", 64, 1, NegativeSampler(data), 0, positives="items")
+
+
+def test_row_search_membership_matches_a_set_of_the_training_pairs(ml1m, monkeypatch):
+    """The three membership paths (bitmap, compiled per-user row search, one global ``searchsorted``)
+    against a Python set of the training pairs, on positives, random pairs and every item of the
+    first, last and an item-less user (the rows at both ends of the key array and an empty row)."""
+    from recframe.training import sampling
+
+    pytest.importorskip("numba")
+    data = Interactions(
+        user=ml1m.user, item=ml1m.item, n_users=ml1m.n_users + 1, n_items=ml1m.n_items
+    )  # the last user has no items
+    rng = np.random.default_rng(5)
+    edge = np.array([0, int(ml1m.user.max()), data.n_users - 1])
+    users = np.concatenate([ml1m.user[::7], rng.integers(0, data.n_users, 200_000), np.repeat(edge, data.n_items)])
+    items = np.concatenate(
+        [ml1m.item[::7], rng.integers(0, data.n_items, 200_000), np.tile(np.arange(data.n_items), len(edge))]
+    )
+    pairs = set(zip(ml1m.user.tolist(), ml1m.item.tolist(), strict=True))
+    want = np.array([(u, i) in pairs for u, i in zip(users.tolist(), items.tolist(), strict=True)])
+    assert want.sum() > len(ml1m.user[::7])  # the edge users' own items are in too
+    bitmap = NegativeSampler(data)
+    monkeypatch.setattr(sampling, "BITMAP_MAX_CELLS", 0)
+    rows = NegativeSampler(data)
+    assert bitmap.bits is not None and rows.bits is None
+    got_bits, got_rows = bitmap.is_positive(users, items), rows.is_positive(users, items)
+    monkeypatch.setenv("RECFRAME_KERNELS", "0")
+    got_global = rows.is_positive(users, items)
+    assert np.array_equal(got_bits, want) and np.array_equal(got_rows, want) and np.array_equal(got_global, want)

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from recframe.api import DatasetInfo
 from recframe_context.fields import ContextRecommender, mlp, mlp_on_pairs, splittable
+from recframe_context.pairs import Buffers, fold_tower, run_steps, score_blocks, sum_block, tracks_grad
 
 
 class CrossNetwork(nn.Module):
@@ -85,39 +86,49 @@ class DCNv2(ContextRecommender):
             h = self.deep(self.cross(x0))
         return self.out(h).squeeze(-1)
 
-    def score_sides(
-        self, vq: Tensor, vi: Tensor, lq: Tensor | None, li: Tensor | None, max_cells: int = 1 << 24
-    ) -> Tensor | None:
+    def score_sides(self, vq: Tensor, vi: Tensor, lq: Tensor | None, li: Tensor | None) -> Tensor | None:
         """``float[B, n_items]`` with the first cross layer's product and (parallel) the deep part's first
         layer split by side.
 
         ``x_1 = x_0 * (W_0 (x_q + x_i) + b_0) + x_0``: ``W_0 x_q + b_0`` once per query and ``W_0 x_i``
         once per item, so a pair costs elementwise work only; later cross layers (and, stacked, the
-        deep part on ``x_L``) are per pair. Under ``parallel`` the output unit is split by input
-        columns: ``w_c . x_L + w_d . deep(x_0) + b``.
+        deep part on ``x_L``, batch norm folded) are per pair, on cache-sized blocks (``pairs.py``).
+        Under ``parallel`` the output unit is split by input columns: ``w_c . x_L + w_d . deep(x_0) + b``.
         """
         layers, first = list(self.cross.layers), self.deep[0]
-        if not splittable(*layers, first, self.out):
-            return None
-        xq, xi = vq.flatten(1), vi.flatten(1)  # [B, D], [n_items, D]
-        n_items, dim = xi.shape
-        pq, pi = xq @ layers[0].weight.T + layers[0].bias, xi @ layers[0].weight.T  # [B, D], [n_items, D]
+        if not splittable(*layers, first, self.out) or tracks_grad(vq, vi, self.out.weight):
+            return None  # pair by pair (differentiable)
         parallel = self.structure == "parallel"
+        deep_steps: list[tuple[Tensor, Tensor]] = []
+        if not parallel:
+            folded = fold_tower(list(self.deep)[1:])
+            if folded is None:
+                return None
+            affine, deep_steps = folded
+            weight_t, bias = first.weight.T, first.bias
+            if affine is not None:
+                weight_t, bias = weight_t * affine[0], bias * affine[0] + affine[1]
+            deep_steps = [(weight_t.contiguous(), bias), *deep_steps]
+        xq, xi = vq.flatten(1).contiguous(), vi.flatten(1).contiguous()  # [B, D], [n_items, D]
+        dim = xi.shape[1]
+        pq, pi = xq @ layers[0].weight.T + layers[0].bias, xi @ layers[0].weight.T  # [B, D], [n_items, D]
+        later = [(layer.weight.T.contiguous(), layer.bias) for layer in layers[1:]]
         head = self.out.weight[0]
-        out = torch.empty(len(xq), n_items, device=xq.device, dtype=xq.dtype)
-        step = max(1, max_cells // max(1, xi.numel()))
-        for start in range(0, len(xq), step):
-            sl = slice(start, start + step)
-            x0 = (xq[sl, None, :] + xi[None, :, :]).view(-1, dim)  # [s * n_items, D]
-            x = torch.addcmul(x0, x0, (pq[sl, None, :] + pi[None, :, :]).view(-1, dim))
-            for layer in layers[1:]:
-                x = torch.addcmul(x, x0, layer(x))
-            block = x @ head[:dim] if parallel else self.out(self.deep(x)).squeeze(-1)
-            out[sl] = block.view(-1, n_items)
+
+        def block(qs: slice, its: slice, buffers: Buffers) -> Tensor:
+            n = (qs.stop - qs.start) * (its.stop - its.start)
+            x0 = sum_block(xq, xi, qs, its, buffers.get("x0", n, dim))
+            cross = sum_block(pq, pi, qs, its, buffers.get("cross", n, dim))
+            x = torch.addcmul(x0, x0, cross, out=buffers.get("x", n, dim))
+            for weight_t, bias in later:
+                torch.mm(x, weight_t, out=cross)
+                x.addcmul_(x0, cross.add_(bias))
+            return x @ head[:dim] if parallel else run_steps(x, deep_steps, buffers) @ head
+
+        out = score_blocks(len(xq), len(xi), xq, block)
         if parallel:
             out += mlp_on_pairs(self.deep, xq @ first.weight.T + first.bias, xi @ first.weight.T, head[dim:])
-            out += self.out.bias
-        return out
+        return out + self.out.bias
 
     def regularization(self) -> Tensor | None:
         if not self.reg_weight:

@@ -28,6 +28,7 @@ from torch import Tensor, nn
 from recframe.api import FeatureTables, build_features
 from recframe.api import ConfigError
 from recframe.api import DatasetInfo, Recommender
+from recframe_context.pairs import mlp_on_pairs  # noqa: F401  (re-exported: the models import it from here)
 
 
 def init_weights(module: nn.Module) -> None:
@@ -239,29 +240,6 @@ def splittable(*layers: nn.Module) -> bool:
     """Whether every layer is a plain float ``nn.Linear`` whose weight can be split by input columns
     (a compressed layer, e.g. int8 dynamic quantization, scores pair by pair instead)."""
     return all(type(layer) is nn.Linear for layer in layers)
-
-
-def mlp_on_pairs(
-    mlp_layers: nn.Sequential, query_part: Tensor, item_part: Tensor, head: Tensor, max_cells: int = 1 << 24
-) -> Tensor:
-    """``head . MLP(x_q + x_i)`` for every (query, item) pair, the first layer split by side.
-
-    ``query_part: float[B, h]`` is ``W x_q + b`` and ``item_part: float[I, h]`` is ``W x_i`` for the
-    MLP's first ``Linear`` (``W (x_q + x_i) + b``, so each side is multiplied once and the pairs only
-    add); the remaining layers of :func:`mlp` (batch norm, ReLU in place, dropout skipped as in eval
-    mode) run on ``[s * I, h]`` blocks of at most ``max_cells`` values; ``head: float[h]`` projects
-    each block as it is made, so no ``[B, I, h]`` tensor is stored. Returns ``float[B, I]``.
-    """
-    rest = [m for m in list(mlp_layers)[1:] if not isinstance(m, nn.Dropout)]
-    n_items, width = item_part.shape
-    step = max(1, max_cells // max(1, item_part.numel()))
-    out = torch.empty(len(query_part), n_items, device=query_part.device, dtype=query_part.dtype)
-    for start in range(0, len(query_part), step):
-        x = (query_part[start : start + step, None, :] + item_part[None, :, :]).view(-1, width)  # ours to overwrite
-        for module in rest:
-            x = torch.relu_(x) if isinstance(module, nn.ReLU) else module(x)
-        out[start : start + step] = (x @ head).view(-1, n_items)
-    return out
 
 
 class FirstOrder(nn.Module):

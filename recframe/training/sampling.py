@@ -2,7 +2,9 @@
 
 Membership is tested against the training pairs' keys ``user * n_items + item``: with a packed
 bitmap of all ``n_users * n_items`` cells when that is small (up to 2**27 cells, 16 MiB; e.g. ML-1M
-is 22M cells, 2.8 MiB), which is ~7x faster, else with one ``searchsorted`` on the sorted keys.
+is 22M cells, 2.8 MiB), which is ~7x faster, else by a search inside the user's own run of the
+sorted keys (compiled, :mod:`recframe.kernels.membership`; one ``searchsorted`` over all keys
+without numba).
 Collisions are redrawn in bulk until none remain. No per-sample Python.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from recframe import kernels
 from recframe.data.interactions import Interactions
 
 
@@ -47,6 +50,8 @@ class NegativeSampler:
             mask[self.keys] = True
             self.bits = np.packbits(mask)
         self.user_degree = np.bincount(train.user, minlength=train.n_users)
+        # user u's keys are keys[starts[u]:starts[u + 1]] (the per-row search of large data)
+        self.starts = np.searchsorted(self.keys, np.arange(train.n_users + 1, dtype=np.int64) * self.n_items)
         self.distribution = distribution
         if distribution == "popularity":
             w = np.bincount(train.item, minlength=self.n_items).astype(np.float64) ** alpha
@@ -60,9 +65,16 @@ class NegativeSampler:
         return np.minimum(np.searchsorted(self.cdf, rng.random(size)), self.n_items - 1)
 
     def is_positive(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        q = np.asarray(users, dtype=np.int64) * self.n_items + items
+        users = np.asarray(users, dtype=np.int64)
+        q = users * self.n_items + items
         if self.bits is not None:
             return ((self.bits[q >> 3] >> (7 - (q & 7))) & 1).astype(bool)
+        if kernels.available() and len(q) > 0:
+            from recframe.kernels.membership import row_membership
+
+            out = np.empty(len(q), dtype=bool)
+            row_membership(self.keys, self.starts, self.n_items, users, np.asarray(items, np.int64), out)
+            return out
         pos = np.searchsorted(self.keys, q)
         pos = np.minimum(pos, len(self.keys) - 1)
         return self.keys[pos] == q
