@@ -41,16 +41,13 @@ def rank_signal(model: Any, users: np.ndarray, items: np.ndarray, batch_users: i
     half the other items scored equal, over ``n_items - 1``)."""
     import torch
 
-    device = (
-        next((p.device for p in model.parameters()), torch.device("cpu")) if hasattr(model, "parameters") else "cpu"
-    )
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))  # a Recommender is an nn.Module
     order = np.argsort(users, kind="stable")
     signal = np.empty(len(users), dtype=np.float64)
     unique, start = np.unique(users[order], return_index=True)
     bounds = np.append(start, len(order))
-    was_training = getattr(model, "training", False)
-    if hasattr(model, "eval"):
-        model.eval()
+    was_training = model.training
+    model.eval()
     try:
         with torch.no_grad():
             for lo in range(0, len(unique), batch_users):
@@ -72,7 +69,7 @@ def rank_signal(model: Any, users: np.ndarray, items: np.ndarray, batch_users: i
 def membership_inference(model: Any, split: Any, pairs: int, seed: int) -> dict[str, Any]:
     """The attack on ``pairs`` training and ``pairs`` test interactions of the test users: its AUC
     and protocol (``results.json``'s ``privacy.attack``)."""
-    if getattr(model, "uses_history", False):
+    if model.uses_history:
         raise ConfigError(
             "membership_inference.enabled: history-reading (sequential) models score from a history, not a user "
             "id; the attack covers user-id models only for now"
