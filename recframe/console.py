@@ -18,11 +18,13 @@ console = Console(
 )
 
 
-def protocol_table(block: dict[str, Any]) -> Table:
+def protocol_table(block: dict[str, Any], privacy: dict[str, Any] | None = None) -> Table:
+    from recframe.privacy.stage import describe as describe_privacy
+
     table = Table(title="Protocol", show_header=False, title_justify="left", box=None, padding=(0, 1))
     table.add_column(style="bold")
     table.add_column()
-    for key, value in describe(block):
+    for key, value in describe(block) + (describe_privacy(privacy) if privacy else []):
         table.add_row(key, value)
     return table
 
@@ -117,7 +119,7 @@ def baseline_table(row: dict[str, Any], metric: str) -> Table | None:
 
 
 def print_results(results: dict[str, Any]) -> None:
-    console.print(protocol_table(results["protocol"]))
+    console.print(protocol_table(results["protocol"], results.get("privacy")))
     console.print(results_table(results))
     if results.get("compressed"):
         console.print(compressed_table(results))

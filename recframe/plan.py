@@ -81,6 +81,11 @@ def make_plan(cfg: DictConfig) -> Plan:
     model_params = resolve_param_aliases(model_entry.obj, "model", model_name, model_params)
     check_params(model_entry.obj, "model", model_name, model_params, 1)
 
+    from recframe.privacy.settings import check_privacy
+    from recframe.privacy.stage import membership_settings
+
+    check_privacy(cfg, model_entry.name, bool(getattr(model_entry.obj, "trainable", True)))  # trainer.privacy
+    membership_settings(cfg)
     loss = None
     if getattr(model_entry.obj, "trainable", True):
         check_negative_sampling(cfg)

@@ -3,7 +3,7 @@
 ::
 
     compression.source -> plan -> data -> split -> model -> start -> evaluation -> fit -> results
-        -> compression -> write
+        -> privacy -> save -> compression -> write
 
 Each stage is a small function ``stage(ctx) -> None`` in its own module; :func:`recframe.runner.execute`
 runs :data:`STAGES` in order inside every guard of :data:`GUARDS`. Adding a stage is one line here:
@@ -20,6 +20,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
+from recframe.privacy.stage import privacy as privacy_block
 from recframe.stages import compression, data, evaluation, fit, model, plan, results, save, split
 from recframe.stages.context import Run, RunContext
 
@@ -36,6 +37,7 @@ STAGES: list[tuple[str, Stage]] = [
     ("evaluation", evaluation.evaluation),
     ("fit", fit.fit),
     ("results", results.results),
+    ("privacy", privacy_block),  # results.json's privacy: epsilon spent, membership-inference AUC
     ("save", save.save),  # the loadable model folder (recframe.load), after the results
     ("compression", compression.compress),
     ("write", results.write),  # results.json, per_user.npz; on_run_end

@@ -32,6 +32,8 @@ from recframe.sweeps.objectives import COST_KEYS, Objective, parse_objective, va
 
 HIDDEN_PREFIXES = ("trial.", "+trial.", "paths.output_dir", "print_table", "trainer.progress_bar")
 BEST, FRONT = "★", "◆"
+#: Other results.json numbers shown as columns when some job has them (privacy: docs/privacy.md).
+RESULT_COLUMNS = ("privacy.epsilon", "privacy.attack_auc")
 
 
 @dataclass
@@ -141,6 +143,7 @@ class Report:
         if len(self.protocols) > 1:
             cols.append("protocol")
         cols += self.metrics + [f"cost.{c}" for c in COST_KEYS]
+        cols += [c for c in RESULT_COLUMNS if any(_has(j.results, c) for j in self.jobs if j.results)]
         extra = [o.key for o in self.objectives + [self.best_by] if o.key not in cols]
         cols += list(dict.fromkeys(extra))
         cols.append("best")

@@ -166,6 +166,9 @@ def fit_torch_model(
 
         callbacks += pruning_callbacks(cfg)
     per_step = batches_per_step(t)
+    from recframe.privacy.dpsgd import private_training  # trainer.privacy: DP-SGD (docs/privacy.md)
+
+    privacy = private_training(cfg, model, batches, str(cfg.model.name), seed)
     module = RecframeModule(
         model,
         loss,
@@ -174,6 +177,7 @@ def fit_torch_model(
         valid_target,
         batches,
         batches_per_step=per_step,
+        privacy=privacy,
     )
     trainer = lightning_trainer(
         max_epochs=int(t.max_epochs),
@@ -232,7 +236,10 @@ def fit_torch_model(
         metrics = trainer.callback_metrics
         steps = int(metrics.get("optimizer_steps", steps))
         reason = STOP_REASONS[int(metrics["stop_reason"])] if "stop_reason" in metrics else reason
+    if privacy is not None:
+        privacy.clipper.remove()
     return {
+        **({} if privacy is None else {"privacy": privacy.facts(steps)}),
         "epochs": epochs,
         "optimizer_steps": steps,
         "stopped_by": reason,

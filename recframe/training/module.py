@@ -8,6 +8,7 @@ that picks the best checkpoint is exactly the one reported.
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from typing import Any
 
 import lightning.pytorch as pl
@@ -91,6 +92,8 @@ class RecframeModule(pl.LightningModule):
         evaluator: the validation evaluator; its metrics are logged as ``valid/<key>``.
         valid_target: what validation ranks.
         train_batches: the training dataset (its epoch is set for reproducible resumes).
+        privacy: DP-SGD (:class:`recframe.privacy.dpsgd.PrivateTraining`) or ``None``; it replaces
+            each mini-batch's backward by clipped, noised per-sample gradients (manual optimisation).
     """
 
     def __init__(
@@ -102,6 +105,7 @@ class RecframeModule(pl.LightningModule):
         valid_target: RankingTarget,
         train_batches: Any = None,
         batches_per_step: int = 1,
+        privacy: Any = None,
     ) -> None:
         super().__init__()
         self.model, self.loss, self.optim = model, loss, dict(optim)
@@ -109,7 +113,8 @@ class RecframeModule(pl.LightningModule):
         # > 1: training_step receives lists of mini-batches (recframe.training.grouping.BatchGroups)
         # and steps the optimizer once per mini-batch itself
         self.batches_per_step = int(batches_per_step)
-        self.automatic_optimization = self.batches_per_step == 1
+        self.privacy = privacy
+        self.automatic_optimization = self.batches_per_step == 1 and privacy is None
         self.plain_steps = False  # decided when training starts (step_hooks_are_noops)
         self.needs_all_scores = bool(getattr(loss, "needs_all_scores", False))
         self.epoch_loss: Tensor | None = None  # grouped steps: sum over mini-batches of loss x rows
@@ -187,14 +192,19 @@ class RecframeModule(pl.LightningModule):
             return loss
         optimizer = self.optimizers()
         losses, rows = [], []
-        for j, one in enumerate(batch):
-            loss, n = self.batch_loss(one, batch_idx * self.batches_per_step + j)
+        for j, one in enumerate(batch if isinstance(batch, list) else [batch]):
+            with self.privacy.clipper.recording() if self.privacy is not None else nullcontext():
+                loss, n = self.batch_loss(one, batch_idx * self.batches_per_step + j)
             optimizer.zero_grad()
-            if self.plain_steps:
+            if self.privacy is not None:  # DP-SGD: .grad = clipped per-sample gradients plus noise
+                self.privacy.clipper.backward(loss, n)
+            elif self.plain_steps:
                 loss.backward()
-                self._plain_optimizer_step(optimizer)
             else:
                 self.manual_backward(loss)
+            if self.plain_steps:
+                self._plain_optimizer_step(optimizer)
+            else:
                 optimizer.step()
             losses.append(loss.detach())
             rows.append(n)
