@@ -147,3 +147,34 @@ def test_repeated_feature_id_names_both_lines(tmp_path, ml100k):
         DataError, match=rf"users\.csv, line {len(users) + 2}: user '5' is repeated \(first on line 6\)"
     ):
         load_data(cfg)
+
+
+def test_item_feature_file_feeds_a_content_model(tmp_path, ml100k):
+    """ContentKNN's attribute vectors, built from a joined item file, hold each item's own genres."""
+    from recframe.plugins import registries
+    from recframe.stages.split import dataset_info
+
+    write_fold(tmp_path, ml100k, valid=False)
+    genres = [line.split("|")[0] for line in (ml100k / "u.genre").read_text().splitlines() if line]
+    raw = pd.read_csv(ml100k / "u.item", sep="|", header=None, encoding="latin-1")
+    flags = raw.iloc[:, 5 : 5 + len(genres)].to_numpy()
+    items = pd.DataFrame(
+        {
+            "item_id": raw[0],
+            "title": raw[1],
+            "genres": ["|".join(g for g, f in zip(genres, row, strict=True) if f) for row in flags],
+        }
+    )
+    items.to_csv(tmp_path / "items.csv", index=False)
+    cfg = rconfig.compose(overrides(tmp_path, "+data.item_features={file: items.csv, id: item_id}"))
+    info = dataset_info(cfg, make_split(cfg, load_data(cfg), seed=0))
+    model = registries().model.get("content_knn")(info, representation="attributes")
+    vectors = model.item_vectors.numpy()
+    by_id = items.set_index("item_id")
+    for dense in (0, 500, info.n_items - 1):
+        expected = set(by_id.loc[int(info.train.item_ids[dense]), "genres"].split("|"))
+        assert int((vectors[dense] > 0).sum()) == len(expected)
+    same = [
+        d for d in range(info.n_items) if by_id.loc[int(info.train.item_ids[d]), "genres"] == by_id.iloc[0]["genres"]
+    ]
+    assert len(same) > 1 and np.allclose(vectors[same[0]], vectors[same[1]])  # equal genres, equal vectors
