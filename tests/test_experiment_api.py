@@ -24,6 +24,7 @@ def ratings(ml100k) -> pd.DataFrame:
     return pd.read_csv(ml100k / "u.data", sep=TAB, names=COLUMNS)
 
 
+@pytest.mark.slow  # two runs, about 25 s on a loaded two-core machine
 def test_a_dataframe_run_matches_the_builtin_source(tmp_path, ratings):
     from_frame = recframe.run(["model=pop", "protocol=random_811"], data=ratings, run_dir=tmp_path / "frame")
     builtin = recframe.run(["data=ml-100k", "model=pop", "protocol=random_811"], run_dir=tmp_path / "builtin")
