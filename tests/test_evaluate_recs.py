@@ -17,7 +17,7 @@ from recframe import config as rconfig
 from recframe.cli import main
 from recframe.errors import DataError
 from recframe.evaluation.recs import order_levels, read_recs
-from recframe.runner import load_data, make_split
+from recframe.runner import derive_seeds, load_data, make_split
 
 RUN = ["data=ml-100k", "model=itemknn", "protocol=random_811"]
 
@@ -116,3 +116,22 @@ def test_order_levels_against_a_brute_force_ranking():
         mine = value[user == u]
         distinct = sorted(set(mine))
         assert levels[user == u].tolist() == [distinct.index(v) + 1 for v in mine]
+
+
+@pytest.mark.slow  # two runs
+def test_a_score_matrix_reproduces_the_model_that_made_it(tmp_path):
+    """Pop's popularity row for every user, as ``scores.npz`` in raw ids (items in shuffled order)."""
+    run = ["data=ml-100k", "protocol=random_811", "protocol.ties=pessimistic"]
+    pop = recframe.run([*run, "model=pop"], run_dir=tmp_path / "pop")
+    cfg = rconfig.compose(run)
+    split = make_split(cfg, load_data(cfg), seed=derive_seeds(0, 4)[0])  # the run's split seed
+    counts = np.bincount(split.train.item, minlength=split.n_items).astype(np.float32)
+    order = np.random.default_rng(1).permutation(split.n_items)
+    np.savez(
+        tmp_path / "scores.npz",
+        users=split.train.user_ids,
+        items=split.train.item_ids[order],
+        scores=np.tile(counts[order], (split.n_users, 1)),
+    )
+    same = recframe.run([*run, "model=precomputed", f"model.scores={tmp_path / 'scores.npz'}"], run_dir=tmp_path / "m")
+    assert same["metrics"] == pop["metrics"]
