@@ -92,13 +92,15 @@ def column_roles(frame: pd.DataFrame, columns: Mapping[str, str] | None) -> dict
 
 
 def frames_digest(frames: Mapping[str, pd.DataFrame], roles: Mapping[str, str]) -> str:
-    """12 hex digits identifying the frames' content in the mapped columns (pandas' row hashes)."""
+    """12 hex digits identifying the frames' content in the mapped columns, or in every column when
+    ``roles`` is empty (pandas' row hashes)."""
     import pandas as pd
 
     digest = hashlib.sha256()
     for name, frame in frames.items():
         digest.update(name.encode())
-        rows = pd.util.hash_pandas_object(frame[list(roles.values())], index=False).to_numpy()
+        mapped = frame[list(roles.values())] if roles else frame  # no roles: every column
+        rows = pd.util.hash_pandas_object(mapped.astype(str) if not roles else mapped, index=False).to_numpy()
         digest.update(rows.tobytes())
     return digest.hexdigest()[:12]
 
@@ -125,15 +127,60 @@ def write_frames(frames: Mapping[str, pd.DataFrame], roles: Mapping[str, str], f
             frame[list(dict.fromkeys(roles.values()))].to_parquet(tmp, index=False)
 
 
+def check_feature_frame(side: str, frame: Any, roles: Mapping[str, str]) -> str:
+    """The id column of a ``user_features`` / ``item_features`` frame (the interactions' column name)."""
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise ConfigError(f"{side}_features must be a pandas DataFrame, got {type(frame).__name__}")
+    id_col = roles[side]
+    if id_col not in frame.columns:
+        raise ConfigError(
+            f"{side}_features: no {id_col!r} column (the interactions' {side} column) among "
+            f"{', '.join(map(str, frame.columns[:12]))}"
+        )
+    return id_col
+
+
+def feature_overrides(sides: Mapping[str, pd.DataFrame | None], roles: Mapping[str, str], folder: Path) -> list[str]:
+    """Write each side's feature frame as ``<folder>/<side>_features.csv``; the overrides that join it.
+
+    The frame's id column has the name of the interactions' ``user`` (or ``item``) column.
+    """
+
+    from recframe.atomic import atomic_path
+
+    out = []
+    for side, frame in sides.items():
+        if frame is None:
+            continue
+        id_col = check_feature_frame(side, frame, roles)
+        with atomic_path(folder / f"{side}_features.csv") as tmp:
+            frame.to_csv(tmp, index=False)
+        out.append(f"data.{side}_features={{file: {side}_features.csv, id: {id_col}}}")
+    return out
+
+
+#: ``data.*`` keys a DataFrame run takes from its caller (the rest come from the frames).
+CALLER_DATA_KEYS = ("data.features",)
+
+
 def run_frames(
     data: Any,
     overrides: Sequence[str] = (),
     *,
     columns: Mapping[str, str] | None = None,
+    user_features: pd.DataFrame | None = None,
+    item_features: pd.DataFrame | None = None,
     run_dir: str | Path | None = None,
     print_table: bool = False,
 ) -> tuple[dict[str, Any], Path]:
-    """Run one experiment on DataFrames; ``(results, run folder)``. See the module docstring."""
+    """Run one experiment on DataFrames; ``(results, run folder)``. See the module docstring.
+
+    ``user_features`` / ``item_features``: one row per user / item, the id in a column named as the
+    interactions' user / item column; every other column is a feature (``data.features`` declares the
+    fields the context models read).
+    """
     from recframe import config as rconfig
     from recframe.runner import run
 
@@ -142,17 +189,26 @@ def run_frames(
     for frame in frames.values():
         column_roles(frame, roles)  # every part has the mapped columns
     user = list(overrides)
-    if any(o.split("=", 1)[0].lstrip("+~").split(".")[0] == "data" for o in user):
-        raise ConfigError("data=...: the data come from the DataFrame argument; drop the data overrides")
+    for o in user:
+        key = o.split("=", 1)[0].lstrip("+~")
+        if key.split(".")[0] == "data" and not key.startswith(CALLER_DATA_KEYS):
+            raise ConfigError(f"{key}=...: the data come from the DataFrame argument; drop the data overrides")
     split = [] if "all" in frames or any(o.startswith("protocol=") for o in user) else ["protocol=presplit"]
+    sides = {"user": user_features, "item": item_features}
+    for side, frame in sides.items():
+        if frame is not None:
+            check_feature_frame(side, frame, roles)  # before anything is written
     if run_dir is None:  # the CLI's folder for these choices, with the frames' digest as the data level
         cli_dir = Path(str(rconfig.compose(["data=table", *split, *user]).hydra.run.dir))
-        data_level = f"dataframe-{frames_digest(frames, roles)}"
-        run_dir = cli_dir.parents[2] / data_level / cli_dir.parent.name / cli_dir.name
+        digest = frames_digest({**frames, **{k: v for k, v in sides.items() if v is not None}}, {})
+        run_dir = cli_dir.parents[2] / f"dataframe-{digest}" / cli_dir.parent.name / cli_dir.name
     target = Path(run_dir).resolve()
     write_frames(frames, roles, target / INPUT)
+    features = feature_overrides(sides, roles, target / INPUT)
     results = run(
-        [*data_overrides(frames, roles, target / INPUT), *split, *user], run_dir=target, print_table=print_table
+        [*data_overrides(frames, roles, target / INPUT), *features, *split, *user],
+        run_dir=target,
+        print_table=print_table,
     )
     return results, target
 
@@ -188,6 +244,8 @@ class Experiment:
         overrides: further overrides as on the command line (``"model.k=50"``, ``"trainer.max_epochs=5"``).
         columns: role -> column (``{"user": "uid", "item": "sku"}``) when the names are not conventional.
         run_dir: the run folder; by default the CLI's, named after the frames' content.
+        user_features, item_features: side-feature DataFrames, the id in a column named as the
+            interactions' user / item column (see :func:`run_frames`).
     """
 
     def __init__(
@@ -198,8 +256,11 @@ class Experiment:
         overrides: Sequence[str] = (),
         columns: Mapping[str, str] | None = None,
         run_dir: str | Path | None = None,
+        user_features: pd.DataFrame | None = None,
+        item_features: pd.DataFrame | None = None,
     ) -> None:
         self.frames = as_frames(data)
+        self.user_features, self.item_features = user_features, item_features
         self.roles = column_roles(next(iter(self.frames.values())), columns)
         if isinstance(overrides, str):
             raise ConfigError("overrides must be a list of strings such as ['seed=1'], not one string")
@@ -214,6 +275,8 @@ class Experiment:
             self.frames if "all" not in self.frames else self.frames["all"],
             self.overrides,
             columns=self.roles,
+            user_features=self.user_features,
+            item_features=self.item_features,
             run_dir=self.run_dir,
             print_table=print_table,
         )

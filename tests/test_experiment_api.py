@@ -56,7 +56,30 @@ def test_experiment_fit_on_train_and_test_frames_returns_the_loadable_model(ml10
     assert not set(recs["item"]) & set(train.sku[train.uid == 1])
 
 
-def test_bad_frames_are_one_line_errors(ratings):
+@pytest.mark.slow  # a full run: about 35 s on a loaded two-core machine
+def test_feature_frames_join_onto_users_and_reach_the_saved_model(tmp_path, ml100k, ratings):
+    users = pd.read_csv(ml100k / "u.user", sep="|", names=["user", "age", "gender", "occupation", "zip"])
+    shuffled = users.sample(frac=1.0, random_state=0)  # the join is by id, not by row order
+    fitted = recframe.Experiment(
+        ratings,
+        model="pop",
+        protocol="random_811",
+        user_features=shuffled,
+        overrides=["+data.features={user: [gender, occupation]}"],
+        run_dir=tmp_path / "run",
+    ).fit()
+    saved = pd.read_parquet(fitted.run_dir / "model" / "users.parquet")
+    ids = saved.columns[0]
+    joined = saved.set_index(ids).loc[users["user"]]
+    assert joined["gender"].tolist() == users["gender"].tolist()
+    assert joined["occupation"].tolist() == users["occupation"].tolist()
+
+
+def test_bad_frames_are_one_line_errors(ratings, ml100k, tmp_path):
+    users = pd.read_csv(ml100k / "u.user", sep="|", names=["uid", "age", "gender", "occupation", "zip"])
+    with pytest.raises(ConfigError, match="user_features: no 'user' column"):
+        recframe.Experiment(ratings, user_features=users, run_dir=tmp_path / "never").fit()
+    assert not (tmp_path / "never").exists()  # refused before anything was written
     with pytest.raises(ConfigError, match="no user column"):
         recframe.Experiment(ratings.rename(columns={"user": "who"}))
     with pytest.raises(ConfigError, match="needs 'test'"):
