@@ -55,6 +55,15 @@ def test_evaluate_reproduces_the_runs_test_metrics(reference, capsys):
     assert counts["rows"] == sum(1 for _ in open(lists)) - 1
     assert on_disk["run"]["model"] == "precomputed" and on_disk["protocol"] == results["protocol"]
     assert "users without list: 0" in capsys.readouterr().out
+    # the saved model serves the lists without the file
+    frame = pd.read_csv(lists)
+    lists.rename(lists.with_suffix(".moved"))
+    try:
+        served = recframe.load(out).recommend([frame["user"].iloc[0]], k=5)
+    finally:
+        lists.with_suffix(".moved").rename(lists)
+    first = frame[frame["user"] == frame["user"].iloc[0]].sort_values("rank")["item"].head(5).tolist()
+    assert served["item"].tolist() == first
 
 
 def test_precomputed_model_in_a_run_matches_and_shorter_lists_lose_hits(reference):

@@ -86,20 +86,21 @@ class Precomputed(ClosedFormRecommender):
             )
         if unknown not in ("error", "drop"):
             raise ConfigError(f"model.unknown must be error or drop, got {unknown!r}")
-        train: Interactions = info.train
-        if recs is not None:
-            self.source = str(recs)
-            self.listed = read_recs(recs, train.user_ids, train.item_ids, unknown=unknown).matrix(
-                self.n_users, self.n_items
-            )
-        else:
-            self.source = str(scores)
-            self.listed = read_score_matrix(Path(str(scores)).expanduser(), train.user_ids, train.item_ids, unknown)
-        self.listed.sort_indices()
+        self.recs, self.scores, self.unknown = recs, scores, unknown
+        self.source = str(recs if recs is not None else scores)
+        # read in fit, so a saved model loads (recframe.load) without the file: the matrix is saved state
+        self.listed = sp.csr_matrix((self.n_users, self.n_items), dtype=np.float32)
         self.register_buffer("anchor", torch.zeros(0))  # gives the model a device; nothing is stored in it
 
     def fit(self, train: Interactions) -> None:
-        """Nothing to learn: the lists were read when the model was built."""
+        """Read the lists (or scores) against the run's raw ids; nothing is learned."""
+        if self.recs is not None:
+            lists = read_recs(self.recs, train.user_ids, train.item_ids, unknown=self.unknown)
+            self.listed = lists.matrix(self.n_users, self.n_items)
+        else:
+            path = Path(str(self.scores)).expanduser()
+            self.listed = read_score_matrix(path, train.user_ids, train.item_ids, self.unknown)
+        self.listed.sort_indices()
 
     def storage(self) -> tuple[int, int]:
         """The listed entries: one item id and one float32 level each."""
