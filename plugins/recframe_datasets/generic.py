@@ -292,16 +292,18 @@ class Table(DataSource):
 
     def load(self) -> Interactions:
         if self.file is not None:
-            path = self.path / self.file
-            data = apply_duplicates(self.read_one(path)[0], self.duplicates, path)
+            data = self.finish(self.read_one(self.path / self.file)[0], self.path / self.file)
         else:
-            finish = lambda part, path: apply_duplicates(part, self.duplicates, path)  # noqa: E731
-            data = read_parts(self.path, self.splits, self.read_one, self.unseen, finish)
+            data = read_parts(self.path, self.splits, self.read_one, self.unseen, self.finish)
         for side, spec in self.side.items():
             if spec is not None:
                 raw = data.user_ids if side == "user" else data.item_ids
                 setattr(data, f"{side}_features", read_feature_file(spec, self.path, raw, side, self.encoding))
         return data
+
+    def finish(self, data: Interactions, path: Path) -> Interactions:
+        """The duplicate policy (``keep`` was applied, and its count logged, when the file was read)."""
+        return data if self.duplicates == "keep" else apply_duplicates(data, self.duplicates, path)
 
     def read_one(self, path: Path) -> tuple[Interactions, np.ndarray]:
         """One interaction file as interactions (every row, before the duplicate policy), with the file line
