@@ -74,21 +74,18 @@ def test_precomputed_model_in_a_run_matches_and_shorter_lists_lose_hits(referenc
     assert {k: v for k, v in same["metrics"].items() if k.startswith("test/")} == {
         k: v for k, v in results["metrics"].items() if k.startswith("test/")
     }
-    # the first 5 of each list: @5 unchanged; @10 can only lose hits under the pessimistic tie rule
+    # the first 5 of each list: @5 unchanged; past the lists' end nothing is a hit, under every tie rule
     frame = pd.read_csv(lists)
     frame[frame["rank"] <= 5].to_csv(folder / "top5.csv", index=False)
-    short = recframe.run(
-        [
-            "data=ml-100k",
-            "protocol=random_811",
-            "protocol.ties=pessimistic",
-            "model=precomputed",
-            f"model.recs={folder / 'top5.csv'}",
-        ],
-        run_dir=folder / "short",
-    )
-    assert short["metrics"]["test/hr@5"] == results["metrics"]["test/hr@5"]
-    assert short["metrics"]["test/hr@10"] == short["metrics"]["test/hr@5"]  # nothing past the lists is a hit
+    for ties in ("torch.topk", "optimistic"):
+        short = recframe.run(
+            ["data=ml-100k", "protocol=random_811", f"protocol.ties={ties}", "model=precomputed"]
+            + [f"model.recs={folder / 'top5.csv'}"],
+            run_dir=folder / f"short-{ties}",
+        )
+        assert short["metrics"]["test/hr@5"] == results["metrics"]["test/hr@5"]
+        assert short["metrics"]["test/hr@20"] == short["metrics"]["test/hr@5"]
+        assert short["metrics"]["test/precision@10"] == pytest.approx(short["metrics"]["test/precision@5"] / 2)
 
 
 def test_bad_lists_are_one_line_errors(tmp_path, reference):

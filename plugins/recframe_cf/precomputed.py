@@ -7,10 +7,9 @@ tool enter recframe's protocol, metrics, sweeps and ``recframe compare`` as a ru
 * ``recs: lists.csv``: columns ``user,item[,rank|score]`` in the data's raw ids (rules in
   :mod:`recframe.evaluation.recs`, through ``recframe.api.read_recs``). A listed item scores its level
   in the user's list (first = highest, equal ranks or scores tie); every other item scores ``-inf``.
-  With lists at least as long as the largest cut-off once the protocol's masked items are out, the
-  ranking is exactly the lists'; positions past a shorter list fall to unlisted items, all tied at
-  ``-inf`` and ordered by ``protocol.ties`` (under ``pessimistic`` never a hit). ``recframe evaluate``
-  prints how many lists are short.
+  The ranking is exactly the lists' once the protocol's masked items are out; positions past the end
+  of a shorter list are empty (``minus_inf_is_unranked``: never a hit, under every tie rule).
+  ``recframe evaluate`` prints how many lists are short.
 * ``scores: scores.npz``: arrays ``users`` (raw ids, ``[U]``), ``items`` (raw ids, ``[I]``) and
   ``scores`` (``float32[U, I]``), read with ``allow_pickle=False``; users or items of the data absent
   from the file score ``-inf``.
@@ -77,6 +76,7 @@ class Precomputed(ClosedFormRecommender):
     """Scores from a lists file (``recs``) or a score matrix (``scores``); nothing is learned."""
 
     scores_unseen_items = True  # an item absent from training still has its listed score
+    minus_inf_is_unranked = True  # unlisted items are not recommended: positions past a list's end are empty
 
     def __init__(self, info: DatasetInfo, recs: str | None = None, scores: str | None = None, unknown: str = "error"):
         super().__init__(info)
