@@ -79,10 +79,10 @@ def test_unseen_error_names_the_file_and_line(tmp_path, ml100k):
         load_data(cfg)
     msg = str(err.value)
     assert "\n" not in msg and "test.csv, line " in msg and "data.unseen=drop" in msg
-    line = int(msg.split("line ")[1].split(":")[0])
+    line = int(msg.split("line ")[1].split(",")[0])
+    side = msg.split(", ")[2].split(" ")[0]
     row = files["test"].iloc[line - 2]  # line 1 is the header
-    train = files["train"]
-    assert row["user"] not in set(train["user"]) or row["item"] not in set(train["item"])
+    assert row[side] not in set(files["train"][side]) and f"{side} {row[side]} is not in the train file" in msg
 
 
 def test_another_splitter_on_presplit_files_is_refused(tmp_path, ml100k):

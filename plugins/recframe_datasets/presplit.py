@@ -64,11 +64,18 @@ def as_common_type(arrays: list[np.ndarray]) -> list[np.ndarray]:
     return [a.astype(str) for a in arrays]
 
 
+def unseen_ids(part: Interactions, train: Interactions, side: str) -> np.ndarray:
+    """``bool[len(part)]``: rows whose raw ``side`` ("user" or "item") id is absent from ``train``."""
+    if side == "user":
+        values, known = as_common_type([part.user_ids[part.user], train.user_ids])
+    else:
+        values, known = as_common_type([part.item_ids[part.item], train.item_ids])
+    return ~np.isin(values, known)
+
+
 def unseen_rows(part: Interactions, train: Interactions) -> np.ndarray:
     """``bool[len(part)]``: rows whose raw user or item id is absent from ``train``."""
-    users, train_users = as_common_type([part.user_ids[part.user], train.user_ids])
-    items, train_items = as_common_type([part.item_ids[part.item], train.item_ids])
-    return ~np.isin(users, train_users) | ~np.isin(items, train_items)
+    return unseen_ids(part, train, "user") | unseen_ids(part, train, "item")
 
 
 def read_parts(
@@ -94,9 +101,10 @@ def read_parts(
             bad = unseen_rows(data, parts["train"][1])
             if bad.any() and unseen == "error":
                 row = int(np.flatnonzero(bad)[0])
-                u, i = data.user_ids[data.user[row]], data.item_ids[data.item[row]]
+                side = "user" if unseen_ids(data, parts["train"][1], "user")[row] else "item"
+                raw = data.user_ids[data.user[row]] if side == "user" else data.item_ids[data.item[row]]
                 raise DataError(
-                    f"{file}, line {int(lines[row])}: user {u} or item {i} is not in the train file "
+                    f"{file}, line {int(lines[row])}, {side} column: {side} {raw} is not in the train file "
                     f"{files['train']}; remove the row or set data.unseen=drop"
                 )
             if bad.any():
