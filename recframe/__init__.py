@@ -15,11 +15,25 @@ __version__ = "0.1.0"
 from recframe.hookspecs import hookimpl  # noqa: E402  (light: only pluggy)
 
 
-def run(overrides: list[str] | tuple[str, ...] = (), **kwargs: Any) -> dict[str, Any]:
-    """Run one experiment; see :func:`recframe.runner.run`."""
+def run(overrides: list[str] | tuple[str, ...] = (), data: Any = None, **kwargs: Any) -> dict[str, Any]:
+    """Run one experiment; see :func:`recframe.runner.run`. ``data``: a pandas DataFrame (or a dict of
+    train/valid/test DataFrames) instead of a ``data=`` config (:mod:`recframe.experiment`)."""
+    if data is not None:
+        from recframe.experiment import run_frames
+
+        return run_frames(data, overrides, **kwargs)[0]
     from recframe.runner import run as _run
 
     return _run(overrides, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    """``recframe.Experiment``, imported on first use (PEP 562)."""
+    if name == "Experiment":
+        from recframe.experiment import Experiment
+
+        return Experiment
+    raise AttributeError(f"module 'recframe' has no attribute {name!r}")
 
 
 def load(run_dir: Any, **kwargs: Any) -> Any:
@@ -29,4 +43,4 @@ def load(run_dir: Any, **kwargs: Any) -> Any:
     return _load(run_dir, **kwargs)
 
 
-__all__ = ["__version__", "hookimpl", "load", "run"]
+__all__ = ["Experiment", "__version__", "hookimpl", "load", "run"]

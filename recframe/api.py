@@ -89,6 +89,9 @@ _EXPORTS: dict[str, str] = {
     "check_dense_allocation": "recframe.memory",
     # serving: a model's own fold-in of a new user's history
     "least_squares_fold_in": "recframe.serving.foldin",
+    # external recommendation lists (the precomputed model)
+    "read_recs": "recframe.evaluation.recs",
+    "Recs": "recframe.evaluation.recs",
 }
 
 __all__ = ["hookimpl", *sorted(_EXPORTS)]
@@ -145,6 +148,7 @@ if TYPE_CHECKING:  # static checkers see the real names
     from recframe.stages.context import Run
     from recframe.progress import progress_enabled
     from recframe.serving.foldin import least_squares_fold_in
+    from recframe.evaluation.recs import Recs, read_recs
     from recframe.training.als import cg_half_step
     from recframe.training.dot_scores import dot_scores
     from recframe.training.sampling import NegativeSampler, sorted_unique

@@ -168,6 +168,14 @@ def recommend_command(argv: list[str]) -> int:
     return recommend_main(argv)
 
 
+@subcommand("evaluate")
+def evaluate_command(argv: list[str]) -> int:
+    """recframe evaluate --recs lists.csv [data=... protocol=...]: score external top-k lists as a run."""
+    from recframe.evaluation.recs_cli import main
+
+    return main(argv)
+
+
 @subcommand("serve")
 def serve_command(argv: list[str]) -> int:
     """recframe serve RUN_DIR [--port 8000] [--index exact|ann]: an HTTP server for a saved run's model."""

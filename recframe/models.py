@@ -61,6 +61,9 @@ class Recommender(nn.Module):
     predicts_ratings: ClassVar[bool] = False
     #: True if ``score_all``/``score`` read the user's history, given by ``set_history`` (sequential models).
     uses_history: ClassVar[bool] = False
+    #: True if an item scored ``-inf`` is not recommended at all (external lists, ``model=precomputed``): full
+    #: ranking leaves the positions such items would fill empty (``-1``, never a hit) under every tie rule.
+    minus_inf_is_unranked: ClassVar[bool] = False
     #: The longest input sequence a ``sequence``-batch model reads (sequence batches are left-padded
     #: to it); ``None`` for models that read no sequences. Sequential models set it per instance.
     max_len: int | None = None

@@ -38,7 +38,8 @@ PREVIOUS = ".previous"
 #: entries of a run folder that belong to the folder, not to one run's outputs
 #: The sweep marker (recframe/sweeps/identity.py) says which sweep the folder belongs to: not a run output.
 SWEEP_MARKER = ".recframe_sweep.json"
-FOLDER_ENTRIES = frozenset({".hydra", STATUS_FILE, LOCK_FILE, PREVIOUS, SWEEP_MARKER})
+INPUT = "input"  # the DataFrames a run was given (recframe/experiment.py): its data, not an output
+FOLDER_ENTRIES = frozenset({".hydra", STATUS_FILE, LOCK_FILE, PREVIOUS, SWEEP_MARKER, INPUT})
 
 
 def _now() -> str:

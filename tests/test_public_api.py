@@ -138,6 +138,7 @@ DECLARED = {
     "storage": ("Recommender",),
     "unstored": ("Recommender",),
     "history": ("Recommender",),
+    "minus_inf_is_unranked": ("Recommender",),
     "cache_version": ("DataSource",),
     "facts": ("Compressor",),
     "fit_seconds": ("Compressor",),

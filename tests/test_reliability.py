@@ -62,7 +62,7 @@ CLI_CASES = [
     ),
     # data and model choices
     (["data=bogus"], "unknown data 'bogus' (config group 'data')"),
-    (["data=table"], "data.path must be set for data source 'table' (e.g. data.path=... data.file=...)"),
+    (["data=table"], "data.path must be set for data source 'table' (e.g. data.path=...)"),
     (["data=recbole"], "data.path must be set for data source 'recbole-atomic'"),
     (["data.path=/nonexistent"], "dataset 'ml-100k' not found: looked for /nonexistent/u.data"),
     (["model.embedding_dim=-1"], "model 'bpr' rejected its config: embedding_dim must be >= 1"),

@@ -25,6 +25,8 @@ def register_models(register: Register) -> None:
     register("rp3beta", "recframe_cf.rp3beta:RP3beta")
     register("slim", "recframe_cf.slim:SLIM", aliases=["slim_elasticnet"])
     register("puresvd", "recframe_cf.puresvd:PureSVD")
+    # lists or scores made elsewhere, evaluated under the run's protocol (recframe evaluate --recs)
+    register("precomputed", "recframe_cf.precomputed:Precomputed", aliases=["proxy"])
 
 
 @hookimpl

@@ -13,6 +13,9 @@ columns::
     duplicates: keep            # keep | first | last | max_rating | error
     encoding: utf-8
 
+Instead of ``file``, pre-split ``train`` / ``valid`` / ``test`` files and ``user_features`` /
+``item_features`` files may be named (rules in :mod:`recframe_datasets.presplit`).
+
 Ids may be integers or strings: they are remapped to dense ids in sorted order and the raw ids
 kept in ``user_ids`` / ``item_ids`` (integer-looking ids stay integers). Ratings and timestamps must
 be numeric (a bad one names its line); an empty or missing field is an error naming the line.
@@ -33,6 +36,7 @@ from recframe.api import check_encoding, numeric_column, parser_error_message
 from recframe.api import DataSource
 from recframe.api import ConfigError, DataError
 from recframe.api import sorted_unique
+from recframe_datasets.presplit import UNSEEN, check_feature_spec, read_feature_file, read_parts
 
 log = logging.getLogger(__name__)
 ROLES = ("user", "item", "rating", "timestamp")
@@ -216,19 +220,41 @@ class Table(DataSource):
     def __init__(
         self,
         path,
-        file: str,
-        columns: dict[str, Any],
+        file: str | None = None,
+        columns: dict[str, Any] | None = None,
         format: str | None = None,
         sep: str = ",",
         header: bool = True,
         encoding: str = "utf-8",
         duplicates: str = "keep",
         timestamp_format: str | None = None,
+        train: str | None = None,
+        valid: str | None = None,
+        test: str | None = None,
+        unseen: str = "drop",
+        user_features: dict[str, Any] | None = None,
+        item_features: dict[str, Any] | None = None,
     ) -> None:
         columns = check_columns(dict(columns) if columns is not None else None)
-        if header or str(file).lower().endswith((".parquet", ".pq")):  # names, even if YAML read them as numbers
+        if (file is None) == (train is None):
+            raise ConfigError(
+                "data.file or data.train must be set (one, not both): data.file=events.csv for one file, "
+                "or data.train=train.csv data.test=test.csv [data.valid=valid.csv] for a split of your own"
+            )
+        if train is not None and test is None:
+            raise ConfigError(
+                "data.test is missing: a pre-split table needs data.train and data.test (data.valid optional)"
+            )
+        if file is None and valid is not None and test is None:
+            raise ConfigError("data.valid needs data.test")
+        if file is not None and (valid is not None or test is not None):
+            raise ConfigError("data.valid / data.test go with data.train, not data.file; set data.train instead")
+        if unseen not in UNSEEN:
+            raise ConfigError(f"data.unseen must be one of {', '.join(UNSEEN)}, got {unseen!r}")
+        first = str(file if file is not None else train)
+        if header or first.lower().endswith((".parquet", ".pq")):  # names, even if YAML read them as numbers
             columns = {role: str(col) for role, col in columns.items()}
-        fmt = format or ("parquet" if str(file).lower().endswith((".parquet", ".pq")) else "text")
+        fmt = format or ("parquet" if first.lower().endswith((".parquet", ".pq")) else "text")
         if fmt not in ("text", "csv", "tsv", "parquet"):
             raise ConfigError(f"data.format '{fmt}' is not one of text, csv, tsv, parquet")
         if duplicates not in DUPLICATES:
@@ -244,15 +270,44 @@ class Table(DataSource):
             encoding=encoding,
             duplicates=duplicates,
             timestamp_format=timestamp_format,
+            train=train,
+            valid=valid,
+            test=test,
+            unseen=unseen,
+            user_features=None if user_features is None else dict(user_features),
+            item_features=None if item_features is None else dict(item_features),
         )
         self.file, self.columns, self.format = file, columns, fmt
         self.sep = "\t" if fmt == "tsv" and sep == "," else sep
         self.header, self.encoding = bool(header), encoding
         self.duplicates, self.timestamp_format = duplicates, timestamp_format
-        self.files = (file,)
+        self.splits = {"train": train, "valid": valid, "test": test}
+        self.unseen = unseen
+        self.side = {
+            side: check_feature_spec(spec, f"data.{side}_features", self.sep)
+            for side, spec in (("user", user_features), ("item", item_features))
+        }
+        named = (file,) if file is not None else tuple(str(f) for f in (train, valid, test) if f is not None)
+        self.files = named + tuple(s["file"] for s in self.side.values() if s is not None)
 
     def load(self) -> Interactions:
-        path = self.path / self.file
+        if self.file is not None:
+            data = self.finish(self.read_one(self.path / self.file)[0], self.path / self.file)
+        else:
+            data = read_parts(self.path, self.splits, self.read_one, self.unseen, self.finish)
+        for side, spec in self.side.items():
+            if spec is not None:
+                raw = data.user_ids if side == "user" else data.item_ids
+                setattr(data, f"{side}_features", read_feature_file(spec, self.path, raw, side, self.encoding))
+        return data
+
+    def finish(self, data: Interactions, path: Path) -> Interactions:
+        """The duplicate policy (``keep`` was applied, and its count logged, when the file was read)."""
+        return data if self.duplicates == "keep" else apply_duplicates(data, self.duplicates, path)
+
+    def read_one(self, path: Path) -> tuple[Interactions, np.ndarray]:
+        """One interaction file as interactions (every row, before the duplicate policy), with the file line
+        of each row (``int64[N]``)."""
         if self.format == "parquet":
             import pyarrow.parquet as pq
 
@@ -271,6 +326,7 @@ class Table(DataSource):
             frame, lines = read_text_table(path, self.columns, sep=self.sep, header=self.header, encoding=self.encoding)
         if len(frame) == 0:
             raise DataError(f"{path} has no data lines")
-        return frame_to_interactions(
-            frame, path, self.columns, lines=lines, duplicates=self.duplicates, timestamp_format=self.timestamp_format
+        with_lines = frame_to_interactions(
+            frame, path, self.columns, lines=lines, duplicates="keep", timestamp_format=self.timestamp_format
         )
+        return with_lines, lines

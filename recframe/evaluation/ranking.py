@@ -137,7 +137,8 @@ class RankingEvaluator(nn.Module):
             self.feed(ranked, per_user, lists)
             return
         scores = rank_unseen_last(model, model.score_all(users_t).float())
-        self.feed(self.rank(scores, users, target), per_user, lists)
+        unranked = scores == -torch.inf if getattr(model, "minus_inf_is_unranked", False) else None
+        self.feed(self.rank(scores, users, target, unranked), per_user, lists)
 
     def top_by_factors(
         self, model: nn.Module, users_t: Tensor, users: np.ndarray, target: RankingTarget
@@ -196,8 +197,14 @@ class RankingEvaluator(nn.Module):
         if lists is not None:
             lists.append(batch.top_items.detach().cpu().int())
 
-    def rank(self, scores: Tensor, users: np.ndarray, target: RankingTarget) -> RankedBatch:
-        """Mask seen items in ``scores: float[B, n_items]`` (in place) and take the top ``K``."""
+    def rank(
+        self, scores: Tensor, users: np.ndarray, target: RankingTarget, unranked: Tensor | None = None
+    ) -> RankedBatch:
+        """Mask seen items in ``scores: float[B, n_items]`` (in place) and take the top ``K``.
+
+        ``unranked: bool[B, n_items]`` (a model with ``minus_inf_is_unranked``): items that are not
+        recommended; a top-``K`` position holding one (or a masked item) is left empty (``-1``, no hit).
+        """
         device = scores.device
         if not scores.is_contiguous():
             scores = scores.contiguous()
@@ -219,6 +226,14 @@ class RankingEvaluator(nn.Module):
                 keys.view(-1).index_fill_(0, seen_flat, MASKED)
             top = torch.topk(keys, k, dim=1, sorted=True).indices
         hits = self.top_hits(top, rel_flat, n_items, relevant)
+        if unranked is not None:  # positions past the end of a list: empty
+            empty = unranked.gather(1, top)
+            if seen_flat is not None:
+                masked = torch.zeros_like(unranked)
+                masked.view(-1)[seen_flat] = True
+                empty |= masked.gather(1, top)
+            hits = hits & ~empty
+            top = top.masked_fill(empty, -1)
         n_rel = target.n_relevant(users).to(device)
         batch = RankedBatch(pad_columns(hits, self.max_k, False), n_rel, pad_columns(top, self.max_k, -1))
         if self.needs_scores:

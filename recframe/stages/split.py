@@ -47,6 +47,11 @@ def split_data(cfg: DictConfig, data: Interactions, seed: int) -> Split:
     data = prepare(protocol, data)
     spec = dict(protocol["split"])
     name = spec.pop("name")
+    if data.meta.get("presplit") and name != "predefined":  # the user's own train/valid/test files
+        raise ConfigError(
+            f"protocol.split.name is {name!r} but the data comes split into train/valid/test files; "
+            f"use protocol=presplit (split name predefined) so the given split is kept"
+        )
     splitter = registries().splitter.get(name, config_key="protocol.split.name")
     split = build(splitter, "protocol.split", name, {**spec, "seed": seed}, data)
     require_rows(split.train, f"protocol.split ({name}) left no training interactions: it")
