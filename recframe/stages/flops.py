@@ -1,0 +1,30 @@
+"""Stage ``flops``: the training FLOPs of the run, stored under ``results.json`` ``cost``.
+
+Counted by :mod:`recframe.training.flops` (the model's analytic count or torch's FLOP counter on
+one training step, times the rows of the epochs run), for gradient-trained models; closed-form
+models and runs whose weights came from a saved run (``compressor.from_run``) get ``train_flops``
+``None`` (nothing was trained here, or the count is not a matrix-product count).
+"""
+
+from __future__ import annotations
+
+from recframe.factory import build
+from recframe.stages.context import RunContext
+
+
+def flops(ctx: RunContext) -> None:
+    """Fill ``ctx.cost_overrides["train_flops"]`` (and the per-epoch count and method)."""
+    model = ctx.require("model")
+    epochs = ctx.fit_facts.get("epochs")
+    if not model.trainable or ctx.fitter is not None or epochs is None:
+        ctx.cost_overrides.setdefault("train_flops", None)
+        return
+    from recframe.training.fit import training_batches
+    from recframe.training.flops import training_flops
+
+    planned = ctx.require("plan").loss
+    loss = build(planned.factory, "loss", planned.name, dict(planned.params))
+    batches = ctx.train_batches or training_batches(
+        model, ctx.require("split").train, ctx.cfg.trainer, ctx.require("seeds").sampler
+    )
+    ctx.cost_overrides.update(training_flops(model, loss, batches, int(epochs)))
