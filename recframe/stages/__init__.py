@@ -20,7 +20,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from recframe.stages import compression, data, evaluation, fit, model, plan, results, save, split
+from recframe.stages import compression, data, evaluation, fit, flops, model, plan, results, save, split
 from recframe.stages.context import Run, RunContext
 
 Stage = Callable[[RunContext], None]
@@ -35,6 +35,7 @@ STAGES: list[tuple[str, Stage]] = [
     ("start", model.start),  # on_run_start
     ("evaluation", evaluation.evaluation),
     ("fit", fit.fit),
+    ("flops", flops.flops),  # training FLOPs into the cost (recframe/training/flops.py)
     ("results", results.results),
     ("save", save.save),  # the loadable model folder (recframe.load), after the results
     ("compression", compression.compress),
