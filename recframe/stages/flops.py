@@ -8,13 +8,22 @@ models and runs whose weights came from a saved run (``compressor.from_run``) ge
 
 from __future__ import annotations
 
+from torch import nn
+
 from recframe.factory import build
 from recframe.stages.context import RunContext
 
 
+def non_embedding_params(model: nn.Module) -> int:
+    """Parameters outside ``nn.Embedding`` tables (the count scaling laws are usually stated in)."""
+    embedded = {id(p) for m in model.modules() if isinstance(m, nn.Embedding) for p in m.parameters()}
+    return sum(p.numel() for p in model.parameters() if id(p) not in embedded)
+
+
 def flops(ctx: RunContext) -> None:
-    """Fill ``ctx.cost_overrides["train_flops"]`` (and the per-epoch count and method)."""
+    """Fill ``ctx.cost_overrides``: ``train_flops`` (with the per-epoch count and method), ``non_embedding_params``."""
     model = ctx.require("model")
+    ctx.cost_overrides["non_embedding_params"] = non_embedding_params(model)
     epochs = ctx.fit_facts.get("epochs")
     if not model.trainable or ctx.fitter is not None or epochs is None:
         ctx.cost_overrides.setdefault("train_flops", None)
