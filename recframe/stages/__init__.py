@@ -20,7 +20,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from recframe.stages import compression, data, evaluation, fit, flops, model, plan, results, save, split
+from recframe.stages import budget, compression, data, evaluation, fit, flops, model, plan, results, save, split
 from recframe.stages.context import Run, RunContext
 
 Stage = Callable[[RunContext], None]
@@ -31,9 +31,11 @@ STAGES: list[tuple[str, Stage]] = [
     ("plan", plan.plan),  # every name and parameter checked; nothing read from disk before this
     ("data", data.data),
     ("split", split.split),
+    ("scaling.memory", budget.memory),  # a scaling sweep's size: parameter memory before the build
     ("model", model.model),
     ("start", model.start),  # on_run_start
     ("evaluation", evaluation.evaluation),
+    ("scaling.compute", budget.compute),  # activation memory; the flops budget rule's epochs
     ("fit", fit.fit),
     ("flops", flops.flops),  # training FLOPs into the cost (recframe/training/flops.py)
     ("results", results.results),
