@@ -140,7 +140,14 @@ def report_command(argv: list[str]) -> int:
     )
     parser.add_argument("--sweep", metavar="ID", help="only the jobs of this sweep (the folder holds several)")
     parser.add_argument("--mix", action="store_true", help="tabulate jobs of different sweeps together")
+    parser.add_argument("--scaling", action="store_true", help="fit the scaling law over sizes (docs/scaling.md)")
+    parser.add_argument("--knee-threshold", type=float, default=0.005, help="--scaling: knee below this gain/decade")
+    parser.add_argument("--level", type=float, default=0.95, help="--scaling: bootstrap interval level")
     args = parser.parse_args(argv)
+    if args.scaling:
+        from recframe.sweeps.scaling import main as scaling_main
+
+        return scaling_main(args)
     from pathlib import Path
 
     from recframe.sweeps.report import build_report, print_report, write_report

@@ -193,6 +193,9 @@ def validate(cfg: DictConfig) -> None:
 
     check_trainer(cfg)
     check_protocol(cfg)
+    from recframe.scaling_budget import check_budget_rule
+
+    check_budget_rule(cfg)  # a scaling sweep's declared budget rule (docs/scaling.md)
     for key, minimum, exclusive, integer in [
         ("trainer.lr", 0, True, False),
         ("trainer.weight_decay", 0, False, False),

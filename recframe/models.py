@@ -116,6 +116,14 @@ class Recommender(nn.Module):
         (:mod:`recframe.evaluation.factor_ranking`); the lists are the same."""
         return None
 
+    def training_flops(self, batch: dict[str, Tensor], all_scores: bool) -> int | None:
+        """Matrix-multiply FLOPs of one training step (forward and backward) on ``batch``, counted
+        analytically; ``all_scores``: the loss also scores every item (``training_all_scores``).
+        ``None`` (the default): recframe counts them with torch's ``FlopCounterMode`` on one step
+        (:mod:`recframe.training.flops`); a model whose work torch cannot see (a compiled kernel)
+        or that has an exact formula overrides it."""
+        return None
+
     def storage(self) -> tuple[int, int] | None:
         """``(stored numbers, bytes)`` when the model reports its own size; ``None`` (the default)
         lets recframe count it: ``state_dict`` tensors (dense or torch sparse) plus numpy arrays and

@@ -57,3 +57,14 @@ class BPRMF(Recommender):
         items = torch.cat([batch["pos_item"].view(-1, 1), neg.view(len(neg), -1)], dim=1)  # long[B, 1 + n]
         scores = self.score_many(batch["user"], items)  # [B, 1 + n]
         return {"pos_score": scores[:, 0], "neg_score": scores[:, 1:]}
+
+    def training_flops(self, batch: dict[str, Tensor], all_scores: bool) -> int | None:
+        """FLOPs of one step on a pairwise batch: ``B (1 + n)`` dot products of length ``d`` (``2d``
+        each) forward, and two products of the same size backward (the user and item gradients).
+        Counted by hand because ``dot_scores`` runs a compiled kernel torch's FLOP counter cannot see;
+        pointwise batches (the base class's path) are left to the counter."""
+        if "pos_item" not in batch:
+            return None
+        b = len(batch["user"])
+        n = batch["neg_item"].view(b, -1).shape[1]
+        return 3 * 2 * b * (1 + n) * self.item_embedding.embedding_dim

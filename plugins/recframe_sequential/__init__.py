@@ -11,6 +11,7 @@ from recframe.api import Register, RegisterDir, hookimpl
 def register_models(register: Register) -> None:
     register("sasrec", "recframe_sequential.sasrec:SASRec")
     register("gru4rec", "recframe_sequential.gru4rec:GRU4Rec")
+    register("hstu", "recframe_sequential.hstu:HSTU")
 
 
 @hookimpl

@@ -21,7 +21,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from recframe.privacy.stage import privacy as privacy_block
-from recframe.stages import compression, data, evaluation, fit, model, plan, results, save, split
+from recframe.stages import budget, compression, data, evaluation, fit, flops, model, plan, results, save, split
 from recframe.stages.context import Run, RunContext
 
 Stage = Callable[[RunContext], None]
@@ -32,10 +32,13 @@ STAGES: list[tuple[str, Stage]] = [
     ("plan", plan.plan),  # every name and parameter checked; nothing read from disk before this
     ("data", data.data),
     ("split", split.split),
+    ("scaling.memory", budget.memory),  # a scaling sweep's size: parameter memory before the build
     ("model", model.model),
     ("start", model.start),  # on_run_start
     ("evaluation", evaluation.evaluation),
+    ("scaling.compute", budget.compute),  # activation memory; the flops budget rule's epochs
     ("fit", fit.fit),
+    ("flops", flops.flops),  # training FLOPs into the cost (recframe/training/flops.py)
     ("results", results.results),
     ("privacy", privacy_block),  # results.json's privacy: epsilon spent, membership-inference AUC
     ("save", save.save),  # the loadable model folder (recframe.load), after the results
