@@ -28,5 +28,11 @@ def register_models(register: Register) -> None:
 
 
 @hookimpl
+def register_explainers(register: Register) -> None:
+    register("item_weights", "recframe_cf.explain_item_weights:ItemWeightsExplainer", aliases=["itemknn_ease"])
+    register("factor_fold_in", "recframe_cf.explain_factors:FactorFoldInExplainer", aliases=["factors"])
+
+
+@hookimpl
 def register_config_dirs(register: RegisterDir) -> None:
     register(Path(__file__).parent / "conf")  # this plugin's config groups (model/, data/, ...)

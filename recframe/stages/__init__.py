@@ -20,6 +20,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
+from recframe.explain import stage as explain_stage
 from recframe.stages import compression, data, evaluation, fit, model, plan, results, save, split
 from recframe.stages.context import Run, RunContext
 
@@ -32,11 +33,13 @@ STAGES: list[tuple[str, Stage]] = [
     ("data", data.data),
     ("split", split.split),
     ("model", model.model),
+    ("explain.check", explain_stage.check),  # explain=fidelity: the explainer supports the model
     ("start", model.start),  # on_run_start
     ("evaluation", evaluation.evaluation),
     ("fit", fit.fit),
     ("results", results.results),
     ("save", save.save),  # the loadable model folder (recframe.load), after the results
+    ("explain", explain_stage.explain),  # explain=fidelity: the deletion curve, results["explain"]
     ("compression", compression.compress),
     ("write", results.write),  # results.json, per_user.npz; on_run_end
 ]
