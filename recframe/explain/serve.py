@@ -5,8 +5,8 @@ The explainer is chosen (``auto``) on the first request and kept; a model no exp
 400 with the one-line error, and the server goes on serving.
 """
 
-from __future__ import annotations
-
+# no ``from __future__ import annotations``: FastAPI reads the endpoint's ``Request`` annotation at
+# definition time (as in recframe/serving/server.py)
 import threading
 from collections.abc import Callable
 from typing import Any

@@ -3,7 +3,8 @@
 * ``explain.check`` (after the model is built, before fitting): the explainer named by
   ``explain.explainer`` exists and supports the model, else one line naming both;
 * ``explain`` (after the results): the deletion curve (:mod:`recframe.explain.fidelity`) on the
-  declared sample of test users, stored as ``results["explain"]`` with its protocol.
+  declared sample of test users, stored as ``results["explain"]`` with its protocol; the explainers
+  named in ``explain.compare`` are measured on the same users, under ``results["explain"]["compared"]``.
 """
 
 from __future__ import annotations
@@ -64,34 +65,62 @@ def check(ctx: RunContext) -> None:
     from recframe.explain.choose import choose_explainer
 
     protocol_from(spec)
-    choose_explainer(ctx.require("model"), str(ctx.cfg.model.name), str(spec.get("explainer", "auto")))
+    model, model_name = ctx.require("model"), str(ctx.cfg.model.name)
+    choose_explainer(model, model_name, str(spec.get("explainer", "auto")))
+    for other in _names(spec.get("compare")):
+        choose_explainer(model, model_name, other)
 
 
 def explain(ctx: RunContext) -> None:
-    """The deletion curve of the chosen explainer on the sampled test users -> ``results["explain"]``."""
+    """The deletion curve of the chosen explainer (and of each in ``explain.compare``) on the sampled
+    test users -> ``results["explain"]``."""
     spec = _spec(ctx)
     if spec is None:
         return
     from recframe.explain.choose import choose_explainer
-    from recframe.explain.fidelity import deletion_curve, sample_users
+    from recframe.explain.fidelity import sample_users
     from recframe.models import apply_history
 
     model, split = ctx.require("model"), ctx.require("split")
     protocol = protocol_from(spec)
-    name, explainer = choose_explainer(model, str(ctx.cfg.model.name), str(spec.get("explainer", "auto")))
-    start = time.perf_counter()
+    model_name = str(ctx.cfg.model.name)
     model.eval()
     apply_history(model, split.history("test"))
     train = split.train.to_csr()
     train.data[:] = 1.0
-    explainer.use_history(train)
     users = sample_users(split.test.user, protocol.sample_users, protocol.seed)
-    curve = deletion_curve(explainer, model, users, split.seen_before("test"), protocol)
-    ctx.results["explain"] = {
-        "explainer": name,
+    seen = split.seen_before("test")
+    name, explainer = choose_explainer(model, model_name, str(spec.get("explainer", "auto")))
+    block = {"explainer": name, **_measure(explainer, model, users, seen, train, protocol)}
+    block["protocol"] = protocol.as_dict()
+    compared = {}
+    for other in _names(spec.get("compare")):
+        other_name, other_explainer = choose_explainer(model, model_name, other)
+        compared[other_name] = _measure(other_explainer, model, users, seen, train, protocol)
+    if compared:
+        block["compared"] = compared
+    ctx.results["explain"] = block
+
+
+def _names(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise ConfigError(f"explain.compare must be a list of explainer names, got {value!r}")
+
+
+def _measure(explainer: Any, model: Any, users: Any, seen: Any, train: Any, protocol: Any) -> dict[str, Any]:
+    from recframe.explain.fidelity import deletion_curve
+
+    start = time.perf_counter()
+    explainer.use_history(train)
+    curve = deletion_curve(explainer, model, users, seen, protocol)
+    return {
         "exact": bool(explainer.exact),
         "unit": explainer.unit_kind,
-        "protocol": protocol.as_dict(),
         "fidelity": curve.summary(),
         "seconds": round(time.perf_counter() - start, 3),
     }

@@ -177,3 +177,17 @@ def test_an_unsupported_model_is_one_line_naming_both_and_the_supported_models(c
     assert "\n" not in message and "'fm_fields'" in message and "'ease'" in message and "supports: fm" in message
     with pytest.raises(PluginError, match="unknown explainer 'fm_feilds'.*did you mean 'fm_fields'"):
         choose_explainer(handle.model, "ease", "fm_feilds")
+
+
+@pytest.mark.parametrize("use_captum", [True, False])
+def test_integrated_gradients_of_a_cubic_are_its_terms(monkeypatch, use_captum):
+    """``f(x) = sum_i c_i x_i^3`` from a zero baseline: IG_i = c_i x_i^3 exactly (Captum's Gauss-Legendre
+    rule and recframe's own midpoint rule, the latter to within its O(1/steps^2) error)."""
+    from recframe.explain import integrated
+
+    if not use_captum:
+        monkeypatch.setattr(integrated, "captum_available", lambda: False)
+    c = torch.tensor([1.0, -2.0, 0.5, 3.0], dtype=torch.float64)
+    x = torch.tensor([0.7, 1.1, -1.3, 0.2], dtype=torch.float64)
+    attr = integrated.integrated_gradients(lambda v: (c * v**3).sum(-1), x, steps=64)
+    np.testing.assert_allclose(attr.numpy(), (c * x**3).numpy(), rtol=1e-3, atol=1e-6)
