@@ -191,3 +191,26 @@ def test_integrated_gradients_of_a_cubic_are_its_terms(monkeypatch, use_captum):
     x = torch.tensor([0.7, 1.1, -1.3, 0.2], dtype=torch.float64)
     attr = integrated.integrated_gradients(lambda v: (c * v**3).sum(-1), x, steps=64)
     np.testing.assert_allclose(attr.numpy(), (c * x**3).numpy(), rtol=1e-3, atol=1e-6)
+
+
+def test_content_terms_sum_to_the_content_knn_score(ml100k_saved):
+    from recframe_content.knn import ContentKNN
+    from tests.explain.conftest import info_from
+
+    model = ContentKNN(info_from(ml100k_saved))
+    model.fit(ml100k_saved.train)
+    name, explainer = choose_explainer(model, "content_knn")
+    assert name == "content_terms" and explainer.exact
+    x = model.item_vectors.double().numpy()
+    for user in USERS:
+        scores = model.score_all(torch.tensor([user]))[0].double().numpy()
+        items = torch.as_tensor(np.argsort(-scores)[:3])
+        n_terms = len(explainer.units(model, user))
+        for i, why in zip(items.tolist(), explainer.explain(model, user, items, k_reasons=n_terms), strict=True):
+            assert sum(r.weight for r in why) == pytest.approx(scores[i], rel=1e-5, abs=1e-6)
+            top = why[0]
+            assert top.term in model.term_names and x[i, model.term_names.index(top.term)] > 0
+        profile = model.profiles[user].double().numpy().copy()
+        drop = explainer.units(model, user)[:2]
+        profile[drop] = 0.0
+        np.testing.assert_allclose(explainer.rescore(model, user, drop.tolist()).numpy(), x @ profile, atol=1e-6)
