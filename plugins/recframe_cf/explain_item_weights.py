@@ -39,7 +39,7 @@ class ItemWeightsExplainer(Explainer):
     def supports(self, model: Any) -> bool:
         """A fitted model scoring ``x_u @ W`` (a users x items ``history`` and a square weight matrix);
         before fitting (``history`` still None), a model with a ``history`` slot and no history of its own."""
-        if getattr(model, "uses_history", False) or not hasattr(model, "history"):
+        if getattr(model, "uses_history", False) or not hasattr(model, "history") or hasattr(model, "user_weights"):
             return False
         history = model.history
         if history is None:

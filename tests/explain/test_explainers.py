@@ -214,3 +214,24 @@ def test_content_terms_sum_to_the_content_knn_score(ml100k_saved):
         drop = explainer.units(model, user)[:2]
         profile[drop] = 0.0
         np.testing.assert_allclose(explainer.rescore(model, user, drop.tolist()).numpy(), x @ profile, atol=1e-6)
+
+
+def test_neighbour_users_sum_to_the_userknn_score(closed_form_run, ml100k_saved):
+    from recframe_cf.userknn import UserKNN
+    from tests.explain.conftest import info_from
+
+    model = UserKNN(info_from(ml100k_saved), k=50)
+    model.fit(ml100k_saved.train)
+    name, explainer = choose_explainer(model, "userknn")
+    assert name == "neighbour_users" and explainer.exact
+    s, x = model.user_weights.toarray().astype(np.float64), model.history.toarray().astype(np.float64)
+    for user in USERS:
+        scores = s[user] @ x
+        items = torch.as_tensor(np.argsort(-scores)[:3])
+        for i, why in zip(items.tolist(), explainer.explain(model, user, items, k_reasons=50), strict=True):
+            assert sum(r.weight for r in why) == pytest.approx(scores[i], rel=1e-5, abs=1e-6)
+            assert all(r.weight == pytest.approx(s[user, r.user] * x[r.user, i], abs=1e-7) for r in why)
+        drop = explainer.units(model, user)[:3]
+        s2 = s[user].copy()
+        s2[drop] = 0.0
+        np.testing.assert_allclose(explainer.rescore(model, user, drop.tolist()).numpy(), s2 @ x, rtol=1e-5, atol=1e-6)
