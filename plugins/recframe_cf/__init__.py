@@ -31,6 +31,7 @@ def register_models(register: Register) -> None:
 def register_explainers(register: Register) -> None:
     register("item_weights", "recframe_cf.explain_item_weights:ItemWeightsExplainer", aliases=["itemknn_ease"])
     register("factor_fold_in", "recframe_cf.explain_factors:FactorFoldInExplainer", aliases=["factors"])
+    register("neighbour_users", "recframe_cf.explain_neighbours:NeighbourUsersExplainer")
 
 
 @hookimpl
