@@ -18,14 +18,14 @@ RUNS: dict[str, list[str]] = {
     "ease-ml1m": ["data=ml-1m", "model=ease"],
     "itemknn-ml1m": ["data=ml-1m", "model=itemknn"],
     "ials-ml1m": ["data=ml-1m", "model=ials"],
-    "bpr-ml100k": ["data=ml-100k", "model=bpr", "trainer.max_epochs=20"],
+    "bpr-ml100k": ["data=ml-100k", "model=bpr", "trainer.max_epochs=10"],
     "fm-ml100k": ["data=ml-100k", "model=fm", "trainer.max_epochs=3", "explain.compare=[field_integrated_gradients]"],
     "deepfm-ml100k": ["data=ml-100k", "model=deepfm", "trainer.max_epochs=3"],
     "sasrec-ml100k": [
         "data=ml-100k",
         "model=sasrec",
         "protocol=leave_one_out",
-        "trainer.max_epochs=20",
+        "trainer.max_epochs=10",
         "explain.compare=[attention,integrated_gradients]",
     ],
 }
