@@ -92,6 +92,15 @@ _EXPORTS: dict[str, str] = {
     # external recommendation lists (the precomputed model)
     "read_recs": "recframe.evaluation.recs",
     "Recs": "recframe.evaluation.recs",
+    # explanations: the explainer contract, reason records, attribution helpers
+    "Explainer": "recframe.explain.base",
+    "Reason": "recframe.explain.reasons",
+    "HistoryItemReason": "recframe.explain.reasons",
+    "FieldReason": "recframe.explain.reasons",
+    "ContentReason": "recframe.explain.reasons",
+    "NeighbourReason": "recframe.explain.reasons",
+    "integrated_gradients": "recframe.explain.integrated",
+    "item_item_weights": "recframe.serving.vectors",
 }
 
 __all__ = ["hookimpl", *sorted(_EXPORTS)]
@@ -152,3 +161,7 @@ if TYPE_CHECKING:  # static checkers see the real names
     from recframe.training.als import cg_half_step
     from recframe.training.dot_scores import dot_scores
     from recframe.training.sampling import NegativeSampler, sorted_unique
+    from recframe.explain.base import Explainer
+    from recframe.explain.integrated import integrated_gradients
+    from recframe.explain.reasons import ContentReason, FieldReason, HistoryItemReason, NeighbourReason, Reason
+    from recframe.serving.vectors import item_item_weights

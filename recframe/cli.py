@@ -191,6 +191,14 @@ def serve_command(argv: list[str]) -> int:
     return serve_main(argv)
 
 
+@subcommand("explain")
+def explain_command(argv: list[str]) -> int:
+    """recframe explain RUN_DIR --user U [--k 10] [--reasons 5]: a saved run's top-k with the reasons for each."""
+    from recframe.explain.cli import explain_main
+
+    return explain_main(argv)
+
+
 USAGE = """usage: recframe [-m] OVERRIDE [OVERRIDE ...]   run one experiment (-m: a multirun sweep over comma lists)
        recframe COMMAND [ARGS ...]
        recframe --version | --help

@@ -94,6 +94,11 @@ def register_compressors(register: Register) -> None:
 
 
 @hookspec
+def register_explainers(register: Register) -> None:
+    """Register explainers: ``register(name, explainer_class, aliases=())`` (``recframe.api.Explainer``)."""
+
+
+@hookspec
 def register_config_dirs(register: RegisterDir) -> None:
     """Register directories of Hydra config groups: ``register(path)``."""
 

@@ -37,6 +37,7 @@ _HOOK_FOR_KIND = {
     "loss": "register_losses",
     "metric": "register_metrics",
     "compressor": "register_compressors",
+    "explainer": "register_explainers",
 }
 
 

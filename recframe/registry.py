@@ -22,7 +22,7 @@ from typing import Any
 
 from recframe.errors import PluginError, did_you_mean
 
-KINDS = ("data_source", "filter", "splitter", "model", "loss", "metric", "compressor")
+KINDS = ("data_source", "filter", "splitter", "model", "loss", "metric", "compressor", "explainer")
 
 
 _LAZY_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")

@@ -30,5 +30,12 @@ def register_models(register: Register) -> None:
 
 
 @hookimpl
+def register_explainers(register: Register) -> None:
+    register("item_weights", "recframe_cf.explain_item_weights:ItemWeightsExplainer", aliases=["itemknn_ease"])
+    register("factor_fold_in", "recframe_cf.explain_factors:FactorFoldInExplainer", aliases=["factors"])
+    register("neighbour_users", "recframe_cf.explain_neighbours:NeighbourUsersExplainer")
+
+
+@hookimpl
 def register_config_dirs(register: RegisterDir) -> None:
     register(Path(__file__).parent / "conf")  # this plugin's config groups (model/, data/, ...)

@@ -19,5 +19,10 @@ def register_models(register: Register) -> None:
 
 
 @hookimpl
+def register_explainers(register: Register) -> None:
+    register("content_terms", "recframe_content.explain_terms:ContentTermsExplainer")
+
+
+@hookimpl
 def register_config_dirs(register: RegisterDir) -> None:
     register(Path(__file__).parent / "conf")  # this plugin's config groups (model/, data/, ...)

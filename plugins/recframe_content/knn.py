@@ -19,7 +19,7 @@ from torch import Tensor
 
 from recframe.api import Interactions
 from recframe.api import ClosedFormRecommender, DatasetInfo
-from recframe_content.representations import item_representation, l2_normalise
+from recframe_content.representations import attribute_names, item_representation, l2_normalise
 from recframe_content.sparse_rows import ContentRows, l2_normalise_rows
 
 
@@ -37,6 +37,10 @@ class ContentKNN(ClosedFormRecommender):
     ) -> None:
         super().__init__(info)
         x = item_representation(info.train.item_features, str(representation), tuple(text_fields))
+        #: names of the representation's columns where they have names (attributes), for explanations
+        self.term_names: list[str] | None = (
+            attribute_names(info.train.item_features) if str(representation) == "attributes" else None
+        )
         if center and sp.issparse(x):  # centring fills every entry: the dense path
             x = x.toarray()
         self.sparse = bool(sp.issparse(x))

@@ -95,6 +95,11 @@ def multi_hot(tokens: Sequence[Sequence[str]]) -> tuple[np.ndarray, list[str]]:
     return x, vocab
 
 
+def attribute_names(features: pd.DataFrame) -> list[str]:
+    """The column names of :func:`attribute_matrix` (the sorted attribute tokens)."""
+    return multi_hot(attribute_lists(features))[1]
+
+
 def attribute_matrix(features: pd.DataFrame) -> np.ndarray:
     """L2-normalised multi-hot attributes, ``float32[n_items, n_attributes]``."""
     x, _ = multi_hot(attribute_lists(features))

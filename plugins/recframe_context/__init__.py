@@ -21,5 +21,11 @@ def register_models(register: Register) -> None:
 
 
 @hookimpl
+def register_explainers(register: Register) -> None:
+    register("fm_fields", "recframe_context.explain_fields:FMFieldExplainer")
+    register("field_integrated_gradients", "recframe_context.explain_fields:FieldIntegratedGradients")
+
+
+@hookimpl
 def register_config_dirs(register: RegisterDir) -> None:
     register(Path(__file__).parent / "conf")  # this plugin's config groups (model/, data/, ...)

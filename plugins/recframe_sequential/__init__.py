@@ -15,5 +15,12 @@ def register_models(register: Register) -> None:
 
 
 @hookimpl
+def register_explainers(register: Register) -> None:
+    register("gradient_input", "recframe_sequential.explain_history:GradientInputExplainer")
+    register("attention", "recframe_sequential.explain_history:AttentionExplainer")
+    register("integrated_gradients", "recframe_sequential.explain_history:SequenceIntegratedGradients")
+
+
+@hookimpl
 def register_config_dirs(register: RegisterDir) -> None:
     register(Path(__file__).parent / "conf")  # this plugin's config groups (model/, data/, ...)

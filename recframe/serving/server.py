@@ -6,6 +6,7 @@ Endpoints (JSON in, JSON out; ids as the dataset spells them):
 * ``POST /recommend`` with ``{"items": [...], "k": 10, "exclude_seen": true}``: fold-in for a new user;
 * ``GET /similar?item=I&k=10``: items like ``I``;
 * ``GET /score?user=U&items=i1,i2``: the model's scores of those items for ``U``;
+* ``GET /explain?user=U&k=10&reasons=5``: the top-k with each item's reasons (recframe/explain/serve.py);
 * ``GET /health``; ``GET /model``: model, protocol, metrics, cost, index (its recall when ANN).
 
 Bad input is HTTP 4xx with ``{"error": "<one line>", "field": "<the parameter>"}``; an unexpected
@@ -161,6 +162,9 @@ def create_app(handle: LoadedModel, metadata: bool = False) -> Any:
         pairs = zip(frame["item"].tolist(), frame["score"].tolist(), strict=True)
         return {"user": frame["user"].tolist()[0], "scores": [{"item": i, "score": s} for i, s in pairs]}
 
+    from recframe.explain.serve import add_explain_route
+
+    add_explain_route(app, handle, _flag, _required)
     return app
 
 

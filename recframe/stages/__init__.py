@@ -20,6 +20,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
+from recframe.explain import stage as explain_stage
 from recframe.privacy.stage import privacy as privacy_block
 from recframe.stages import budget, compression, data, evaluation, fit, flops, model, plan, results, save, split
 from recframe.stages.context import Run, RunContext
@@ -34,6 +35,7 @@ STAGES: list[tuple[str, Stage]] = [
     ("split", split.split),
     ("scaling.memory", budget.memory),  # a scaling sweep's size: parameter memory before the build
     ("model", model.model),
+    ("explain.check", explain_stage.check),  # explain=fidelity: the explainer supports the model
     ("start", model.start),  # on_run_start
     ("evaluation", evaluation.evaluation),
     ("scaling.compute", budget.compute),  # activation memory; the flops budget rule's epochs
@@ -42,6 +44,7 @@ STAGES: list[tuple[str, Stage]] = [
     ("results", results.results),
     ("privacy", privacy_block),  # results.json's privacy: epsilon spent, membership-inference AUC
     ("save", save.save),  # the loadable model folder (recframe.load), after the results
+    ("explain", explain_stage.explain),  # explain=fidelity: the deletion curve, results["explain"]
     ("compression", compression.compress),
     ("write", results.write),  # results.json, per_user.npz; on_run_end
 ]

@@ -26,6 +26,7 @@ from typing import Any
 
 from recframe.atomic import write_text
 from recframe.errors import ConfigError
+from recframe.explain.report import explain_columns
 from recframe.run_state import run_health
 from recframe.sweeps.identity import read_marker
 from recframe.sweeps.objectives import COST_KEYS, Objective, parse_objective, value_of
@@ -144,6 +145,7 @@ class Report:
             cols.append("protocol")
         cols += self.metrics + [f"cost.{c}" for c in COST_KEYS]
         cols += [c for c in RESULT_COLUMNS if any(_has(j.results, c) for j in self.jobs if j.results)]
+        cols += explain_columns(self.jobs)  # explain=fidelity runs (recframe/explain/report.py)
         extra = [o.key for o in self.objectives + [self.best_by] if o.key not in cols]
         cols += list(dict.fromkeys(extra))
         cols.append("best")
