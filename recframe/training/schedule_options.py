@@ -8,7 +8,6 @@ mean, and how each scheduler is built, is in :mod:`recframe.training.schedulers`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from numbers import Number
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -31,7 +30,7 @@ def _positive(
     key: str, value: Any, *, integer: bool = False, allow_zero: bool = False, below_one: bool = False
 ) -> None:
     kind = "an integer" if integer else "a number"
-    if isinstance(value, bool) or not isinstance(value, Number) or (integer and not float(value).is_integer()):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not float(value).is_integer()):
         raise ConfigError(f"{key} must be {kind}, got {value!r}")
     if value < 0 or (value == 0 and not allow_zero) or (below_one and value >= 1):
         bound = "in (0, 1)" if below_one else (">= 0" if allow_zero else "> 0")
