@@ -218,12 +218,12 @@ class RecframeModule(pl.LightningModule):
             if self.plain_steps:
                 loss.backward()
                 if self.clip is not None:
-                    self.clip_gradients(optimizer, gradient_clip_val=self.clip[0], gradient_clip_algorithm=self.clip[1])
+                    self._clip(optimizer)
                 self._plain_optimizer_step(optimizer)
             else:
                 self.manual_backward(loss)
                 if self.clip is not None:
-                    self.clip_gradients(optimizer, gradient_clip_val=self.clip[0], gradient_clip_algorithm=self.clip[1])
+                    self._clip(optimizer)
                 optimizer.step()
             if scheduler is not None:
                 from recframe.training.schedulers import step_scheduler
@@ -239,6 +239,11 @@ class RecframeModule(pl.LightningModule):
             self.epoch_loss = total if self.epoch_loss is None else self.epoch_loss + total
             self.epoch_rows += sum(rows)
         return None
+
+    def _clip(self, optimizer: Any) -> None:
+        """Clip the gradients to ``trainer.gradient_clip_val`` (manual optimisation; Lightning's loop clips its own)."""
+        assert self.clip is not None
+        self.clip_gradients(optimizer, gradient_clip_val=self.clip[0], gradient_clip_algorithm=self.clip[1])
 
     @staticmethod
     def _plain_optimizer_step(optimizer: Any) -> None:

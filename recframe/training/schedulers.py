@@ -75,7 +75,7 @@ def build_scheduler(
             max_lr=float(spec.get("max_lr") or lr),
             total_steps=int(run_length),
             pct_start=float(spec.get("pct_start", 0.3)),
-            anneal_strategy=str(spec.get("anneal_strategy", "cos")),
+            anneal_strategy="linear" if spec.get("anneal_strategy") == "linear" else "cos",
             div_factor=float(spec.get("div_factor", 25.0)),
             final_div_factor=float(spec.get("final_div_factor", 1e4)),
             cycle_momentum=False,  # Adam has betas, SGD may have no momentum: the rate alone is scheduled

@@ -56,7 +56,7 @@ def check_callback_targets(cfg: DictConfig) -> None:
     for i, entry in enumerate(_entries(cfg)):
         where = f"trainer.callbacks[{i}]"
         cls = _locate(str(entry["_target_"]), where)
-        params = inspect.signature(cls.__init__).parameters
+        params = inspect.signature(cls).parameters
         if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
             continue
         unknown = sorted(k for k in entry if not k.startswith("_") and k not in params)
