@@ -106,7 +106,7 @@ def training_options(t: DictConfig, batches: Any, monitor: str) -> dict[str, Any
     """``RecframeModule``'s ``scheduler``, ``clip`` and ``schedule`` arguments from ``trainer.scheduler``,
     ``trainer.gradient_clip_val``/``gradient_clip_algorithm`` and the run's length (see schedulers.py)."""
     spec = OmegaConf.select(t, "scheduler", default=None)
-    scheduler = OmegaConf.to_container(spec, resolve=True) if spec is not None else None
+    scheduler: Any = OmegaConf.to_container(spec, resolve=True) if spec is not None else None
     if scheduler is not None and str(scheduler.get("name", "none")) == "none":
         scheduler = None
     bound = OmegaConf.select(t, "gradient_clip_val", default=None)
