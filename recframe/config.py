@@ -192,6 +192,9 @@ def validate(cfg: DictConfig) -> None:
     from recframe.value_checks import check_protocol, check_trainer
 
     check_trainer(cfg)
+    from recframe.training.schedule_options import check_training_options  # scheduler, clipping, callbacks
+
+    check_training_options(cfg)
     check_protocol(cfg)
     from recframe.scaling_budget import check_budget_rule
 

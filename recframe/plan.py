@@ -89,6 +89,9 @@ def make_plan(cfg: DictConfig) -> Plan:
     loss = None
     if getattr(model_entry.obj, "trainable", True):
         check_negative_sampling(cfg)
+        from recframe.training.user_callbacks import check_callback_targets  # importable Callback classes
+
+        check_callback_targets(cfg)
         loss_name, loss_params = group_params(cfg.loss)
         loss_cls = regs.loss.get(loss_name, config_key="loss.name")
         check_params(loss_cls, "loss", loss_name, loss_params)

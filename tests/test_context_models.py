@@ -130,7 +130,10 @@ def ml100k_ctr(ml100k):
     return split, build_features(OmegaConf.to_container(cfg.data.features), split.train)
 
 
-@pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
+# the deep models' epochs cost 20-40 s of CPU each: FM runs by default, the others with the slow tests
+@pytest.mark.parametrize(
+    "cls", [FM, *(pytest.param(c, marks=pytest.mark.slow) for c in (DeepFM, WideDeep, DCNv2))], ids=lambda c: c.__name__
+)
 def test_each_model_beats_a_constant_predictor_on_real_records(cls, ml100k_ctr):
     """One epoch on ML-100K's labelled training records (rating 3 dropped) ranks test clicks well above
     chance (a constant predictor's AUC is 0.5) and beats the best constant log loss."""

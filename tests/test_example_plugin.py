@@ -54,6 +54,7 @@ def test_plugins_command_lists_the_example(installed_example):
     assert sorted(example["hooks"]) == ["register_config_dirs", "register_metrics", "register_models"]
 
 
+@pytest.mark.slow  # a CLI training run in a subprocess (~16 s CPU)
 def test_example_model_runs_from_its_own_config_and_its_metric_is_reported(installed_example, tmp_path, ml100k):
     out = cli(
         "data=ml-100k",
@@ -87,6 +88,7 @@ def test_allow_list_excludes_the_example(installed_example):
     assert "example" in {r["name"] for r in json.loads(allowed.stdout)}
 
 
+@pytest.mark.slow  # a second pytest session in a subprocess (~20 s CPU)
 def test_the_example_packages_own_tests_pass_with_recframe_fixtures(installed_example):
     out = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")],

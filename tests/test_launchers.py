@@ -8,6 +8,7 @@ import pytest
 from sweeps_helpers import FAST, load_study, optuna_sweep, recframe_cli
 
 
+@pytest.mark.slow  # a CLI multirun of several jobs (~13 s)
 def test_multirun_over_config_groups_gives_each_job_its_own_folder(tmp_path):
     args = [
         "-m",

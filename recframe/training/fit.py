@@ -102,6 +102,28 @@ def lightning_trainer(**kwargs: Any) -> Any:
         raise ConfigError(f"Lightning rejected the trainer settings ({keys}): {first}") from None
 
 
+def training_options(t: DictConfig, batches: Any, monitor: str) -> dict[str, Any]:
+    """``RecframeModule``'s ``scheduler``, ``clip`` and ``schedule`` arguments from ``trainer.scheduler``,
+    ``trainer.gradient_clip_val``/``gradient_clip_algorithm`` and the run's length (see schedulers.py)."""
+    spec = OmegaConf.select(t, "scheduler", default=None)
+    scheduler: Any = OmegaConf.to_container(spec, resolve=True) if spec is not None else None
+    if scheduler is not None and str(scheduler.get("name", "none")) == "none":
+        scheduler = None
+    bound = OmegaConf.select(t, "gradient_clip_val", default=None)
+    algorithm = str(OmegaConf.select(t, "gradient_clip_algorithm", default="norm") or "norm")
+    steps = len(batches) if hasattr(batches, "__len__") else 1
+    limit = t.limit_train_batches
+    if isinstance(limit, int) and not isinstance(limit, bool):
+        steps = min(steps, limit)
+    elif isinstance(limit, float):
+        steps = max(1, int(steps * limit))
+    return {
+        "scheduler": scheduler,
+        "clip": None if bound is None else (float(bound), algorithm),
+        "schedule": {"max_epochs": int(t.max_epochs), "steps_per_epoch": int(steps), "monitor": monitor},
+    }
+
+
 def fit_torch_model(
     cfg: DictConfig,
     run_dir: Path,
@@ -166,6 +188,10 @@ def fit_torch_model(
 
         callbacks += pruning_callbacks(cfg)
     per_step = batches_per_step(t)
+    from recframe.training.user_callbacks import build_user_callbacks
+
+    callbacks += build_user_callbacks(cfg)
+    options = training_options(t, batches, monitor)
     from recframe.privacy.dpsgd import private_training  # trainer.privacy: DP-SGD (docs/privacy.md)
 
     privacy = private_training(cfg, model, batches, str(cfg.model.name), seed)
@@ -178,7 +204,9 @@ def fit_torch_model(
         batches,
         batches_per_step=per_step,
         privacy=privacy,
+        **options,
     )
+    clip = options["clip"]
     trainer = lightning_trainer(
         max_epochs=int(t.max_epochs),
         max_time=OmegaConf.select(t, "max_time", default=None),
@@ -198,6 +226,9 @@ def fit_torch_model(
         default_root_dir=str(run_dir),
         log_every_n_steps=1,
         plugins=[SafeCheckpointIO()],
+        # manual optimisation (batches_per_step > 1, DP-SGD) clips in RecframeModule.training_step instead
+        gradient_clip_val=clip[0] if clip is not None and module.automatic_optimization else None,
+        gradient_clip_algorithm=clip[1] if clip is not None and module.automatic_optimization else None,
     )
     train_loader = DataLoader(batches if per_step == 1 else BatchGroups(batches, per_step), batch_size=None)
     valid_loader = DataLoader(UserBatches(valid_target.users, t.eval_batch_users), batch_size=None)
@@ -207,6 +238,7 @@ def fit_torch_model(
         warnings.filterwarnings("ignore", message=".*treespec.*")
         warnings.filterwarnings("ignore", message=".*validation_step.*no `val_dataloader`.*")
         warnings.filterwarnings("ignore", message=".*sync_dist=True.*")  # DDP: metrics are synced by torchmetrics
+        warnings.filterwarnings("ignore", message=".*lr scheduler dict contains the key.*")  # manual: module steps it
         trainer.fit(
             module,
             train_dataloaders=train_loader,

@@ -92,6 +92,13 @@ class RecframeModule(pl.LightningModule):
         evaluator: the validation evaluator; its metrics are logged as ``valid/<key>``.
         valid_target: what validation ranks.
         train_batches: the training dataset (its epoch is set for reproducible resumes).
+        batches_per_step: mini-batches per ``training_step`` (> 1: manual optimisation, one step each).
+        scheduler: ``trainer.scheduler`` as a plain mapping, or ``None`` (recframe/training/schedulers.py).
+        clip: ``(trainer.gradient_clip_val, trainer.gradient_clip_algorithm)`` or ``None``; under manual
+            optimisation the gradients are clipped here before each step (Lightning's ``Trainer`` clips
+            them under automatic optimisation).
+        schedule: ``{"max_epochs": int, "steps_per_epoch": int, "monitor": str}``, the run's length and
+            validation metric, which the schedulers need.
         privacy: DP-SGD (:class:`recframe.privacy.dpsgd.PrivateTraining`) or ``None``; it replaces
             each mini-batch's backward by clipped, noised per-sample gradients (manual optimisation).
     """
@@ -106,8 +113,13 @@ class RecframeModule(pl.LightningModule):
         train_batches: Any = None,
         batches_per_step: int = 1,
         privacy: Any = None,
+        scheduler: dict[str, Any] | None = None,
+        clip: tuple[float, str] | None = None,
+        schedule: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
+        self.scheduler_spec, self.clip = scheduler, clip
+        self.schedule = dict(schedule or {"max_epochs": 1, "steps_per_epoch": 1, "monitor": "valid/none"})
         self.model, self.loss, self.optim = model, loss, dict(optim)
         self.evaluator, self.valid_target, self.train_batches = evaluator, valid_target, train_batches
         # > 1: training_step receives lists of mini-batches (recframe.training.grouping.BatchGroups)
@@ -130,6 +142,13 @@ class RecframeModule(pl.LightningModule):
     def on_train_start(self) -> None:
         self.plain_steps = not self.automatic_optimization and step_hooks_are_noops(self.trainer, self)
 
+    def _manual_scheduler(self, interval: str) -> Any:
+        """The scheduler that manual optimisation must step at ``interval`` (Lightning steps it otherwise)."""
+        if self.automatic_optimization or self.scheduler_spec is None or self._trainer is None:
+            return None
+        configs = self.trainer.lr_scheduler_configs
+        return configs[0].scheduler if configs and configs[0].interval == interval else None
+
     def on_train_epoch_start(self) -> None:
         if self.train_batches is not None and hasattr(self.train_batches, "set_epoch"):
             self.train_batches.set_epoch(self.current_epoch)
@@ -138,6 +157,11 @@ class RecframeModule(pl.LightningModule):
     def on_train_epoch_end(self) -> None:
         if self.epoch_rows:  # grouped steps log the epoch's row-weighted mean once (self.log costs ~2 ms)
             self.log("train/loss", (self.epoch_loss / self.epoch_rows).float(), prog_bar=True, on_epoch=True)
+        scheduler = self._manual_scheduler("epoch")
+        if scheduler is not None:  # ReduceLROnPlateau steps after validation instead
+            from recframe.training.schedulers import step_scheduler
+
+            step_scheduler(scheduler)
         # epochs trained, for processes started by DDP (their trainer's state stays in them)
         self.log("epochs_run", float(self.current_epoch + 1), logger=False, on_epoch=True, batch_size=1)
 
@@ -191,6 +215,7 @@ class RecframeModule(pl.LightningModule):
             self.log("train/loss", loss, prog_bar=True, on_step=False, on_epoch=True, batch_size=n)
             return loss
         optimizer = self.optimizers()
+        scheduler = self._manual_scheduler("step")
         losses, rows = [], []
         for j, one in enumerate(batch if isinstance(batch, list) else [batch]):
             with self.privacy.clipper.recording() if self.privacy is not None else nullcontext():
@@ -202,10 +227,16 @@ class RecframeModule(pl.LightningModule):
                 loss.backward()
             else:
                 self.manual_backward(loss)
+            if self.clip is not None:
+                self._clip(optimizer)
             if self.plain_steps:
                 self._plain_optimizer_step(optimizer)
             else:
                 optimizer.step()
+            if scheduler is not None:
+                from recframe.training.schedulers import step_scheduler
+
+                step_scheduler(scheduler)
             losses.append(loss.detach())
             rows.append(n)
         if losses:
@@ -216,6 +247,11 @@ class RecframeModule(pl.LightningModule):
             self.epoch_loss = total if self.epoch_loss is None else self.epoch_loss + total
             self.epoch_rows += sum(rows)
         return None
+
+    def _clip(self, optimizer: Any) -> None:
+        """Clip the gradients to ``trainer.gradient_clip_val`` (manual optimisation; Lightning's loop clips its own)."""
+        assert self.clip is not None
+        self.clip_gradients(optimizer, gradient_clip_val=self.clip[0], gradient_clip_algorithm=self.clip[1])
 
     @staticmethod
     def _plain_optimizer_step(optimizer: Any) -> None:
@@ -239,13 +275,36 @@ class RecframeModule(pl.LightningModule):
             self.evaluator.update(self.model, users.cpu().numpy(), self.valid_target)
 
     def on_validation_epoch_end(self) -> None:
+        monitored = None
         for key, metric in zip(self.evaluator.keys, self.evaluator.metrics.values()):
             value = metric.compute()
             if not math.isfinite(float(value)):
                 continue
             self.log(f"valid/{key}", value.float(), prog_bar=key == self.evaluator.keys[0], sync_dist=False)
+            if f"valid/{key}" == self.schedule["monitor"]:
+                monitored = float(value)
+        plateau = self._manual_scheduler("epoch")  # under manual optimisation: step it on this validation
+        if monitored is not None and isinstance(plateau, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            plateau.step(monitored)
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
+    def configure_optimizers(self) -> Any:
+        """The optimizer of ``trainer.optimizer``, with the scheduler of ``trainer.scheduler`` when one is set."""
+        optimizer = self._optimizer()
+        if self.scheduler_spec is None:
+            return optimizer
+        from recframe.training.schedulers import build_scheduler
+
+        config = build_scheduler(
+            self.scheduler_spec,
+            optimizer,
+            lr=float(self.optim["lr"]),
+            max_epochs=int(self.schedule["max_epochs"]),
+            steps_per_epoch=int(self.schedule["steps_per_epoch"]),
+            monitor=str(self.schedule["monitor"]),
+        )
+        return optimizer if config is None else {"optimizer": optimizer, "lr_scheduler": config}
+
+    def _optimizer(self) -> torch.optim.Optimizer:
         name = str(self.optim.get("optimizer", "adam")).lower()
         lr, wd = float(self.optim["lr"]), float(self.optim.get("weight_decay", 0.0))
         if name in SPARSE_OPTIMIZERS:  # embedding rows touched by the batch only (sparse_optim.py)

@@ -108,6 +108,7 @@ def test_rmse_on_implicit_data_fails_in_one_line(tmp_path):
         check_pointwise({"rmse": RMSE()}, Interactions(user=np.zeros(1), item=np.zeros(1), n_users=1, n_items=1))
 
 
+@pytest.mark.slow  # a CLI reproduction on ML-1M in a subprocess (14-17 s)
 def test_ncf_pop_reproduction_through_the_cli(tmp_path):
     dataset_dir("ncf-ml-1m")
     env = {**os.environ, "RECFRAME_CACHE_DIR": str(tmp_path / "cache"), "COLUMNS": "120"}

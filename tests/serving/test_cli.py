@@ -31,6 +31,7 @@ def recommend_cli(monkeypatch, capsys):
     return run
 
 
+@pytest.mark.slow  # two CLI processes writing every user's lists (~25 s CPU); the API's lists are tested by default
 def test_all_users_to_parquet_and_csv_equal_the_api(run_for, tmp_path, recommend_cli):
     run_dir = run_for("sasrec")
     handle = recframe.load(run_dir)
