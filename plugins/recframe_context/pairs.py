@@ -119,9 +119,7 @@ def run_steps(x: Tensor, steps: list[tuple[Tensor, Tensor]], buffers: Buffers) -
     return x
 
 
-def score_blocks(
-    n_query: int, n_items: int, like: Tensor, block: Callable[[slice, slice, Buffers], Tensor]
-) -> Tensor:
+def score_blocks(n_query: int, n_items: int, like: Tensor, block: Callable[[slice, slice, Buffers], Tensor]) -> Tensor:
     """``float[n_query, n_items]`` from ``block(query slice, item slice, buffers) -> float[pairs]``."""
     out = torch.empty(n_query, n_items, device=like.device, dtype=like.dtype)
     buffers = Buffers(like.device, like.dtype)

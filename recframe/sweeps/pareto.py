@@ -68,8 +68,14 @@ def plot_front(
     ax.set_xlabel(f"{names[0]} ({arrow[directions[0]]})")
     ax.set_ylabel(f"{names[1]} ({arrow[directions[1]]})")
     if len(names) > 2 and rows:  # the third objective as each run's colour
-        shade = ax.scatter([p[0] for _, p, _ in rows], [p[1] for _, p, _ in rows], c=[p[2] for _, p, _ in rows],
-                           cmap="viridis", s=18, zorder=3)
+        shade = ax.scatter(
+            [p[0] for _, p, _ in rows],
+            [p[1] for _, p, _ in rows],
+            c=[p[2] for _, p, _ in rows],
+            cmap="viridis",
+            s=18,
+            zorder=3,
+        )
         fig.colorbar(shade, ax=ax, label=f"{names[2]} ({arrow[directions[2]]})")
         ax.set_title(f"colour: {names[2]}; front over all {len(names)} objectives", fontsize=9)
     for axis, at in zip((ax.xaxis, ax.yaxis), inf_at[:2]):
