@@ -23,9 +23,9 @@ def resolve_override_aliases(overrides: Sequence[str], compose: Callable[[list[s
 
     Only ``model.*`` overrides are looked at; the selected model is found by composing the other
     overrides (once, and only when one of those keys is an old name of some registered model).
-    Anything that cannot be resolved is left as it was, for the usual composition errors to report. ``compose`` turns overrides into a
-    config (:func:`recframe.config.compose_plain`), passed in so that this module does not import
-    :mod:`recframe.config`, which calls it.
+    Anything that cannot be resolved is left as it was, for the usual composition errors to report.
+    ``compose`` turns overrides into a config (:func:`recframe.config.compose_plain`), passed in so
+    that this module does not import :mod:`recframe.config`, which calls it.
     """
     overrides = list(overrides)
     dotted = [i for i, a in enumerate(overrides) if _override_key(a).startswith("model.")]
