@@ -27,7 +27,7 @@ Three checks, each as early as its inputs allow:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -40,7 +40,7 @@ GIB = float(1 << 30)
 def scaling_block(cfg: DictConfig) -> dict[str, Any] | None:
     """The config's ``scaling`` block as a dict, or ``None`` when the run is not part of a scaling sweep."""
     block = OmegaConf.select(cfg, "scaling", default=None)
-    return None if block is None else dict(OmegaConf.to_container(block, resolve=True))
+    return None if block is None else dict(cast("dict[str, Any]", OmegaConf.to_container(block, resolve=True)))
 
 
 def check_budget_rule(cfg: DictConfig) -> None:

@@ -42,6 +42,7 @@ def precheck(overrides: list[str], recs: Path, unknown: str) -> dict[str, Any]:
             f"with ranking: full (e.g. protocol=random_811)"
         )
     split = make_split(cfg, load_data(cfg), derive_seeds(int(cfg.seed), 4)[0])
+    assert split.train.user_ids is not None and split.train.item_ids is not None  # set in __post_init__
     lists = read_recs(recs, split.train.user_ids, split.train.item_ids, unknown=unknown)
     filter_seen = bool(OmegaConf.select(cfg, "protocol.filter_seen", default=True))
     test = split.part("test").to_csr()

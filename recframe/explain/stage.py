@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from omegaconf import OmegaConf
 
@@ -27,7 +27,7 @@ def _spec(ctx: RunContext) -> dict[str, Any] | None:
     spec = OmegaConf.to_container(node, resolve=True)
     if not isinstance(spec, dict):
         raise ConfigError(f"explain must be a mapping (use explain=fidelity), got {spec!r}")
-    return spec
+    return cast("dict[str, Any]", spec)
 
 
 def protocol_from(spec: dict[str, Any]) -> Any:

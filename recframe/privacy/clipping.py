@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -139,7 +139,7 @@ class PerSampleClipper:
                 sq += (
                     self._embedding_sq(module, seen, samples)
                     if isinstance(module, nn.Embedding)
-                    else (self._linear_sq(module, seen, samples))
+                    else (self._linear_sq(cast(nn.Linear, module), seen, samples))
                 )
         norms = sq.sqrt()
         coef = (self.clip / (norms + 1e-12)).clamp(max=1.0).float()  # [S]
@@ -153,7 +153,7 @@ class PerSampleClipper:
             if isinstance(module, nn.Embedding):
                 sums = self._embedding_sum(module, seen, coef)
             else:
-                sums = self._linear_sum(module, seen, coef, samples)
+                sums = self._linear_sum(cast(nn.Linear, module), seen, coef, samples)
             for p, total in zip(module.parameters(recurse=False), sums, strict=True):
                 if not p.requires_grad:
                     continue
@@ -237,7 +237,7 @@ class PerSampleClipper:
             sums = (
                 self._embedding_sum(module, seen, ones)
                 if isinstance(module, nn.Embedding)
-                else (self._linear_sum(module, seen, ones, n))
+                else (self._linear_sum(cast(nn.Linear, module), seen, ones, n))
             )
             for p, total in zip(module.parameters(recurse=False), sums, strict=True):
                 rebuilt[id(p)] = total / n

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -54,7 +54,8 @@ def read_settings(cfg: DictConfig) -> PrivacySettings | None:
             f"trainer.privacy must be null or a mapping like {{epsilon: 8, delta: 1e-6, max_grad_norm: 1.0}}, "
             f"got {node!r}"
         )
-    given = {k: v for k, v in OmegaConf.to_container(node, resolve=True).items() if v is not None}
+    container = cast("dict[str, Any]", OmegaConf.to_container(node, resolve=True))  # a DictConfig: a dict
+    given = {k: v for k, v in container.items() if v is not None}
     unknown = sorted(set(given) - set(KEYS))
     if unknown:
         raise ConfigError(f"trainer.privacy has unknown key(s) {', '.join(unknown)}; keys are {', '.join(KEYS)}")

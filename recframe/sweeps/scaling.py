@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -175,7 +175,11 @@ def fit_axis(
     points: Sequence[SizePoint], metric: str, axis: str, threshold: float, level: float, n_boot: int
 ) -> PowerLaw | None:
     """The law of ``metric`` against ``axis`` over the sizes that report a positive ``axis`` (None: < 2)."""
-    usable = sorted((p for p in points if (p.row.get(axis) or 0) > 0 and p.row[metric] > 0), key=lambda p: p.row[axis])
+    # the metric's mean is always set (size_points) and the filter keeps only points with a positive ``axis``
+    usable = sorted(
+        (p for p in points if (p.row.get(axis) or 0) > 0 and cast(float, p.row[metric]) > 0),
+        key=lambda p: cast(float, p.row[axis]),
+    )
     if len({p.row[axis] for p in usable}) < 2:
         return None
     x = [float(p.row[axis]) for p in usable]  # type: ignore[arg-type]
@@ -286,7 +290,9 @@ def plot(report: ScalingReport, path: Path) -> Path:
 
     fig, axes = plt.subplots(1, len(report.laws), figsize=(5.2 * len(report.laws), 4.4), squeeze=False)
     for ax, law in zip(axes[0], report.laws, strict=True):
-        pts = sorted((p for p in report.points if (p.row.get(law.axis) or 0) > 0), key=lambda p: p.row[law.axis])
+        pts = sorted(
+            (p for p in report.points if (p.row.get(law.axis) or 0) > 0), key=lambda p: cast(float, p.row[law.axis])
+        )
         for p in pts:
             ax.scatter([p.row[law.axis]] * len(p.values), p.values, c="tab:gray", alpha=0.5, s=12)
         xs = np.array([p.row[law.axis] for p in pts], dtype=np.float64)

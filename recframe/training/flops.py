@@ -15,10 +15,13 @@ the mix of rows, and for a sequence model in padding).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from recframe.models import Recommender
 
 
 def batch_rows(batch: dict[str, torch.Tensor]) -> int:
@@ -42,7 +45,7 @@ def measured_step_flops(model: nn.Module, loss: nn.Module, batch: dict[str, torc
         with counter:
             outputs = model(batch)
             if getattr(loss, "needs_all_scores", False):
-                outputs["all_scores"] = model.training_all_scores(outputs, batch)
+                outputs["all_scores"] = cast("Recommender", model).training_all_scores(outputs, batch)
             value = loss(outputs, batch)
             if "regularization" in outputs:
                 value = value + outputs["regularization"]
