@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from recframe.api import Explainer, HistoryItemReason, least_squares_fold_in
+from recframe.api import Explainer, HistoryItemReason, Reason, least_squares_fold_in
 
 FOLD_IN_ALPHA = 10.0  # recframe's fold-in default for models without their own (serving/foldin.py)
 
@@ -66,9 +66,9 @@ class FactorFoldInExplainer(Explainer):
         weights = (1.0 + alpha) * (qh @ z).T  # [m, n]
         return hist, weights.numpy()
 
-    def explain(self, model: Any, user: int, items: Tensor, k_reasons: int = 5) -> list[list[HistoryItemReason]]:
+    def explain(self, model: Any, user: int, items: Tensor, k_reasons: int = 5) -> list[list[Reason]]:
         hist, weights = self.contributions(model, user, items)
-        out = []
+        out: list[list[Reason]] = []
         for row in weights:
             order = np.argsort(-row, kind="stable")[:k_reasons]
             out.append([HistoryItemReason(weight=float(row[j]), unit=int(hist[j]), item=int(hist[j])) for j in order])

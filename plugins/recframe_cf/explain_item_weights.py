@@ -19,7 +19,7 @@ import scipy.sparse as sp
 import torch
 from torch import Tensor
 
-from recframe.api import Explainer, HistoryItemReason, item_item_weights
+from recframe.api import Explainer, HistoryItemReason, Reason, item_item_weights
 
 
 def _dense_rows(weights: Any, rows: np.ndarray) -> np.ndarray:
@@ -64,9 +64,9 @@ class ItemWeightsExplainer(Explainer):
         w = _dense_rows(item_item_weights(model), hist)  # [n, n_items]
         return hist, (w[:, np.asarray(items.cpu(), dtype=np.int64)] * values[:, None]).T
 
-    def explain(self, model: Any, user: int, items: Tensor, k_reasons: int = 5) -> list[list[HistoryItemReason]]:
+    def explain(self, model: Any, user: int, items: Tensor, k_reasons: int = 5) -> list[list[Reason]]:
         hist, weights = self.contributions(model, user, items)
-        out = []
+        out: list[list[Reason]] = []
         for row in weights:
             order = np.argsort(-row, kind="stable")[:k_reasons]
             out.append([HistoryItemReason(weight=float(row[j]), unit=int(hist[j]), item=int(hist[j])) for j in order])

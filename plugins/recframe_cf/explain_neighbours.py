@@ -14,7 +14,7 @@ import scipy.sparse as sp
 import torch
 from torch import Tensor
 
-from recframe.api import Explainer, NeighbourReason
+from recframe.api import Explainer, NeighbourReason, Reason
 
 
 class NeighbourUsersExplainer(Explainer):
@@ -37,11 +37,11 @@ class NeighbourUsersExplainer(Explainer):
     def units(self, model: Any, user: int) -> np.ndarray:
         return self._neighbours(model, user)[0]
 
-    def explain(self, model: Any, user: int, items: Tensor, k_reasons: int = 5) -> list[list[NeighbourReason]]:
+    def explain(self, model: Any, user: int, items: Tensor, k_reasons: int = 5) -> list[list[Reason]]:
         users, sims = self._neighbours(model, user)
         x = np.asarray(model.history[users][:, np.asarray(items.cpu(), dtype=np.int64)].toarray(), dtype=np.float64)
         weights = (x * sims[:, None]).T  # [m, n]
-        out = []
+        out: list[list[Reason]] = []
         for row in weights:
             order = np.argsort(-row, kind="stable")[:k_reasons]
             out.append([NeighbourReason(weight=float(row[j]), unit=int(users[j]), user=int(users[j])) for j in order])

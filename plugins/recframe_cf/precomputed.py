@@ -94,6 +94,7 @@ class Precomputed(ClosedFormRecommender):
 
     def fit(self, train: Interactions) -> None:
         """Read the lists (or scores) against the run's raw ids; nothing is learned."""
+        assert train.user_ids is not None and train.item_ids is not None  # set by Interactions.__post_init__
         if self.recs is not None:
             lists = read_recs(self.recs, train.user_ids, train.item_ids, unknown=self.unknown)
             self.listed = lists.matrix(self.n_users, self.n_items)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from recframe.api import ContentReason, Explainer
+from recframe.api import ContentReason, Explainer, Reason
 from recframe_content.knn import ContentKNN
 
 
@@ -41,10 +41,10 @@ class ContentTermsExplainer(Explainer):
     def units(self, model: Any, user: int) -> np.ndarray:
         return np.nonzero(self._profile(model, user))[0].astype(np.int64)
 
-    def explain(self, model: Any, user: int, items: Tensor, k_reasons: int = 5) -> list[list[ContentReason]]:
+    def explain(self, model: Any, user: int, items: Tensor, k_reasons: int = 5) -> list[list[Reason]]:
         profile = self._profile(model, user)
         x = model.item_vectors[torch.as_tensor(items, dtype=torch.long)].double().cpu().numpy()  # [m, d]
-        out = []
+        out: list[list[Reason]] = []
         for row in x * profile[None, :]:
             order = np.argsort(-row, kind="stable")[:k_reasons]
             out.append(

@@ -11,7 +11,7 @@ deep network is ``num_layers`` ReLU layers (batch norm, dropout). ``structure: p
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -95,7 +95,9 @@ class DCNv2(ContextRecommender):
         deep part on ``x_L``, batch norm folded) are per pair, on cache-sized blocks (``pairs.py``).
         Under ``parallel`` the output unit is split by input columns: ``w_c . x_L + w_d . deep(x_0) + b``.
         """
-        layers, first = list(self.cross.layers), self.deep[0]
+        # plain nn.Linear layers, as splittable() checks below (when they are not, None: pair by pair)
+        layers = cast(list[nn.Linear], list(self.cross.layers))
+        first = cast(nn.Linear, self.deep[0])
         if not splittable(*layers, first, self.out) or tracks_grad(vq, vi, self.out.weight):
             return None  # pair by pair (differentiable)
         parallel = self.structure == "parallel"
@@ -105,7 +107,8 @@ class DCNv2(ContextRecommender):
             if folded is None:
                 return None
             affine, deep_steps = folded
-            weight_t, bias = first.weight.T, first.bias
+            weight_t: Tensor = first.weight.T
+            bias: Tensor = first.bias
             if affine is not None:
                 weight_t, bias = weight_t * affine[0], bias * affine[0] + affine[1]
             deep_steps = [(weight_t.contiguous(), bias), *deep_steps]

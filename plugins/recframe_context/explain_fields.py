@@ -16,13 +16,13 @@ so the field's embedding and first-order weight drop out of every score.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from recframe.api import Explainer, FieldReason, integrated_gradients
+from recframe.api import Explainer, FieldReason, Reason, integrated_gradients
 from recframe_context.fields import ContextRecommender
 from recframe_context.fm import FM
 
@@ -30,7 +30,7 @@ from recframe_context.fm import FM
 class FieldExplainer(Explainer):
     """What both field explainers share: slots, field values, units and rescoring."""
 
-    models: tuple[str, ...] = ("fm", "deepfm", "widedeep", "dcnv2")
+    models: ClassVar[tuple[str, ...]] = ("fm", "deepfm", "widedeep", "dcnv2")
     unit_kind = "field"
 
     def supports(self, model: Any) -> bool:
@@ -42,7 +42,7 @@ class FieldExplainer(Explainer):
     @staticmethod
     def slot_fields(model: ContextRecommender) -> Tensor:
         """``long[S]``: the field of each slot (user, item and context slots side by side)."""
-        return model.embed.pool.argmax(dim=1)
+        return cast(Tensor, model.embed.pool).argmax(dim=1)  # a registered buffer
 
     def field_values(self, model: ContextRecommender, slots: Tensor) -> list[str]:
         """Per field, the pair's value(s) as text (``|``-joined for multi-hot, ``?`` when missing)."""
@@ -65,8 +65,8 @@ class FieldExplainer(Explainer):
         """``float64[F]``: each field's contribution to the logit of one pair ``slots: long[S]``."""
         raise NotImplementedError
 
-    def explain(self, model: Any, user: int, items: Tensor, k_reasons: int = 5) -> list[list[FieldReason]]:
-        out = []
+    def explain(self, model: Any, user: int, items: Tensor, k_reasons: int = 5) -> list[list[Reason]]:
+        out: list[list[Reason]] = []
         names = [f.name for f in model.tables.fields]
         for slots in self.pair_slots(model, user, items):
             c = self.contributions(model, slots).numpy()
@@ -99,6 +99,7 @@ class FMFieldExplainer(FieldExplainer):
 
     @torch.no_grad()
     def contributions(self, model: ContextRecommender, slots: Tensor) -> Tensor:
+        assert model.linear is not None  # FM always has its first-order term
         v = model.embed(slots.unsqueeze(0))[0].double()  # [F, d]
         linear = model.linear.per_field(slots.unsqueeze(0))[0].double()  # [F]
         total = v.sum(0)

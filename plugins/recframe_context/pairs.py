@@ -18,6 +18,7 @@ rate, which no exact rewrite removes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -28,6 +29,8 @@ BLOCK_ROWS = 512
 
 def bn_affine(bn: nn.BatchNorm1d) -> tuple[Tensor, Tensor]:
     """Eval-mode batch norm as ``y * scale + shift``: ``(float[h], float[h])``."""
+    # the running statistics exist: mlp() builds its batch norms with track_running_stats (the default)
+    assert bn.running_var is not None and bn.running_mean is not None
     scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
     return scale, bn.bias - bn.running_mean * scale
 
@@ -46,7 +49,7 @@ def fold_tower(modules: list[nn.Module]) -> tuple[tuple[Tensor, Tensor] | None, 
     steps: list[tuple[Tensor, Tensor]] = []
     k = 0
     if k < len(mods) and type(mods[k]) is nn.BatchNorm1d:
-        first, k = bn_affine(mods[k]), k + 1
+        first, k = bn_affine(cast(nn.BatchNorm1d, mods[k])), k + 1
     if k >= len(mods) or not isinstance(mods[k], nn.ReLU):
         return None
     k += 1
@@ -54,11 +57,11 @@ def fold_tower(modules: list[nn.Module]) -> tuple[tuple[Tensor, Tensor] | None, 
         linear = mods[k]
         if type(linear) is not nn.Linear:
             return None
-        weight_t = linear.weight.T
-        bias = linear.bias if linear.bias is not None else torch.zeros_like(weight_t[0])
+        weight_t: Tensor = linear.weight.T
+        bias: Tensor = linear.bias if linear.bias is not None else torch.zeros_like(weight_t[0])
         k += 1
         if k < len(mods) and type(mods[k]) is nn.BatchNorm1d:
-            scale, shift = bn_affine(mods[k])
+            scale, shift = bn_affine(cast(nn.BatchNorm1d, mods[k]))
             weight_t, bias, k = weight_t * scale, bias * scale + shift, k + 1
         if k >= len(mods) or not isinstance(mods[k], nn.ReLU):
             return None
@@ -91,7 +94,8 @@ class Buffers:
     """Reusable ``float[rows, width]`` scratch tensors (one per name), grown on demand."""
 
     def __init__(self, device: torch.device, dtype: torch.dtype) -> None:
-        self.device, self.dtype, self._store = device, dtype, {}
+        self.device, self.dtype = device, dtype
+        self._store: dict[str, Tensor] = {}
 
     def get(self, name: str, n: int, width: int) -> Tensor:
         buf = self._store.get(name)

@@ -36,7 +36,7 @@ from recframe.api import check_encoding, numeric_column, parser_error_message
 from recframe.api import DataSource
 from recframe.api import ConfigError, DataError
 from recframe.api import sorted_unique
-from recframe_datasets.presplit import UNSEEN, check_feature_spec, read_feature_file, read_parts
+from recframe_datasets.presplit import UNSEEN, check_feature_spec, id_array, read_feature_file, read_parts
 
 log = logging.getLogger(__name__)
 ROLES = ("user", "item", "rating", "timestamp")
@@ -297,7 +297,7 @@ class Table(DataSource):
             data = read_parts(self.path, self.splits, self.read_one, self.unseen, self.finish)
         for side, spec in self.side.items():
             if spec is not None:
-                raw = data.user_ids if side == "user" else data.item_ids
+                raw = id_array(data.user_ids if side == "user" else data.item_ids)
                 setattr(data, f"{side}_features", read_feature_file(spec, self.path, raw, side, self.encoding))
         return data
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -64,12 +64,18 @@ def as_common_type(arrays: list[np.ndarray]) -> list[np.ndarray]:
     return [a.astype(str) for a in arrays]
 
 
+def id_array(raw: np.ndarray | None) -> np.ndarray:
+    """An :class:`Interactions`' ``user_ids`` or ``item_ids`` as an array: typed optional, they are set by
+    ``__post_init__`` and so never None on a built table."""
+    return cast(np.ndarray, raw)
+
+
 def unseen_ids(part: Interactions, train: Interactions, side: str) -> np.ndarray:
     """``bool[len(part)]``: rows whose raw ``side`` ("user" or "item") id is absent from ``train``."""
     if side == "user":
-        values, known = as_common_type([part.user_ids[part.user], train.user_ids])
+        values, known = as_common_type([id_array(part.user_ids)[part.user], id_array(train.user_ids)])
     else:
-        values, known = as_common_type([part.item_ids[part.item], train.item_ids])
+        values, known = as_common_type([id_array(part.item_ids)[part.item], id_array(train.item_ids)])
     return ~np.isin(values, known)
 
 
@@ -102,7 +108,11 @@ def read_parts(
             if bad.any() and unseen == "error":
                 row = int(np.flatnonzero(bad)[0])
                 side = "user" if unseen_ids(data, parts["train"][1], "user")[row] else "item"
-                raw = data.user_ids[data.user[row]] if side == "user" else data.item_ids[data.item[row]]
+                raw = (
+                    id_array(data.user_ids)[data.user[row]]
+                    if side == "user"
+                    else id_array(data.item_ids)[data.item[row]]
+                )
                 raise DataError(
                     f"{file}, line {int(lines[row])}, {side} column: {side} {raw} is not in the train file "
                     f"{files['train']}; remove the row or set data.unseen=drop"
@@ -117,8 +127,8 @@ def read_parts(
                 )
                 data = data.subset(~bad)
         parts[name] = (label, finish(data, file))
-    users = as_common_type([d.user_ids[d.user] for _, d in parts.values()])
-    items = as_common_type([d.item_ids[d.item] for _, d in parts.values()])
+    users = as_common_type([id_array(d.user_ids)[d.user] for _, d in parts.values()])
+    items = as_common_type([id_array(d.item_ids)[d.item] for _, d in parts.values()])
     ratings = [d.rating for _, d in parts.values()]
     stamps = [d.timestamp for _, d in parts.values()]
     if any(r is None for r in ratings) and not all(r is None for r in ratings):
@@ -127,8 +137,9 @@ def read_parts(
     out = Interactions.from_raw(
         np.concatenate(users),
         np.concatenate(items),
-        rating=None if ratings[0] is None else np.concatenate(ratings),
-        timestamp=None if any(s is None for s in stamps) else np.concatenate(stamps),
+        # all or none of the files have ratings (checked above)
+        rating=None if ratings[0] is None else np.concatenate(cast(list[np.ndarray], ratings)),
+        timestamp=None if any(s is None for s in stamps) else np.concatenate(cast(list[np.ndarray], stamps)),
         split_labels=labels,
         meta={
             "source": "table",

@@ -58,6 +58,8 @@ class SequentialRecommender(Recommender):
 
     batch_kind: ClassVar[str] = "sequence"
     uses_history: ClassVar[bool] = True
+    #: set per instance by ``__init__`` (a positive int; ``Recommender``'s default is None)
+    max_len: int
 
     def __init__(self, info: DatasetInfo, embedding_dim: int, max_len: int) -> None:
         super().__init__(info)

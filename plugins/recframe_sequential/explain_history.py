@@ -19,13 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-from recframe.api import Explainer, HistoryItemReason, integrated_gradients
+from recframe.api import Explainer, HistoryItemReason, Reason, integrated_gradients
 from recframe_sequential.base import SequentialRecommender
 
 
@@ -42,7 +42,7 @@ def _embedding_hook(model: SequentialRecommender, fn: Callable[[Tensor], Tensor 
 class HistoryPositions(Explainer):
     """What the sequential explainers share: units are history positions, rescoring is a shorter window."""
 
-    models: tuple[str, ...] = ("sasrec", "gru4rec")
+    models: ClassVar[tuple[str, ...]] = ("sasrec", "gru4rec")
     unit_kind = "history_item"
 
     def supports(self, model: Any) -> bool:
@@ -75,10 +75,10 @@ class HistoryPositions(Explainer):
         """``float64[m, n]``: each item's weight of each history position."""
         raise NotImplementedError
 
-    def explain(self, model: Any, user: int, items: Tensor, k_reasons: int = 5) -> list[list[HistoryItemReason]]:
+    def explain(self, model: Any, user: int, items: Tensor, k_reasons: int = 5) -> list[list[Reason]]:
         window = self.window(model, user)
         weights = self.position_weights(model, user, items)
-        out = []
+        out: list[list[Reason]] = []
         for row in weights:
             order = np.argsort(-row, kind="stable")[:k_reasons]
             out.append([HistoryItemReason(weight=float(row[t]), unit=int(t), item=int(window[t])) for t in order])
@@ -115,7 +115,11 @@ class AttentionExplainer(HistoryPositions):
     auto_rank = 1
 
     def supports(self, model: Any) -> bool:
-        return isinstance(model, SequentialRecommender) and hasattr(model, "blocks") and len(model.blocks) > 0
+        return (
+            isinstance(model, SequentialRecommender)
+            and hasattr(model, "blocks")
+            and len(cast(nn.ModuleList, model.blocks)) > 0
+        )
 
     @torch.no_grad()
     def position_weights(self, model: Any, user: int, items: Tensor) -> np.ndarray:
@@ -152,7 +156,11 @@ class SequenceIntegratedGradients(HistoryPositions):
         window = self.window(model, user)
         seq = self._sequence(model, window)
         captured: list[Tensor] = []
-        with torch.no_grad(), _embedding_hook(model, lambda out: captured.append(out.detach()) or None):
+
+        def keep(out: Tensor) -> None:
+            captured.append(out.detach())
+
+        with torch.no_grad(), _embedding_hook(model, keep):
             model.encode(seq)
         emb = captured[0]  # [n, d]
         rows = []
