@@ -111,7 +111,10 @@ def training_options(t: DictConfig, batches: Any, monitor: str) -> dict[str, Any
         scheduler = None
     bound = OmegaConf.select(t, "gradient_clip_val", default=None)
     algorithm = str(OmegaConf.select(t, "gradient_clip_algorithm", default="norm") or "norm")
-    steps = len(batches) if hasattr(batches, "__len__") else 1
+    try:
+        steps = len(batches)  # mini-batches per epoch
+    except TypeError:  # a stream without a length: the schedulers count one step an epoch
+        steps = 1
     limit = t.limit_train_batches
     if isinstance(limit, int) and not isinstance(limit, bool):
         steps = min(steps, limit)
