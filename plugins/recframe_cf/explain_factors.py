@@ -68,11 +68,7 @@ class FactorFoldInExplainer(Explainer):
 
     def explain(self, model: Any, user: int, items: Tensor, k_reasons: int = 5) -> list[list[Reason]]:
         hist, weights = self.contributions(model, user, items)
-        out: list[list[Reason]] = []
-        for row in weights:
-            order = np.argsort(-row, kind="stable")[:k_reasons]
-            out.append([HistoryItemReason(weight=float(row[j]), unit=int(hist[j]), item=int(hist[j])) for j in order])
-        return out
+        return self.ranked(weights, hist, lambda w, j: HistoryItemReason(weight=w, unit=j, item=j), k_reasons)
 
     @torch.no_grad()
     def rescore(self, model: Any, user: int, removed: Sequence[int]) -> Tensor:

@@ -41,11 +41,7 @@ class NeighbourUsersExplainer(Explainer):
         users, sims = self._neighbours(model, user)
         x = np.asarray(model.history[users][:, np.asarray(items.cpu(), dtype=np.int64)].toarray(), dtype=np.float64)
         weights = (x * sims[:, None]).T  # [m, n]
-        out: list[list[Reason]] = []
-        for row in weights:
-            order = np.argsort(-row, kind="stable")[:k_reasons]
-            out.append([NeighbourReason(weight=float(row[j]), unit=int(users[j]), user=int(users[j])) for j in order])
-        return out
+        return self.ranked(weights, users, lambda w, v: NeighbourReason(weight=w, unit=v, user=v), k_reasons)
 
     @torch.no_grad()
     def rescore(self, model: Any, user: int, removed: Sequence[int]) -> Tensor:

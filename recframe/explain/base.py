@@ -15,7 +15,7 @@ model is not supported); :meth:`Explainer.supports` decides from the model objec
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -43,6 +43,14 @@ class Explainer:
     auto_rank: ClassVar[int] = 0
     #: users x items CSR of the interactions the model's user side was fitted on (set by the caller)
     history: sp.csr_matrix | None = None
+
+    @staticmethod
+    def ranked(
+        weights: np.ndarray, units: np.ndarray, reason: Callable[[float, int], Reason], k: int
+    ) -> list[list[Reason]]:
+        """The ``k`` largest of each row of ``weights: float[m, n]`` as ``reason(weight, unit)``
+        (:func:`ranked_reasons`), for explainers whose reasons are one weight per unit."""
+        return ranked_reasons(weights, units, reason, k)
 
     def use_history(self, history: sp.csr_matrix) -> Explainer:
         """Give the explainer each user's training interactions (``users x items`` CSR), for models
@@ -82,7 +90,14 @@ def unsupported(explainer_name: str, explainer: Explainer, model_name: str) -> C
     )
 
 
-def top_reasons(weights: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` largest ``weights: float[n]`` (largest first; ties by position)."""
-    order = np.argsort(-np.asarray(weights, dtype=np.float64), kind="stable")
-    return order[: max(0, int(k))]
+def ranked_reasons(
+    weights: np.ndarray, units: np.ndarray, reason: Callable[[float, int], Reason], k: int
+) -> list[list[Reason]]:
+    """Per row of ``weights: float[m, n]`` (one recommended item, one column per unit), the ``k``
+    largest as reasons (largest first; ties by position): ``reason(weight, unit)`` with the unit id
+    from ``units: int[n]``."""
+    out: list[list[Reason]] = []
+    for row in np.asarray(weights, dtype=np.float64):
+        order = np.argsort(-row, kind="stable")[: max(0, int(k))]
+        out.append([reason(float(row[j]), int(units[j])) for j in order])
+    return out
