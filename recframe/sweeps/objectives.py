@@ -16,7 +16,15 @@ from typing import Any
 from recframe.errors import ConfigError, did_you_mean
 
 DIRECTIONS = {"max": "maximize", "maximize": "maximize", "min": "minimize", "minimize": "minimize"}
-COST_KEYS = ("params", "model_bytes", "fit_seconds", "eval_seconds", "score_latency_ms_per_1k_users")
+COST_KEYS = (
+    "params",
+    "non_embedding_params",
+    "model_bytes",
+    "train_flops",
+    "fit_seconds",
+    "eval_seconds",
+    "score_latency_ms_per_1k_users",
+)
 
 
 @dataclass(frozen=True)
