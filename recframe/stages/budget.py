@@ -54,13 +54,11 @@ def compute(ctx: RunContext) -> None:
     model = ctx.require("model")
     if block is None or not model.trainable:
         return
-    from recframe.training.fit import training_batches
+    from recframe.stages.fit import training_stream
 
     planned = ctx.require("plan").loss
     loss = build(planned.factory, "loss", planned.name, dict(planned.params))
-    batches = ctx.train_batches or training_batches(
-        model, ctx.require("split").train, ctx.cfg.trainer, ctx.require("seeds").sampler
-    )
+    batches = training_stream(ctx)
     name = str(ctx.cfg.model.name)
     if block.get("memory_check", True):
         batches.set_epoch(0)

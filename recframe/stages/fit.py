@@ -13,6 +13,20 @@ from recframe.factory import build
 from recframe.stages.context import RunContext
 
 
+def training_stream(ctx: RunContext) -> Any:
+    """The run's training batch stream, built once and kept on the context: the protocol's when it
+    fixes one (``ctx.train_batches``), else the one the model's ``batch_kind`` asks for. The budget
+    check, the fit and the FLOP count all read this one stream instead of each building its own
+    (with its own negative sampler over every training interaction)."""
+    if ctx.train_batches is None:
+        from recframe.training.fit import training_batches
+
+        ctx.train_batches = training_batches(
+            ctx.require("model"), ctx.require("split").train, ctx.cfg.trainer, ctx.require("seeds").sampler
+        )
+    return ctx.train_batches
+
+
 def train_with_lightning(ctx: RunContext) -> dict[str, Any]:
     """Gradient training with validation by the run's evaluator; the best checkpoint is loaded back."""
     from recframe.training.fit import fit_torch_model
@@ -28,7 +42,7 @@ def train_with_lightning(ctx: RunContext) -> dict[str, Any]:
         ctx.evaluator,
         ctx.targets["valid"],
         ctx.require("seeds").sampler,
-        ctx.train_batches,
+        training_stream(ctx),
     )
 
 

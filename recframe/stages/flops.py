@@ -32,14 +32,12 @@ def flops(ctx: RunContext) -> None:
     if not model.trainable or ctx.fitter is not None or epochs is None:
         ctx.cost_overrides.setdefault("train_flops", None)
         return
-    from recframe.training.fit import training_batches
+    from recframe.stages.fit import training_stream
     from recframe.training.flops import training_flops
 
     planned = ctx.require("plan").loss
     loss = build(planned.factory, "loss", planned.name, dict(planned.params))
-    batches = ctx.train_batches or training_batches(
-        model, ctx.require("split").train, ctx.cfg.trainer, ctx.require("seeds").sampler
-    )
+    batches = training_stream(ctx)
     try:
         ctx.cost_overrides.update(training_flops(model, loss, batches, int(epochs)))
     except Exception as exc:  # a counting failure must not lose a finished training run's results
