@@ -143,6 +143,9 @@ def test_gradient_value_clipping_clamps_each_element(ml100k, tmp_path):
          r"^trainer\.callbacks\[0\]\._target_ 'training_probes\.NotACallback' is not a Lightning callback"),
         (["trainer.callbacks=[{_target_:training_probes.StepRecorder,pth:x}]"],
          r"^trainer\.callbacks\[0\]\.pth is not an argument of training_probes\.StepRecorder \(it takes: path\)"),
+        (["trainer/callbacks=lr_monitor", "logger=none"],
+         r"^trainer\.callbacks\[0\] \(LearningRateMonitor\) writes to the run's logger, but logger=none; "
+         r"choose logger=csv"),
         (["trainer/scheduler=step", "+trainer.scheduler.T_max=3"],
          r"^trainer\.scheduler\.T_max is not an option of the step scheduler \(options: step_size, gamma\)"),
         (["trainer.gradient_clip_val=1", "trainer.optimizer=sparse_adam"],

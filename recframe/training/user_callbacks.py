@@ -7,7 +7,9 @@ config group ``trainer/callbacks`` holds ready-made lists (``trainer/callbacks=l
 
 :func:`check_callback_targets` runs in the plan, before any data is read: a target that cannot be
 imported, is not a :class:`lightning.pytorch.callbacks.Callback` class, or is given arguments its
-constructor does not take, is one line naming ``trainer.callbacks[i]``.
+constructor does not take, is one line naming ``trainer.callbacks[i]``; so is a callback that logs
+(``LearningRateMonitor``, ``DeviceStatsMonitor``) in a run with ``logger=none``, which Lightning
+would otherwise refuse only once training starts.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from omegaconf import DictConfig, OmegaConf
 from recframe.errors import ConfigError
 
 EXAMPLE = "lightning.pytorch.callbacks.LearningRateMonitor"
+# Lightning callbacks that write to the trainer's logger and refuse a trainer without one (at fit time).
+NEED_A_LOGGER = ("LearningRateMonitor", "DeviceStatsMonitor")
 
 
 def _entries(cfg: DictConfig) -> list[dict[str, Any]]:
@@ -51,11 +55,22 @@ def _locate(target: str, where: str) -> type:
     return found
 
 
+def _check_has_a_logger(cfg: DictConfig, cls: type, where: str) -> None:
+    logger = OmegaConf.select(cfg, "logger.name", default=None)
+    needs = [c.__name__ for c in cls.__mro__ if c.__name__ in NEED_A_LOGGER and c.__module__.startswith("lightning")]
+    if logger == "none" and needs:
+        raise ConfigError(
+            f"{where} ({cls.__name__}) writes to the run's logger, but logger=none; "
+            f"choose logger=csv (or tensorboard, mlflow, wandb), or drop the callback"
+        )
+
+
 def check_callback_targets(cfg: DictConfig) -> None:
     """Every ``trainer.callbacks`` entry names an importable Callback class and only arguments it takes."""
     for i, entry in enumerate(_entries(cfg)):
         where = f"trainer.callbacks[{i}]"
         cls = _locate(str(entry["_target_"]), where)
+        _check_has_a_logger(cfg, cls, where)
         params = inspect.signature(cls).parameters
         if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
             continue
