@@ -35,8 +35,13 @@ def normalise(line: str) -> str | None:
 
 
 def run_mypy(extra: list[str]) -> list[str]:
+    import importlib.util
+
+    if importlib.util.find_spec("mypy") is None:  # `python -m mypy` would exit 1, which reads as "errors found"
+        sys.exit(f"error: mypy is not installed in {sys.executable}; install it: {sys.executable} -m pip install mypy")
     done = subprocess.run([sys.executable, "-m", "mypy", *TARGETS, *extra], cwd=ROOT, capture_output=True, text=True)
-    if done.returncode not in (0, 1):  # 2: mypy itself failed (bad config, crash)
+    if done.returncode not in (0, 1) or (done.returncode == 1 and not any(map(normalise, done.stdout.splitlines()))):
+        # 2: mypy itself failed (bad config, crash); 1 without an error line: it failed before checking
         sys.exit(f"error: mypy failed (exit {done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
     return done.stdout.splitlines()
 
