@@ -253,10 +253,17 @@ class CompiledEpochModule(RecframeModule):
             weight_decay=float(self.optim.get("weight_decay", 0.0)),
         )
 
-    def training_step(self, batch: Any, batch_idx: int) -> Tensor | None:
-        """One compiled pass over the slice ``batch``; its loss joins the epoch's mean ``train/loss``."""
+    def _compiled(self) -> tuple[Any, CompiledBPRSGD]:
+        """Lightning's wrapper of the optimizer, and the :class:`CompiledBPRSGD` inside it."""
         optimizer = self.optimizers()
         inner = getattr(optimizer, "optimizer", optimizer)
+        if not isinstance(inner, CompiledBPRSGD):
+            raise TrainingError("trainer.optimizer=*_compiled: the module's optimizer is not CompiledBPRSGD")
+        return optimizer, inner
+
+    def training_step(self, batch: Any, batch_idx: int) -> Tensor | None:
+        """One compiled pass over the slice ``batch``; its loss joins the epoch's mean ``train/loss``."""
+        optimizer, inner = self._compiled()
         inner.pending = batch
         if self.plain_steps:
             self._plain_optimizer_step(optimizer)
@@ -292,8 +299,7 @@ class CompiledEpochModule(RecframeModule):
 
     def fit_facts(self) -> dict[str, Any]:
         """``run.compiled_epoch`` of ``results.json``: the rule, the threads and the kernel calls."""
-        optimizer = self.optimizers()
-        inner = getattr(optimizer, "optimizer", optimizer)
+        _, inner = self._compiled()
         return {
             "rule": inner.param_groups[0]["rule"],
             "threads": int(torch.get_num_threads()),

@@ -282,8 +282,8 @@ def fit_torch_model(
         reason = STOP_REASONS[int(metrics["stop_reason"])] if "stop_reason" in metrics else reason
     if privacy is not None:
         privacy.clipper.remove()
-    if compiled and trainer.world_size == 1:
-        steps = module.sgd_updates  # SGD updates, one per training pair
+    if isinstance(module, CompiledEpochModule) and trainer.world_size == 1:
+        steps = int(module.sgd_updates)  # SGD updates, one per training pair
     return {
         "optimizer": str(t.optimizer),
         **({"compiled_epoch": module.fit_facts()} if isinstance(module, CompiledEpochModule) else {}),
