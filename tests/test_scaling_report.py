@@ -146,6 +146,18 @@ def test_cli_report_scaling(tmp_path, capsys):
     assert (tmp_path / "scaling.md").is_file() and not (tmp_path / "scaling.png").exists()
 
 
+def test_seeds_run_as_separately_named_sweeps_are_one_size(tmp_path):
+    """A size's third seed run later under another ``name`` joins its size, not a size of its own."""
+    for size, p in {"a": 1e3, "b": 1e5}.items():
+        for seed in range(3):
+            _job(tmp_path, size, seed, 0.001 * p**0.2 * (1 + seed / 50), int(p), p * 1e3, np.zeros((3, 10), np.int32))
+    overrides = tmp_path / "scaling_size=b,seed=2" / ".hydra" / "overrides.yaml"
+    overrides.write_text(overrides.read_text() + "- name=scaling-rerun\n")
+    points = {p.label: p for p in build_scaling_report(tmp_path, n_boot=100).points}
+    assert set(points) == {"scaling_size=a", "scaling_size=b"}
+    assert points["scaling_size=b"].row["seeds"] == 3
+
+
 def test_report_with_one_size_is_a_one_line_error(tmp_path):
     for seed in range(2):
         _job(tmp_path, "only", seed, 0.1, 1000, 1e9, np.zeros((3, 10), dtype=np.int32))

@@ -158,14 +158,17 @@ def _nested_extras(jobs: Sequence[Any]) -> list[str]:
 
 
 def size_points(sweep_dir: Path, metric: str, jobs: Sequence[Any]) -> list[SizePoint]:
-    """Group the ok jobs by every swept override except ``seed``; one point per group."""
+    """Group the ok jobs by every swept override except ``seed`` and ``name``; one point per group.
+
+    ``name`` only names a sweep's folder: jobs of one size run as separate named sweeps (``--mix``
+    over their common folder) are seeds of one point, not sizes."""
     from recframe.sweeps.report import swept_keys
 
     ok = [j for j in jobs if j.results is not None and _value(j.results, metric) is not None]
     if not ok:
         raise ConfigError(f"no job of {sweep_dir} reports '{metric}'; pick another with --metric")
     varying, _ = swept_keys(ok)
-    size_keys = [k for k in varying if k != "seed"]
+    size_keys = [k for k in varying if k not in ("seed", "name")]
     groups: dict[str, list[Any]] = {}
     for job in ok:
         label = " ".join(f"{k}={job.overrides.get(k, '')}" for k in size_keys) or "all"
