@@ -308,31 +308,73 @@ def recframe_bpr_epochs(bench: Bench, epochs: int) -> tuple[list[float], Any]:
     return seconds, model
 
 
+def recframe_compiled_bpr_epochs(bench: Bench, epochs: int) -> tuple[list[float], Any]:
+    """BPR-MF epochs of ``trainer.optimizer=sgd_compiled``: the loop its Lightning module runs, one
+    :class:`CompiledBPRSGD` step per slice of :class:`CompiledPairs` (the epoch's permutation
+    included in its time), at the peers' per-pair lr and L2, ``torch.get_num_threads()`` threads."""
+    from recframe.training.compiled_epoch import CompiledBPRSGD, CompiledPairs, embedding_tables
+    from recframe.training.sampling import NegativeSampler
+
+    a = bench.args
+    torch.manual_seed(a.seed)
+    model = build_model(bench, "bpr", embedding_dim=a.dim)
+    train = bench.split.train
+    pairs = CompiledPairs(train, a.batch_size * 16, NegativeSampler(train, distribution="uniform"), a.seed)
+    optimizer = CompiledBPRSGD(
+        list(embedding_tables(model)), pairs.sampler, pairs.cdf, "sgd", lr=a.bpr_lr, weight_decay=a.bpr_reg
+    )
+    warm = CompiledPairs(train.subset(np.arange(len(train)) < 1000), 1000, pairs.sampler, a.seed)
+    optimizer.pending = next(iter(warm))  # untimed: loads the compiled kernel
+    optimizer.step()
+    torch.manual_seed(a.seed)
+    model = build_model(bench, "bpr", embedding_dim=a.dim)  # fresh factors for the timed epochs
+    optimizer = CompiledBPRSGD(
+        list(embedding_tables(model)), pairs.sampler, pairs.cdf, "sgd", lr=a.bpr_lr, weight_decay=a.bpr_reg
+    )
+    seconds = []
+    for epoch in range(epochs):
+        pairs.set_epoch(epoch)
+        start = time.perf_counter()
+        for batch in pairs:
+            optimizer.pending = batch
+            optimizer.step()
+        seconds.append(time.perf_counter() - start)
+    return seconds, model
+
+
 @comparison("bpr")
 def bpr_vs_implicit_and_cornac(bench: Bench) -> list[Row]:
     """One BPR-MF epoch (every training pair once, one uniform negative) vs implicit's and Cornac's BPR.
 
-    Each side keeps its own optimiser (recframe: Adam as its configs; implicit and Cornac: SGD),
-    so the accuracy columns compare each library's default training after the same epochs.
+    ``--bpr-paths`` picks recframe's sides: ``sgd_compiled`` (the compiled BPR-SGD epoch, at the
+    peers' lr and L2 per pair: the same update rule as theirs) and ``adam`` (the mini-batch path with
+    Adam as recframe's configs, each library keeping its own optimiser). Every side trains
+    ``--epochs`` epochs from the same kind of start; accuracy is after them.
     """
     a = bench.args
-    ours, model = recframe_bpr_epochs(bench, a.epochs)
+    ours = {}
+    for path in [p.strip() for p in a.bpr_paths.split(",") if p.strip()]:
+        ours[path] = (recframe_compiled_bpr_epochs if path == "sgd_compiled" else recframe_bpr_epochs)(bench, a.epochs)
+    ndcg = {path: bench.ndcg(model) for path, (_, model) in ours.items()}
     rows = []
-    for peer, task, lr in (("implicit", "implicit_bpr", 0.01), ("cornac", "cornac_bpr", 0.01)):
-        got = bench.peer(peer, task, {"factors": a.dim, "epochs": a.epochs, "lr": lr, "reg": 0.01, "repeats": 1})
+    for peer, task in (("implicit", "implicit_bpr"), ("cornac", "cornac_bpr")):
+        params = {"factors": a.dim, "epochs": a.epochs, "lr": a.bpr_lr, "reg": a.bpr_reg, "repeats": 1}
+        got = bench.peer(peer, task, params)
         if got is None:
             continue
-        rows.append(
-            Row(
-                f"BPR-MF epoch (d={a.dim})",
-                peer,
-                ours,
-                got[0]["seconds"],
-                bench.ndcg(model),
-                bench.ndcg(factor_model(bench, got[1]["user_factors"], got[1]["item_factors"])),
-                f"after {a.epochs} epochs",
+        theirs = bench.ndcg(factor_model(bench, got[1]["user_factors"], got[1]["item_factors"]))
+        for path, (seconds, _) in ours.items():
+            rows.append(
+                Row(
+                    f"BPR-MF epoch {path} (d={a.dim})",
+                    peer,
+                    seconds,
+                    got[0]["seconds"],
+                    ndcg[path],
+                    theirs,
+                    f"after {a.epochs} epochs",
+                )
             )
-        )
     return rows
 
 
@@ -476,7 +518,11 @@ def prepare(args: argparse.Namespace) -> Bench:
         f"{len(split.test)} test interactions; threads {args.threads}",
         flush=True,
     )
-    return Bench(args, split, info, ranking_targets(split, bool(cfg.protocol.filter_seen)), evaluator, work, split_file)
+    targets = ranking_targets(split, bool(cfg.protocol.filter_seen))
+    if 0 < args.max_eval_users < len(targets["test"].users):  # the same seeded sample of test users for every side
+        sample = np.random.default_rng(args.seed).choice(targets["test"].users, args.max_eval_users, replace=False)
+        targets["test"].users = np.sort(sample)
+    return Bench(args, split, info, targets, evaluator, work, split_file)
 
 
 def main() -> None:
@@ -494,6 +540,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=4096)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--bpr-paths", default="sgd_compiled,adam", help="recframe's BPR sides: sgd_compiled, adam")
+    parser.add_argument("--bpr-lr", type=float, default=0.01, help="per-pair SGD lr of the peers and sgd_compiled")
+    parser.add_argument("--bpr-reg", type=float, default=0.01, help="per-pair L2 of the peers and sgd_compiled")
+    parser.add_argument("--max-eval-users", type=int, default=0, help="NDCG@10 on this many test users (0: all)")
     parser.add_argument("--knn-k", type=int, default=100)
     parser.add_argument("--ease-reg", type=float, default=250.0)
     parser.add_argument("--json", default=None)

@@ -9,9 +9,12 @@ batch streams (no validation). Each configuration runs ``--epochs`` epochs (the 
 ``--max-batches`` caps an epoch's mini-batches, timing a prefix of it: a step's cost does not
 depend on its place in the epoch); lines print microseconds per interaction of the steps, the
 epoch's setup (permutation and negative sampling of every interaction, done before its first batch)
-on its own, the epoch time (setup + steps) and the ratios of one run. Usage:
+on its own, the epoch time (setup + steps) and the ratios of one run. ``sgd_compiled`` and
+``adagrad_compiled`` (BPR-MF only) run the compiled BPR-SGD epoch through its own Lightning module:
+one step per slice of 2,048 x 16 pairs, negatives drawn inside the kernel (so its setup is the
+permutation alone), ``torch.get_num_threads()`` Hogwild threads. Usage:
 ``python benchmarks/sparse_epoch.py [--threads 1] [--sizes ml-1m,ml-20m] [--models bpr,gmf]
-[--optimizers adam,sparse_adam] [--epochs 2] [--max-batches 0]``.
+[--optimizers adam,sparse_adam,sgd_compiled] [--epochs 2] [--max-batches 0]``.
 """
 
 from __future__ import annotations
@@ -72,6 +75,26 @@ class Prefix(torch.utils.data.IterableDataset):
             yield batch
 
 
+class _Slices:
+    """A :class:`CompiledPairs`' own ``len`` and epoch, seen by :class:`Prefix`'s methods on a subclass of it."""
+
+    def __init__(self, pairs) -> None:
+        self.pairs = pairs
+
+    def __len__(self) -> int:
+        from recframe.training.compiled_epoch import CompiledPairs
+
+        return CompiledPairs.__len__(self.pairs)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.pairs.epoch = int(epoch)
+
+    def __iter__(self):
+        from recframe.training.compiled_epoch import CompiledPairs
+
+        return CompiledPairs.__iter__(self.pairs)
+
+
 def epoch_seconds(
     train: Interactions, model_name: str, optimizer: str, epochs: int, max_batches: int
 ) -> tuple[float, float, int]:
@@ -92,10 +115,28 @@ def epoch_seconds(
         model, loss, kind, negatives = BPRMF(info, 64), BPRLoss(), "pairwise", 1
     else:
         model, loss, kind, negatives = GMF(info, 64), BCELoss(), "pointwise", 4
-    batches = Prefix(InteractionBatches(train, kind, 2048, negatives, NegativeSampler(train), 0), max_batches)
-    module = RecframeModule(
-        model, loss, {"optimizer": optimizer, "lr": 1e-3, "weight_decay": 0.0}, None, None, batches, batches_per_step=16
-    )
+    from recframe.training.compiled_epoch import CompiledEpochModule, CompiledPairs, is_compiled
+
+    compiled = model_name == "bpr" and is_compiled(argparse.Namespace(optimizer=optimizer))
+    if compiled:  # slices of 16 mini-batches' pairs, one kernel pass each; lr and L2 per pair (implicit's 0.01)
+        limit = -(-max_batches // 16)
+
+        class CompiledPrefix(CompiledPairs):  # the compiled module trains on CompiledPairs; Prefix's timing
+            __len__, __iter__ = Prefix.__len__, Prefix.__iter__
+
+            def __init__(self) -> None:
+                super().__init__(train, 2048 * 16, NegativeSampler(train), 0)
+                self.inner, self.limit = _Slices(self), limit
+
+        batches = CompiledPrefix()
+        optim = {"optimizer": optimizer, "lr": 0.01, "weight_decay": 0.01}
+        module = CompiledEpochModule(model, loss, optim, None, None, batches)
+        loader = torch.utils.data.DataLoader(batches, batch_size=None)
+    else:
+        batches = Prefix(InteractionBatches(train, kind, 2048, negatives, NegativeSampler(train), 0), max_batches)
+        optim = {"optimizer": optimizer, "lr": 1e-3, "weight_decay": 0.0}
+        module = RecframeModule(model, loss, optim, None, None, batches, batches_per_step=16)
+        loader = torch.utils.data.DataLoader(BatchGroups(batches, 16), batch_size=None)
     times: list[float] = []
 
     class Clock(pl.Callback):
@@ -115,8 +156,9 @@ def epoch_seconds(
         limit_val_batches=0,
         callbacks=[Clock()],
     )
-    trainer.fit(module, torch.utils.data.DataLoader(BatchGroups(batches, 16), batch_size=None))
-    return times[-1] - batches.setup_seconds, batches.setup_seconds, min(len(batches) * 2048, len(train.user))
+    trainer.fit(module, loader)
+    rows = len(batches) * (2048 * 16 if compiled else 2048)
+    return times[-1] - batches.setup_seconds, batches.setup_seconds, min(rows, len(train.user))
 
 
 def main() -> None:
@@ -165,8 +207,8 @@ def main() -> None:
                 )
         opts = args.optimizers.split(",")
         for size in sizes:
-            if len(opts) == 2:
-                print(f"{model:4s} {size:7s} {opts[0]} / {opts[1]}: {per[size, opts[0]] / per[size, opts[1]]:.2f}x")
+            for other in opts[1:]:
+                print(f"{model:4s} {size:7s} {other} / {opts[0]}: {per[size, other] / per[size, opts[0]]:.2f}x")
 
 
 if __name__ == "__main__":

@@ -76,6 +76,10 @@ class Recommender(nn.Module):
     #: Deprecated config names of constructor parameters, old -> new (``{"embedding_size": "embedding_dim"}``):
     #: the old name still works from any config, renamed before the signature check with a warning, once.
     param_aliases: ClassVar[dict[str, str]] = {}
+    #: ``(user table, item table)``: the names of the two ``nn.Embedding`` attributes whose rows' inner
+    #: product is the whole score ``s(u, i) = <user[u], item[i]>`` (BPR-MF); ``None``: not such a model.
+    #: ``trainer.optimizer=sgd_compiled`` trains exactly these tables (recframe/training/compiled_epoch.py).
+    dot_product_tables: ClassVar[tuple[str, str] | None] = None
     #: The users x items training matrix (``scipy.sparse`` CSR) a model keeps to score users from their rows
     #: (EASE, ItemKNN, Mult-VAE; sequential models keep ``long[n_users, max_len]`` latest items instead).
     #: Declared without a class default, as sequential models register it as a buffer; a model that keeps

@@ -96,6 +96,9 @@ def make_plan(cfg: DictConfig) -> Plan:
         loss_cls = regs.loss.get(loss_name, config_key="loss.name")
         check_params(loss_cls, "loss", loss_name, loss_params)
         loss = Planned(loss_name, loss_cls, loss_params)
+        from recframe.training.compiled_options import check_compiled_epoch  # trainer.optimizer=*_compiled
+
+        check_compiled_epoch(cfg, model_entry.name, model_entry.obj, loss_name)
 
     return Plan(
         source,

@@ -120,3 +120,60 @@ def test_bad_config_is_one_line_naming_the_key(tmp_path, override, key):
     with pytest.raises(ConfigError, match=key) as info:
         run(["data=ml-100k", "model=hstu", "protocol=leave_one_out", override], run_dir=tmp_path)
     assert "\n" not in str(info.value)
+
+
+def _dense_layer_reference(layer, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    """The layer as first written (before the in-place weights and the last-query path): every
+    ``[B, H, L, L]`` step out of place, ``SiLU(QK^T + rab[i - j]) * allowed / n``, then ``A V``."""
+    b, length, _ = x.shape
+    h, dqk, dv = layer.num_heads, layer.dqk, layer.dv
+    uvqk = F.silu(layer.f1(layer.input_norm(x)))
+    u, v, q, k = torch.split(uvqk, [h * dv, h * dv, h * dqk, h * dqk], dim=-1)
+    q = q.view(b, length, h, dqk).transpose(1, 2)
+    k = k.view(b, length, h, dqk).transpose(1, 2)
+    v = v.view(b, length, h, dv).transpose(1, 2)
+    distance = (torch.arange(length).view(-1, 1) - torch.arange(length)).clamp(0, layer.max_len - 1)
+    weights = F.silu(q @ k.transpose(-1, -2) + layer.relative_bias[distance]) * allowed / layer.max_len
+    attended = (weights @ v).transpose(1, 2).reshape(b, length, h * dv)
+    return x + layer.f2(layer.attention_norm(attended) * u)
+
+
+def test_fast_path_equals_the_dense_reference_in_values_and_gradients():
+    """The encoder (in-place attention weights, ``1/n`` after ``A V``) gives the first version's states
+    and parameter gradients in double precision, with padding, two heads and two layers; the
+    last-query scoring path gives the same latest state as the full encoding."""
+    torch.manual_seed(5)
+    data = chains(n_users=40)
+    model = make("hstu", data, embedding_dim=12, num_layers=2, num_heads=2, dqk=3, dv=5, dropout=0.0, max_len=9)
+    model = model.double().train()
+    with torch.no_grad():
+        for layer in model.layers:
+            layer.relative_bias.copy_(torch.randn(9, dtype=torch.float64))
+    seq = random_sequences(17, 9, data.n_items, seed=4)
+
+    def reference_encode(seq: torch.Tensor) -> torch.Tensor:
+        real = seq >= 0
+        h = model.item_embedding(model.embedding_index(seq)) * 12**0.5 + model.position_embedding(torch.arange(9))
+        h = h * real.unsqueeze(-1)
+        allowed = (torch.ones(9, 9, dtype=torch.bool).tril() & real.unsqueeze(1)).unsqueeze(1).double()
+        for layer in model.layers:
+            h = _dense_layer_reference(layer, h, allowed)
+        return F.normalize(h, dim=-1, eps=1e-6) * real.unsqueeze(-1) * model.temperature**-0.5
+
+    weights = torch.randn(17, 9, 12, dtype=torch.float64)
+    grads = []
+    for encode in (model.encode, reference_encode):
+        model.zero_grad()
+        out = encode(seq)
+        (out * weights).sum().backward()
+        grads.append((out.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]))
+    (fast, fast_grads), (ref, ref_grads) = grads
+    assert torch.allclose(fast, ref, atol=1e-12, rtol=0)
+    assert len(fast_grads) == len(ref_grads) > 0
+    for a, b in zip(fast_grads, ref_grads, strict=True):
+        assert torch.allclose(a, b, atol=1e-10, rtol=0)
+    model.eval()
+    model.set_history(data)
+    users = torch.arange(40)
+    with torch.no_grad():
+        assert torch.allclose(model.user_state(users), model.encode(model.history[users])[:, -1, :], atol=1e-12)

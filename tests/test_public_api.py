@@ -139,6 +139,7 @@ DECLARED = {
     "unstored": ("Recommender",),
     "history": ("Recommender",),
     "minus_inf_is_unranked": ("Recommender",),
+    "dot_product_tables": ("Recommender",),
     "cache_version": ("DataSource",),
     "facts": ("Compressor",),
     "fit_seconds": ("Compressor",),

@@ -92,6 +92,9 @@ def _job(root: Path, size: str, seed: int, ndcg: float, params: int, flops: floa
             "score_latency_ms_per_1k_users": 2.0,
         },
         "run": {"seed": seed},
+        # measured outside metrics: the deletion-test fidelity and the privacy block (no DP: epsilon inf)
+        "explain": {"fidelity": {"area": 0.3 + seed / 100, "rank_drop@1": 0.2}},
+        "privacy": {"epsilon": float("inf"), "delta": None, "unit": "none", "attack_auc": 0.55 + seed / 100},
     }
     (job / "results.json").write_text(json.dumps(results))
     np.savez(job / "topk.npz", users=np.arange(len(topk)), items=topk)
@@ -121,6 +124,9 @@ def test_report_over_a_sweep_folder(tmp_path):
     assert xs["seeds"] == 3 and xs["seed_std"] > 0
     assert xs["churn"] > 0.1 and points["scaling_size=l"].row["churn"] == 0.0  # identical lists: no churn
     assert xs["test/membership_auc"] == pytest.approx(0.51)  # a privacy column measured by the runs
+    assert xs["explain.fidelity.area"] == pytest.approx(0.31)  # explanation fidelity (results["explain"])
+    assert xs["privacy.attack_auc"] == pytest.approx(0.56)  # the privacy block's membership-inference AUC
+    assert "privacy.epsilon" not in xs  # inf (no DP) in every run: not a measured column
     assert xs["cost.fit_seconds"] == pytest.approx(2.0)
     written = write_scaling_report(report, draw=True)
     assert [p.name for p in written] == ["scaling.md", "scaling.json", "scaling.png"]
@@ -138,6 +144,18 @@ def test_cli_report_scaling(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "exponent 90% interval" in out and "wrote" in out
     assert (tmp_path / "scaling.md").is_file() and not (tmp_path / "scaling.png").exists()
+
+
+def test_seeds_run_as_separately_named_sweeps_are_one_size(tmp_path):
+    """A size's third seed run later under another ``name`` joins its size, not a size of its own."""
+    for size, p in {"a": 1e3, "b": 1e5}.items():
+        for seed in range(3):
+            _job(tmp_path, size, seed, 0.001 * p**0.2 * (1 + seed / 50), int(p), p * 1e3, np.zeros((3, 10), np.int32))
+    overrides = tmp_path / "scaling_size=b,seed=2" / ".hydra" / "overrides.yaml"
+    overrides.write_text(overrides.read_text() + "- name=scaling-rerun\n")
+    points = {p.label: p for p in build_scaling_report(tmp_path, n_boot=100).points}
+    assert set(points) == {"scaling_size=a", "scaling_size=b"}
+    assert points["scaling_size=b"].row["seeds"] == 3
 
 
 def test_report_with_one_size_is_a_one_line_error(tmp_path):

@@ -17,6 +17,7 @@ class BPRMF(Recommender):
     """Score ``s(u, i) = <p_u, q_i>`` with user and item embeddings of size ``embedding_dim``."""
 
     batch_kind = "pairwise"
+    dot_product_tables = ("user_embedding", "item_embedding")  # trainer.optimizer=sgd_compiled trains them
 
     def __init__(self, info: DatasetInfo, embedding_dim: int = 64) -> None:
         super().__init__(info)
@@ -62,9 +63,10 @@ class BPRMF(Recommender):
         """FLOPs of one step on a pairwise batch: ``B (1 + n)`` dot products of length ``d`` (``2d``
         each) forward, and two products of the same size backward (the user and item gradients).
         Counted by hand because ``dot_scores`` runs a compiled kernel torch's FLOP counter cannot see;
-        pointwise batches (the base class's path) are left to the counter."""
+        pointwise batches (the base class's path) are left to the counter. A slice of the compiled
+        epoch (``trainer.optimizer=sgd_compiled``) has no ``neg_item``: its kernel draws one negative a pair."""
         if "pos_item" not in batch:
             return None
         b = len(batch["user"])
-        n = batch["neg_item"].view(b, -1).shape[1]
+        n = batch["neg_item"].view(b, -1).shape[1] if "neg_item" in batch else 1
         return 3 * 2 * b * (1 + n) * self.item_embedding.embedding_dim

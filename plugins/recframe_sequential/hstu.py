@@ -46,20 +46,31 @@ class HSTULayer(nn.Module):
         # rab[t]: the bias of a key t positions before the query (t = 0 .. max_len - 1)
         self.relative_bias = nn.Parameter(torch.zeros(max_len))
 
-    def forward(self, x: Tensor, allowed: Tensor) -> Tensor:
-        """``x: float[B, L, d]``, ``allowed: float[B, 1, L, L]`` (1: query i reads key j) -> ``float[B, L, d]``."""
+    def forward(self, x: Tensor, allowed: Tensor, last_only: bool = False) -> Tensor:
+        """``x: float[B, L, d]``, ``allowed: float[B, 1, L, L]`` (1: query i reads key j) -> ``float[B, L, d]``.
+
+        With ``last_only`` only the latest position is a query (``-> float[B, 1, d]``): scoring reads
+        the last state alone, so the last layer skips the other ``L - 1`` queries (same values).
+        The attention weights are built with two ``[B, H, L, L]`` buffers (the bias added into the
+        ``QK^T`` product in place, the mask multiplied into the SiLU in place) and the ``1 / n``
+        applied to the ``[B, H, L, dv]`` product instead of the ``[B, H, L, L]`` weights.
+        """
         b, length, _ = x.shape
         h, dqk, dv = self.num_heads, self.dqk, self.dv
         uvqk = F.silu(self.f1(self.input_norm(x)))
         u, v, q, k = torch.split(uvqk, [h * dv, h * dv, h * dqk, h * dqk], dim=-1)
-        q = q.view(b, length, h, dqk).transpose(1, 2)  # [B, H, L, dqk]
-        k = k.view(b, length, h, dqk).transpose(1, 2)
-        v = v.view(b, length, h, dv).transpose(1, 2)  # [B, H, L, dv]
-        distance = (torch.arange(length, device=x.device).view(-1, 1) - torch.arange(length, device=x.device)).clamp(
-            0, self.max_len - 1
-        )  # [L, L]: i - j, future keys clamped to 0 (masked anyway)
-        weights = F.silu(q @ k.transpose(-1, -2) + self.relative_bias[distance]) * allowed / self.max_len
-        attended = (weights @ v).transpose(1, 2).reshape(b, length, h * dv)  # [B, L, H * dv]
+        if last_only:
+            x, u, q, allowed = x[:, -1:], u[:, -1:], q[:, -1:], allowed[:, :, -1:]
+        queries = q.shape[1]
+        q = q.reshape(b, queries, h, dqk).transpose(1, 2)  # [B, H, Lq, dqk]
+        k = k.reshape(b, length, h, dqk).transpose(1, 2)  # [B, H, L, dqk]
+        v = v.reshape(b, length, h, dv).transpose(1, 2)  # [B, H, L, dv]
+        rows = torch.arange(length - queries, length, device=x.device).view(-1, 1)
+        distance = (rows - torch.arange(length, device=x.device)).clamp(0, self.max_len - 1)
+        # [Lq, L]: i - j, future keys clamped to 0 (masked anyway)
+        scores = (q @ k.transpose(-1, -2)).add_(self.relative_bias[distance])  # [B, H, Lq, L]
+        weights = F.silu(scores).mul_(allowed)
+        attended = (weights @ v).div_(self.max_len).transpose(1, 2).reshape(b, queries, h * dv)  # [B, Lq, H * dv]
         gated = self.attention_norm(attended) * u
         return x + self.f2(dropout(gated, self.dropout, self.training))
 
@@ -115,9 +126,10 @@ class HSTU(SequentialRecommender):
         elif isinstance(module, nn.Embedding):
             nn.init.normal_(module.weight, std=0.02)
 
-    def encode(self, seq: Tensor) -> Tensor:
+    def encode(self, seq: Tensor, last_only: bool = False) -> Tensor:
         """``long[B, L]`` (``-1`` left padding, ``L <= max_len``) -> ``float[B, L, d]``: unit-length states
-        divided by ``sqrt(temperature)`` (zeros at padding).
+        divided by ``sqrt(temperature)`` (zeros at padding); with ``last_only``, ``float[B, 1, d]``: the
+        latest position's state alone (the last layer computes no other query).
 
         Positions are counted from the right (the latest item is position ``max_len - 1``).
         """
@@ -132,9 +144,17 @@ class HSTU(SequentialRecommender):
         h = dropout(h, self.dropout, self.training) * real.unsqueeze(-1)
         causal = torch.ones(length, length, dtype=torch.bool, device=seq.device).tril()
         allowed = (causal & real.unsqueeze(1)).unsqueeze(1).to(h.dtype)  # [B, 1, L, L]: query i reads real keys j <= i
-        for layer in self.layers:
-            h = layer(h, allowed)
+        for i, layer in enumerate(self.layers):
+            h = layer(h, allowed, last_only=last_only and i == len(self.layers) - 1)
+        real = real[:, -h.shape[1] :]
         return F.normalize(h, dim=-1, eps=1e-6) * real.unsqueeze(-1) * self.temperature**-0.5
+
+    def user_state(self, users: Tensor) -> Tensor:
+        """``long[B] -> float[B, d]``: the state after each user's latest history item (only that query
+        is computed in the last layer)."""
+        if self._history_source is None:
+            return super().user_state(users)  # the base class's one-line error
+        return self.encode(self.history[users], last_only=True)[:, -1, :]
 
     def item_vectors(self, items: Tensor) -> Tensor:
         """``long[...] -> float[..., d]``: unit-length item embeddings divided by ``sqrt(temperature)``."""

@@ -13,6 +13,21 @@ from __future__ import annotations
 from numba import njit
 
 
+@njit(nogil=True, inline="always", cache=True)
+def in_user_row(keys, starts, n_items, u, item):  # pragma: no cover - compiled
+    """Whether ``u * n_items + item`` is in ``keys[starts[u]:starts[u + 1]]`` (one query; see the module docstring)."""
+    q = u * n_items + item
+    lo, end = starts[u], starts[u + 1]
+    hi = end
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if keys[mid] < q:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < end and keys[lo] == q
+
+
 @njit(nogil=True, cache=True)
 def row_membership(keys, starts, n_items, users, items, out):  # pragma: no cover - compiled
     """``out[j] = (users[j] * n_items + items[j]) in keys[starts[u]:starts[u + 1]]`` for every query ``j``.
@@ -20,14 +35,4 @@ def row_membership(keys, starts, n_items, users, items, out):  # pragma: no cove
     ``keys: int64[nnz]`` sorted, ``starts: int64[n_users + 1]``, ``users, items: int64[N]``,
     ``out: bool[N]``."""
     for j in range(users.shape[0]):
-        u = users[j]
-        q = u * n_items + items[j]
-        lo, end = starts[u], starts[u + 1]
-        hi = end
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if keys[mid] < q:
-                lo = mid + 1
-            else:
-                hi = mid
-        out[j] = lo < end and keys[lo] == q
+        out[j] = in_user_row(keys, starts, n_items, users[j], items[j])

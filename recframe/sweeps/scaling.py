@@ -49,6 +49,8 @@ ROW_COSTS = (
     "cost.score_latency_ms_per_1k_users",
 )
 EXTRA_MARKERS = ("fidelity", "privacy", "membership")
+# measured outside ``metrics``: DP-SGD's epsilon and the membership-inference AUC (stage ``privacy``)
+PRIVACY_KEYS = ("privacy.epsilon", "privacy.attack_auc")
 
 
 @dataclass
@@ -143,25 +145,44 @@ def _churn(job_dirs: Sequence[Path]) -> float | None:
     return float(np.mean(pairs)) if pairs else None
 
 
+def _nested_extras(jobs: Sequence[Any]) -> list[str]:
+    """Balance columns stored outside ``metrics`` that some job measured: the explanation fidelity
+    (``explain.fidelity.*``, ``explain=fidelity``) and the privacy block's finite epsilon (DP-SGD) and
+    membership-inference AUC (an epsilon of ``inf``, no DP, is left out: every run has it)."""
+    from recframe.explain.report import explain_columns
+
+    def finite(key: str) -> bool:
+        return any((v := _value(j.results, key)) is not None and math.isfinite(v) for j in jobs)
+
+    return [*explain_columns(jobs), *(k for k in PRIVACY_KEYS if finite(k))]
+
+
 def size_points(sweep_dir: Path, metric: str, jobs: Sequence[Any]) -> list[SizePoint]:
-    """Group the ok jobs by every swept override except ``seed``; one point per group."""
+    """Group the ok jobs by every swept override except ``seed`` and ``name``; one point per group.
+
+    ``name`` only names a sweep's folder: jobs of one size run as separate named sweeps (``--mix``
+    over their common folder) are seeds of one point, not sizes."""
     from recframe.sweeps.report import swept_keys
 
     ok = [j for j in jobs if j.results is not None and _value(j.results, metric) is not None]
     if not ok:
         raise ConfigError(f"no job of {sweep_dir} reports '{metric}'; pick another with --metric")
     varying, _ = swept_keys(ok)
-    size_keys = [k for k in varying if k != "seed"]
+    size_keys = [k for k in varying if k not in ("seed", "name")]
     groups: dict[str, list[Any]] = {}
     for job in ok:
         label = " ".join(f"{k}={job.overrides.get(k, '')}" for k in size_keys) or "all"
         groups.setdefault(label, []).append(job)
-    extras = sorted({k for j in ok for k in j.results["metrics"] if any(m in k for m in EXTRA_MARKERS)})
+    extras = [
+        f"metrics.{k}"
+        for k in sorted({k for j in ok for k in j.results["metrics"] if any(m in k for m in EXTRA_MARKERS)})
+    ]
+    extras += _nested_extras(ok)
     points = []
     for label, members in groups.items():
         values = [float(_value(j.results, metric)) for j in members]  # type: ignore[arg-type]
         row: dict[str, float | None] = {metric: float(np.mean(values))}
-        for key in (*ROW_COSTS, *(f"metrics.{k}" for k in extras)):
+        for key in (*ROW_COSTS, *extras):
             found = [v for v in (_value(j.results, key) for j in members) if v is not None]
             row[key.removeprefix("metrics.")] = float(np.mean(found)) if found else None
         row["seeds"] = float(len(values))

@@ -43,6 +43,12 @@ def training_batches(model: Recommender, train: Any, t: DictConfig, seed: int) -
         if per not in ("users", "interactions"):
             raise ConfigError(f"trainer.listwise_batches must be 'users' or 'interactions', got {per!r}")
         return UserRowBatches(train, t.batch_size, seed, per=per)
+    from recframe.training.compiled_options import COMPILED_OPTIMIZERS
+
+    if str(t.optimizer).lower() in COMPILED_OPTIMIZERS:  # slices of pairs for the compiled BPR-SGD epoch
+        from recframe.training.compiled_epoch import compiled_stream
+
+        return compiled_stream(train, t, seed)
     if model.batch_kind in ("pairwise", "pointwise"):
         positives = str(OmegaConf.select(t, "positive_sampling", default="interactions") or "interactions")
         sampler = NegativeSampler(train, distribution=str(t.negative_sampling))
@@ -190,7 +196,10 @@ def fit_torch_model(
         from recframe.sweeps.pruning import pruning_callbacks
 
         callbacks += pruning_callbacks(cfg)
-    per_step = batches_per_step(t)
+    from recframe.training.compiled_epoch import CompiledEpochModule, is_compiled
+
+    compiled = is_compiled(t)  # trainer.optimizer=*_compiled: one kernel pass per slice of pairs
+    per_step = 1 if compiled else batches_per_step(t)
     from recframe.training.user_callbacks import build_user_callbacks
 
     callbacks += build_user_callbacks(cfg)
@@ -198,7 +207,7 @@ def fit_torch_model(
     from recframe.privacy.dpsgd import private_training  # trainer.privacy: DP-SGD (docs/privacy.md)
 
     privacy = private_training(cfg, model, batches, str(cfg.model.name), seed)
-    module = RecframeModule(
+    module = (CompiledEpochModule if compiled else RecframeModule)(
         model,
         loss,
         {"optimizer": t.optimizer, "lr": t.lr, "weight_decay": t.weight_decay},
@@ -273,7 +282,11 @@ def fit_torch_model(
         reason = STOP_REASONS[int(metrics["stop_reason"])] if "stop_reason" in metrics else reason
     if privacy is not None:
         privacy.clipper.remove()
+    if isinstance(module, CompiledEpochModule) and trainer.world_size == 1:
+        steps = int(module.sgd_updates)  # SGD updates, one per training pair
     return {
+        "optimizer": str(t.optimizer),
+        **({"compiled_epoch": module.fit_facts()} if isinstance(module, CompiledEpochModule) else {}),
         **({} if privacy is None else {"privacy": privacy.facts(steps)}),
         "epochs": epochs,
         "optimizer_steps": steps,
