@@ -18,9 +18,9 @@ The negative's membership test searches only the user's run of the sorted positi
 (:func:`recframe.kernels.membership.in_user_row`); the rows of the pair ``AHEAD`` places later are
 read early, so that on tables larger than the cache their misses overlap the current pair's work.
 Random numbers come from SplitMix64 (Steele, Lea, Flood, OOPSLA 2014), one stream per call and
-thread, so one thread gives the same weights for the same seed on any machine. Several threads each run this loop on a block of the slice and write
-to the shared tables without locks (Hogwild!, Niu et al., NIPS 2011): races lose a few updates of
-popular rows, as in implicit's and LightFM's BPR.
+thread, so one thread gives the same weights for the same seed on any machine. Several threads each
+run this loop on a block of the slice and write to the shared tables without locks (Hogwild!, Niu
+et al., NIPS 2011): races lose a few updates of popular rows, as in implicit's and LightFM's BPR.
 """
 
 from __future__ import annotations
