@@ -12,10 +12,17 @@ back (the layer's input and the gradient of the loss at its output, recorded by 
 
 * ``nn.Embedding`` called with ids ``[R, ...]``: a sample's gradient is the output gradients of its
   lookups summed per table row, so its squared norm is a sum over the distinct rows it touched
-  (``O(lookups * d)``), and the clipped sum is one ``index_add_``;
+  (``O(lookups * d)``), and the clipped sum is one pass over the lookups into the dense table
+  gradient (:class:`EmbeddingLookups`: one compiled loop each with numba,
+  :mod:`recframe.kernels.clip_rows`, else a sort and ``index_add_``);
 * ``nn.Linear`` with input ``a: [S, T, i]`` and output gradient ``g: [S, T, o]`` per sample:
   ``||sum_t g_t a_t^T||^2 = sum_{t,t'} (a_t . a_t')(g_t . g_t')`` (``||a||^2 ||g||^2`` for ``T = 1``,
-  the "ghost norm" of Goodfellow, 2015), and the clipped sum is one ``einsum``.
+  the "ghost norm" of Goodfellow, 2015), and the clipped sum is one GEMM (``T = 1``) or ``einsum``
+  (:class:`LinearParts`).
+
+Each layer's records are regrouped by sample once a step and serve the norms, the clipped sums and
+the first step's check. The noise is drawn parameter by parameter from the clipper's seeded
+generator and added to every coordinate (rows no sample touched included).
 
 A sample is ``group`` consecutive rows of the batch (a pointwise positive with its negatives); a
 layer called several times in one forward (BPR's item table for positives and negatives) has its
