@@ -150,8 +150,8 @@ class PerSampleClipper:
             if seen
         }
         sq = torch.zeros(samples, dtype=torch.float64)
-        for view in views.values():
-            sq += view.squared_norms()
+        for layer_view in views.values():
+            sq += layer_view.squared_norms()
         norms = sq.sqrt()
         coef = (self.clip / (norms + 1e-12)).clamp(max=1.0).float()  # [S]
         if check:
