@@ -52,7 +52,7 @@ def batch_times(family: str, epsilon: str, batches: int) -> list[float]:
                     "trainer.limit_val_batches=1",
                     "trainer.progress_bar=false",
                     "membership_inference.enabled=false",
-                    "explain.fidelity.sample_users=1",  # BPR-MF jobs measure fidelity; keep it short
+                    *(["explain.fidelity.sample_users=1"] if family == "bpr_ml1m" else []),  # BPR-MF's fidelity: short
                     "print_table=false",
                 ],
                 run_dir=run_dir,
@@ -66,11 +66,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bpr-batches", type=int, default=60, help="BPR-MF batches of 4,096 pairs per mode")
     parser.add_argument("--multvae-batches", type=int, default=10, help="Mult-VAE batches of 512 users per mode")
+    parser.add_argument("--only", choices=["bpr_ml1m", "multvae_ml1m"], help="one family only")
     args = parser.parse_args()
     import torch
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), load average {os.getloadavg()[0]:.1f}")
     for family, batches in (("bpr_ml1m", args.bpr_batches), ("multvae_ml1m", args.multvae_batches)):
+        if args.only not in (None, family):
+            continue
         medians: dict[str, float] = {}
         for label, epsilon, kernels in MODES:
             os.environ["RECFRAME_KERNELS"] = kernels
