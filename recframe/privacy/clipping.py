@@ -12,10 +12,17 @@ back (the layer's input and the gradient of the loss at its output, recorded by 
 
 * ``nn.Embedding`` called with ids ``[R, ...]``: a sample's gradient is the output gradients of its
   lookups summed per table row, so its squared norm is a sum over the distinct rows it touched
-  (``O(lookups * d)``), and the clipped sum is one ``index_add_``;
+  (``O(lookups * d)``), and the clipped sum is one pass over the lookups into the dense table
+  gradient (:class:`EmbeddingLookups`: one compiled loop each with numba,
+  :mod:`recframe.kernels.clip_rows`, else a sort and ``index_add_``);
 * ``nn.Linear`` with input ``a: [S, T, i]`` and output gradient ``g: [S, T, o]`` per sample:
   ``||sum_t g_t a_t^T||^2 = sum_{t,t'} (a_t . a_t')(g_t . g_t')`` (``||a||^2 ||g||^2`` for ``T = 1``,
-  the "ghost norm" of Goodfellow, 2015), and the clipped sum is one ``einsum``.
+  the "ghost norm" of Goodfellow, 2015), and the clipped sum is one GEMM (``T = 1``) or ``einsum``
+  (:class:`LinearParts`).
+
+Each layer's records are regrouped by sample once a step and serve the norms, the clipped sums and
+the first step's check. The noise is drawn parameter by parameter from the clipper's seeded
+generator and added to every coordinate (rows no sample touched included).
 
 A sample is ``group`` consecutive rows of the batch (a pointwise positive with its negatives); a
 layer called several times in one forward (BPR's item table for positives and negatives) has its
@@ -133,113 +140,49 @@ class PerSampleClipper:
         for (module, inp, _), g in zip(records, grads, strict=True):
             if g is not None:
                 calls[module].append((inp, g.detach()))
+        views: dict[nn.Module, EmbeddingLookups | LinearParts] = {
+            module: (
+                EmbeddingLookups(module, seen, samples)
+                if isinstance(module, nn.Embedding)
+                else LinearParts(cast(nn.Linear, module), seen, samples)
+            )
+            for module, seen in calls.items()
+            if seen
+        }
         sq = torch.zeros(samples, dtype=torch.float64)
-        for module, seen in calls.items():
-            if seen:
-                sq += (
-                    self._embedding_sq(module, seen, samples)
-                    if isinstance(module, nn.Embedding)
-                    else (self._linear_sq(cast(nn.Linear, module), seen, samples))
-                )
+        for layer_view in views.values():
+            sq += layer_view.squared_norms()
         norms = sq.sqrt()
         coef = (self.clip / (norms + 1e-12)).clamp(max=1.0).float()  # [S]
         if check:
-            self._verify(calls, samples, true_grads)
+            self._verify(views, samples, true_grads)
         self.clipped += int((norms > self.clip).sum())
         self.samples += samples
         self.steps += 1
         for module in self.layers:
-            seen = calls[module]
-            if isinstance(module, nn.Embedding):
-                sums = self._embedding_sum(module, seen, coef)
-            else:
-                sums = self._linear_sum(cast(nn.Linear, module), seen, coef, samples)
-            for p, total in zip(module.parameters(recurse=False), sums, strict=True):
+            view = views.get(module)
+            own = list(module.parameters(recurse=False))
+            sums = view.clipped_sums(coef) if view is not None else [torch.zeros_like(p) for p in own]
+            for p, total in zip(own, sums, strict=True):
                 if not p.requires_grad:
                     continue
-                if self.sigma > 0:
-                    total = total + torch.randn(p.shape, generator=self.generator).to(total) * (self.sigma * self.clip)
-                p.grad = total / self.expected
-
-    # ---- embedding tables -------------------------------------------------------------------
-
-    def _embedding_lookups(
-        self, module: nn.Embedding, seen: list[tuple[Tensor, Tensor]]
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        """``(sample: long[L], row: long[L], grad: float[L, d])`` over every lookup of every call."""
-        samples, rows, grads = [], [], []
-        for ids, g in seen:
-            per_row = ids[0].numel()
-            batch_row = torch.arange(ids.shape[0], device=ids.device).repeat_interleave(per_row)
-            flat_ids, flat_g = ids.reshape(-1), g.reshape(-1, module.embedding_dim)
-            if module.padding_idx is not None:  # nn.Embedding gives the padding row no gradient
-                keep = flat_ids != module.padding_idx
-                batch_row, flat_ids, flat_g = batch_row[keep], flat_ids[keep], flat_g[keep]
-            samples.append(batch_row // self.group)
-            rows.append(flat_ids)
-            grads.append(flat_g)
-        return torch.cat(samples), torch.cat(rows), torch.cat(grads)
-
-    def _embedding_sq(self, module: nn.Embedding, seen: list[tuple[Tensor, Tensor]], n: int) -> Tensor:
-        sample, row, g = self._embedding_lookups(module, seen)
-        keys, inverse = torch.unique(sample * module.num_embeddings + row, return_inverse=True)
-        per_key = g.new_zeros(len(keys), g.shape[1]).index_add_(0, inverse, g)  # a sample's gradient of one row
-        return torch.zeros(n, dtype=torch.float64).index_add_(
-            0, keys // module.num_embeddings, per_key.double().square().sum(1)
-        )
-
-    def _embedding_sum(self, module: nn.Embedding, seen: list[tuple[Tensor, Tensor]], coef: Tensor) -> list[Tensor]:
-        weight = module.weight
-        if not seen:
-            return [torch.zeros_like(weight)]
-        sample, row, g = self._embedding_lookups(module, seen)
-        return [torch.zeros_like(weight).index_add_(0, row, g * coef[sample, None])]
-
-    # ---- linear layers ----------------------------------------------------------------------
-
-    def _linear_parts(self, seen: list[tuple[Tensor, Tensor]], n: int) -> tuple[Tensor, Tensor]:
-        """``(a: [S, T, in], g: [S, T, out])``: every call's rows regrouped by sample."""
-        a = torch.cat([x.reshape(n, -1, x.shape[-1]) for x, _ in seen], dim=1)
-        g = torch.cat([y.reshape(n, -1, y.shape[-1]) for _, y in seen], dim=1)
-        return a.to(g.dtype), g
-
-    def _linear_sq(self, module: nn.Linear, seen: list[tuple[Tensor, Tensor]], n: int) -> Tensor:
-        a, g = self._linear_parts(seen, n)
-        if a.shape[1] == 1:
-            weight = a.square().sum((1, 2)).double() * g.square().sum((1, 2)).double()
-        elif a.shape[1] ** 2 <= a.shape[2] * g.shape[2]:
-            weight = ((a @ a.transpose(1, 2)) * (g @ g.transpose(1, 2))).sum((1, 2)).double()
-        else:
-            weight = torch.einsum("sto,sti->soi", g, a).square().sum((1, 2)).double()
-        if module.bias is not None and module.bias.requires_grad:
-            weight = weight + g.sum(1).double().square().sum(1)
-        return weight
-
-    def _linear_sum(self, module: nn.Linear, seen: list[tuple[Tensor, Tensor]], coef: Tensor, n: int) -> list[Tensor]:
-        if not seen:
-            return [torch.zeros_like(p) for p in module.parameters(recurse=False)]
-        a, g = self._linear_parts(seen, n)
-        g = g * coef[:, None, None]
-        sums = [torch.einsum("sto,sti->oi", g, a)]
-        if module.bias is not None:
-            sums.append(g.sum((0, 1)))
-        return sums
+                if self.sigma > 0:  # every coordinate of every parameter, rows no sample touched included
+                    noise = torch.randn(p.shape, generator=self.generator).to(total)
+                    total.add_(noise, alpha=self.sigma * self.clip)
+                p.grad = total.div_(self.expected)
 
     # ---- the first step's check -------------------------------------------------------------
 
-    def _verify(self, calls: dict[nn.Module, list[tuple[Tensor, Tensor]]], n: int, true_grads: Any) -> None:
+    def _verify(self, views: dict[nn.Module, Any], n: int, true_grads: Any) -> None:
         """The unclipped per-sample gradients must sum to autograd's gradient of the batch loss."""
         ones = torch.ones(n)
         names = {id(p): name for name, p in self.model.named_parameters()}
         rebuilt: dict[int, Tensor] = {}
         for module in self.layers:
-            seen = calls[module]
-            sums = (
-                self._embedding_sum(module, seen, ones)
-                if isinstance(module, nn.Embedding)
-                else (self._linear_sum(cast(nn.Linear, module), seen, ones, n))
-            )
-            for p, total in zip(module.parameters(recurse=False), sums, strict=True):
+            own = list(module.parameters(recurse=False))
+            view = views.get(module)
+            sums = view.clipped_sums(ones) if view is not None else [torch.zeros_like(p) for p in own]
+            for p, total in zip(own, sums, strict=True):
                 rebuilt[id(p)] = total / n
         for p, expected in zip(self.params, true_grads, strict=True):
             expected = torch.zeros_like(p) if expected is None else expected
@@ -254,3 +197,113 @@ class PerSampleClipper:
                     f"cannot be bounded; DP-SGD cannot train this model"
                 )
         self.verified = True
+
+
+class EmbeddingLookups:
+    """One step's lookups of an ``nn.Embedding``, regrouped by sample: ``ids: long[S, K]`` (``-1``
+    for padding lookups, which get no gradient) and the gradients at the outputs ``g: [S, K, d]``.
+
+    A sample is ``group`` consecutive batch rows, so every call's ids and output gradients reshape
+    to ``[S, ...]`` in place; several calls in one forward (BPR's item table for positives and
+    negatives) are concatenated along ``K``.
+    """
+
+    def __init__(self, module: nn.Embedding, seen: list[tuple[Tensor, Tensor]], n: int) -> None:
+        d = module.embedding_dim
+        ids = [x.reshape(n, -1).long() for x, _ in seen]
+        grads = [y.reshape(n, -1, d) for _, y in seen]
+        self.ids = ids[0] if len(ids) == 1 else torch.cat(ids, dim=1)
+        self.g = (grads[0] if len(grads) == 1 else torch.cat(grads, dim=1)).contiguous()
+        if module.padding_idx is not None:  # nn.Embedding gives the padding row no gradient
+            self.ids = self.ids.masked_fill(self.ids == module.padding_idx, -1)
+        self.ids = self.ids.contiguous()
+        self.module, self.n = module, n
+        self.compiled = _kernels_fit(self.g)
+
+    def _flat(self) -> tuple[Tensor, Tensor, Tensor]:
+        """``(sample: long[L], row: long[L], grad: [L, d])`` over the non-padding lookups."""
+        k = self.ids.shape[1]
+        sample = torch.arange(self.n, device=self.ids.device).repeat_interleave(k)
+        row, g = self.ids.reshape(-1), self.g.reshape(-1, self.g.shape[2])
+        if self.module.padding_idx is not None:
+            keep = row >= 0
+            sample, row, g = sample[keep], row[keep], g[keep]
+        return sample, row, g
+
+    def squared_norms(self) -> Tensor:
+        """``float64[S]``: each sample's squared gradient norm of this table (rows it hit twice merged)."""
+        sq = torch.zeros(self.n, dtype=torch.float64)
+        if self.compiled:
+            from recframe.kernels.clip_rows import sample_row_sq
+
+            sample_row_sq(self.ids.numpy(), self.g.numpy(), sq.numpy())
+            return sq
+        sample, row, g = self._flat()
+        rows = self.module.num_embeddings
+        keys, inverse = torch.unique(sample * rows + row, return_inverse=True)
+        if len(keys) == len(row):  # no sample hit a row twice: nothing to merge
+            return sq.index_add_(0, sample.cpu(), g.double().square().sum(1).cpu())
+        per_key = g.new_zeros(len(keys), g.shape[1]).index_add_(0, inverse, g)  # a sample's gradient of one row
+        return sq.index_add_(0, (keys // rows).cpu(), per_key.double().square().sum(1).cpu())
+
+    def clipped_sums(self, coef: Tensor) -> list[Tensor]:
+        """``[weight's gradient]``: the sum over samples of ``coef[s]`` x sample ``s``'s gradient."""
+        out = torch.zeros_like(self.module.weight)
+        if self.compiled and out.dtype == torch.float32 and out.device.type == "cpu":
+            from recframe.kernels.clip_rows import clipped_row_sum
+
+            clipped_row_sum(self.ids.numpy(), self.g.numpy(), coef.float().contiguous().numpy(), out.numpy())
+            return [out]
+        sample, row, g = self._flat()
+        return [out.index_add_(0, row, g * coef.to(g)[sample, None])]
+
+
+class LinearParts:
+    """One step's inputs ``a: [S, T, in]`` and output gradients ``g: [S, T, out]`` of an ``nn.Linear``,
+    regrouped by sample (``T`` sums a sample's rows and calls)."""
+
+    def __init__(self, module: nn.Linear, seen: list[tuple[Tensor, Tensor]], n: int) -> None:
+        a = [x.reshape(n, -1, x.shape[-1]) for x, _ in seen]
+        g = [y.reshape(n, -1, y.shape[-1]) for _, y in seen]
+        self.g = g[0] if len(g) == 1 else torch.cat(g, dim=1)
+        self.a = (a[0] if len(a) == 1 else torch.cat(a, dim=1)).to(self.g.dtype)
+        self.bias = module.bias is not None
+        self.bias_trained = module.bias is not None and module.bias.requires_grad
+
+    def squared_norms(self) -> Tensor:
+        """``float64[S]``: ``||sum_t g_t a_t^T||^2`` (plus the bias's ``||sum_t g_t||^2``) per sample."""
+        a, g = self.a, self.g
+        if a.shape[1] == 1:
+            weight = a[:, 0].square().sum(1).double() * g[:, 0].square().sum(1).double()
+        elif a.shape[1] ** 2 <= a.shape[2] * g.shape[2]:
+            weight = ((a @ a.transpose(1, 2)) * (g @ g.transpose(1, 2))).sum((1, 2)).double()
+        else:
+            weight = torch.einsum("sto,sti->soi", g, a).square().sum((1, 2)).double()
+        if self.bias_trained:
+            weight = weight + g.sum(1).double().square().sum(1)
+        return weight.cpu()
+
+    def clipped_sums(self, coef: Tensor) -> list[Tensor]:
+        """``[weight's gradient, bias's gradient]``: sums over samples of ``coef[s]`` x sample ``s``'s gradient."""
+        a, g = self.a, self.g
+        coef = coef.to(g)
+        if a.shape[1] == 1:  # one GEMM, scaling the narrower side by the coefficients
+            a2, g2 = a[:, 0], g[:, 0]
+            if a2.shape[1] < g2.shape[1]:
+                sums = [torch.mm(g2.T, a2 * coef[:, None])]
+            else:
+                sums = [torch.mm((g2 * coef[:, None]).T, a2)]
+            if self.bias:
+                sums.append(coef @ g2)
+            return sums
+        sums = [torch.einsum("sto,sti->oi", g * coef[:, None, None], a)]
+        if self.bias:
+            sums.append(torch.einsum("s,sto->o", coef, g))
+        return sums
+
+
+def _kernels_fit(g: Tensor) -> bool:
+    """Whether :mod:`recframe.kernels.clip_rows` can take these gradients: numba present, float32 on the CPU."""
+    from recframe import kernels
+
+    return kernels.available() and g.dtype == torch.float32 and g.device.type == "cpu"

@@ -83,7 +83,19 @@ def check(model, loss, batch, group):
     assert 0 < clipper.clipped < len(norms)
 
 
-def test_bpr_mf_matches_the_per_sample_oracle(pairs):
+@pytest.fixture(params=["compiled", "torch"])
+def embedding_path(request, monkeypatch):
+    """Run the embedding tables' clipping through the compiled kernels (recframe.kernels.clip_rows) and
+    through the torch path (RECFRAME_KERNELS=0): both must match the oracle."""
+    if request.param == "torch":
+        monkeypatch.setenv("RECFRAME_KERNELS", "0")
+    else:
+        pytest.importorskip("numba")
+        monkeypatch.delenv("RECFRAME_KERNELS", raising=False)
+    return request.param
+
+
+def test_bpr_mf_matches_the_per_sample_oracle(pairs, embedding_path):
     users, items = pairs
     torch.manual_seed(0)
     model, loss = model_and_loss("bpr", users, items, embedding_dim=8)
@@ -100,7 +112,7 @@ def test_bpr_mf_matches_the_per_sample_oracle(pairs):
     check(model, loss, batch, group=1)
 
 
-def test_neumf_pointwise_groups_match_the_oracle(pairs):
+def test_neumf_pointwise_groups_match_the_oracle(pairs, embedding_path):
     users, items = pairs
     torch.manual_seed(1)
     model, loss = model_and_loss("neumf", users, items, embedding_dim=8, mlp_embedding_dim=8, hidden_sizes=[16, 8])
@@ -138,6 +150,58 @@ def test_noise_has_the_declared_scale(pairs):
     untouched = model.user_embedding.weight.grad[10:]  # rows no sample touched: noise only
     std = float(untouched.std())
     assert abs(std - 2.0 * 0.5 / 64) < 0.05 * (2.0 * 0.5 / 64)
+
+
+class PaddedBags(nn.Module):
+    """Sums a sample's item rows (``padding_idx`` lookups give no gradient) through a linear layer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items = nn.Embedding(30, 6, padding_idx=0)
+        self.out = nn.Linear(6, 1)
+
+    def forward(self, batch: dict) -> dict[str, torch.Tensor]:
+        return {"score": self.out(self.items(batch["items"]).sum(1)).squeeze(1)}
+
+
+def test_padding_lookups_and_repeated_rows_match_the_oracle(embedding_path):
+    torch.manual_seed(4)
+    model = PaddedBags()
+    ids = torch.randint(0, 30, (16, 5))
+    ids[0, :3] = 0  # padding lookups
+    ids[1, 1:4] = ids[1, 0]  # one row looked up four times by one sample
+    target = torch.randn(16)
+    batch = {"user": torch.arange(16), "items": ids, "target": target}
+    mse = lambda out, b: ((out["score"] - b["target"]) ** 2).mean()  # noqa: E731 - a per-sample loss
+    check(model, mse, batch, group=1)
+
+
+def test_the_noisy_update_is_the_clipped_mean_plus_the_seeded_noise_on_every_parameter(pairs, embedding_path):
+    """With noise: ``grad = (sum of clipped per-sample gradients + sigma C z) / expected`` for every
+    coordinate of every parameter, ``z`` drawn from the clipper's seeded generator parameter by
+    parameter; rows no sample touched get noise only."""
+    users, items = pairs
+    torch.manual_seed(5)
+    model, loss = model_and_loss("bpr", users, items, embedding_dim=8)
+    rng = np.random.default_rng(5)
+    pick = rng.choice(len(users), 32, replace=False)
+    batch = {
+        "user": torch.from_numpy(users[pick]),
+        "pos_item": torch.from_numpy(items[pick]),
+        "neg_item": torch.from_numpy(rng.integers(0, items.max() + 1, size=(32, 1))),
+    }
+    _, norms = oracle(model, loss, batch, 1, None)
+    clip, sigma, expected = float(np.median(norms)), 1.3, 40
+    clipped_mean, _ = oracle(model, loss, batch, 1, clip)
+    clipper = PerSampleClipper(model, clip, sigma, expected, seed=11)
+    with clipper.recording():
+        value = batch_loss(model, loss, batch)
+    clipper.backward(value, 32)
+    generator = torch.Generator().manual_seed(11)
+    for p, mean in zip(model.parameters(), clipped_mean, strict=True):
+        noise = torch.randn(p.shape, generator=generator)
+        torch.testing.assert_close(p.grad, (mean * 32 + sigma * clip * noise) / expected, rtol=1e-4, atol=1e-6)
+        assert bool((p.grad != 0).all())  # noise on every coordinate
 
 
 class BareParameter(nn.Module):
