@@ -30,6 +30,35 @@ class EpochBatches(IterableDataset):
     def __init__(self, batch_size: int, seed: int) -> None:
         super().__init__()
         self.batch_size, self.seed, self.epoch = int(batch_size), int(seed), 0
+        self.kept_first: dict[str, torch.Tensor] | None = None  # epoch 0's first batch, once drawn
+
+    def draw_epoch(self) -> Iterator[dict[str, torch.Tensor]]:
+        """This epoch's batches (subclasses); starts by calling :meth:`epoch_rng`."""
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        """:meth:`draw_epoch`, keeping a copy of epoch 0's first batch for :meth:`first_batch`."""
+        epoch = self.epoch
+        for index, batch in enumerate(self.draw_epoch()):
+            if index == 0 and epoch == 0 and self.kept_first is None:
+                # a copy: the batch's tensors are views of the whole epoch's drawn arrays
+                self.kept_first = {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+            yield batch
+
+    def first_batch(self) -> dict[str, torch.Tensor]:
+        """The first batch of epoch 0: the copy kept when epoch 0 was iterated (by the fit), else drawn
+        now, which costs one epoch's shuffle and negatives. Leaves the epoch counter as it was.
+
+        Why: the FLOP count and the scaling budget measure one training step on this batch after or
+        before the fit; drawing it again costs an epoch's sampling (34 s at ML-20M size)."""
+        if self.kept_first is None:
+            epoch = self.epoch
+            self.set_epoch(0)
+            next(iter(self), None)
+            self.epoch = epoch
+        if self.kept_first is None:
+            raise ValueError("the training stream yields no batch: it has no training rows")
+        return self.kept_first
 
     @property
     def n_rows(self) -> int:
@@ -104,7 +133,7 @@ class InteractionBatches(EpochBatches):
         offsets = (rng.random(len(users)) * self.degree[users]).astype(np.int64)
         return users, self.items_by_user[self.row_start[users] + offsets]
 
-    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+    def draw_epoch(self) -> Iterator[dict[str, torch.Tensor]]:
         rng = self.epoch_rng()
         users_all, items_all = self.draw_positives(rng)
         negs_all = self.sampler.sample(users_all, self.num_negatives, rng)
@@ -165,7 +194,7 @@ class UserRowBatches(EpochBatches):
     def n_rows(self) -> int:
         return len(self.draws)
 
-    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+    def draw_epoch(self) -> Iterator[dict[str, torch.Tensor]]:
         rng = self.epoch_rng()
         order = rng.permutation(self.draws)
         for sl in self.batch_slices(len(order)):
@@ -202,7 +231,7 @@ class LabeledBatches(EpochBatches):
     def n_rows(self) -> int:
         return len(self.user)
 
-    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+    def draw_epoch(self) -> Iterator[dict[str, torch.Tensor]]:
         rng = self.epoch_rng()
         order = rng.permutation(len(self.user))
         for sl in self.batch_slices(len(order)):
