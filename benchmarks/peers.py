@@ -226,7 +226,9 @@ def ials_vs_implicit(bench: Bench) -> list[Row]:
     """iALS fit vs implicit's AlternatingLeastSquares: same factors, iterations, CG steps, confidence, reg.
 
     recframe's confidence is ``1 + alpha``; implicit's is its ``alpha`` times the (binary) value, so
-    implicit gets ``alpha + 1``. Both start from small random factors (different generators).
+    implicit gets ``alpha + 1``. With ``--ials-init uniform`` (the default) recframe draws its starting
+    factors as implicit does from the same seed, so both sides start equal; ``normal`` is recframe's
+    default ``N(0, 0.01^2)``.
     """
     a = bench.args
     params = {
@@ -247,6 +249,7 @@ def ials_vs_implicit(bench: Bench) -> list[Row]:
             reg_weight=a.reg,
             cg_steps=a.cg_steps,
             seed=a.seed,
+            init=a.ials_init,
         )
         ours.append(clock(model.fit, bench.split.train)[0])
         got = bench.peer("implicit", "implicit_als", {**params, "repeats": 1})
@@ -256,7 +259,7 @@ def ials_vs_implicit(bench: Bench) -> list[Row]:
         arrays = got[1]
     return [
         Row(
-            f"iALS fit ({a.iterations} it, d={a.dim})",
+            f"iALS fit ({a.iterations} it, d={a.dim}, {a.ials_init} init)",
             "implicit",
             ours,
             theirs,
@@ -491,6 +494,12 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, default=10.0)
     parser.add_argument("--reg", type=float, default=100.0)
     parser.add_argument("--cg-steps", type=int, default=3)
+    parser.add_argument(
+        "--ials-init",
+        choices=("uniform", "normal"),
+        default="uniform",
+        help="recframe's iALS init (uniform: implicit's)",
+    )
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=4096)
     parser.add_argument("--lr", type=float, default=1e-3)
