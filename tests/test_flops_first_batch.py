@@ -166,3 +166,28 @@ def test_a_real_run_counts_the_same_flops_without_drawing_another_epoch(tmp_path
     assert cost["flops_method"] == method
     assert cost["train_flops_per_epoch"] == per_epoch > 0
     assert cost["train_flops"] == 2 * per_epoch
+
+
+def test_streams_that_iterate_on_their_own_still_give_epoch_zeros_first_batch():
+    """A subclass overriding ``__iter__`` (not ``draw_epoch``), and a stream of grouped batches that
+    is no ``EpochBatches``, give the first batch of epoch 0 by drawing it again."""
+    from recframe.training.batches import first_training_batch
+    from recframe.training.grouping import BatchGroups
+
+    train = _train()
+
+    class OwnLoop(InteractionBatches):
+        def __iter__(self):
+            return self.draw_epoch()
+
+    def make():
+        return InteractionBatches(train, "pairwise", 16, 1, NegativeSampler(train), seed=4)
+
+    own = OwnLoop(train, "pairwise", 16, 1, NegativeSampler(train), seed=4)
+    own.set_epoch(0)
+    list(own)
+    assert own.kept_first is None  # its loop bypasses the keeping
+    assert _same(own.first_batch(), _fresh_first(make))
+    groups = BatchGroups(make(), 3)
+    groups.set_epoch(5)
+    assert _same(first_training_batch(groups), _fresh_first(make))

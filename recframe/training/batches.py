@@ -8,7 +8,7 @@ of tensors. A ``torch.utils.data.IterableDataset`` wraps this so Lightning can d
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -17,6 +17,22 @@ from torch.utils.data import IterableDataset
 from recframe.data.interactions import Interactions
 from recframe.training.options import POSITIVE_SAMPLING
 from recframe.training.sampling import NegativeSampler
+
+
+def first_of(batch: dict[str, torch.Tensor] | list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """A copy of ``batch`` (the first one of a list of grouped batches): the yielded tensors are views
+    of the whole epoch's drawn arrays, which a kept view would hold in memory."""
+    one = batch[0] if isinstance(batch, list) else batch
+    return {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in one.items()}
+
+
+def first_training_batch(batches: Any) -> dict[str, torch.Tensor]:
+    """Epoch 0's first batch of a training stream: :meth:`EpochBatches.first_batch` (kept from the fit
+    when it ran epoch 0), else, for another stream with ``set_epoch``, drawn again."""
+    if isinstance(batches, EpochBatches):
+        return batches.first_batch()
+    batches.set_epoch(0)
+    return first_of(next(iter(batches)))
 
 
 class EpochBatches(IterableDataset):
@@ -41,8 +57,7 @@ class EpochBatches(IterableDataset):
         epoch = self.epoch
         for index, batch in enumerate(self.draw_epoch()):
             if index == 0 and epoch == 0 and self.kept_first is None:
-                # a copy: the batch's tensors are views of the whole epoch's drawn arrays
-                self.kept_first = {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+                self.kept_first = first_of(batch)
             yield batch
 
     def first_batch(self) -> dict[str, torch.Tensor]:
@@ -54,10 +69,12 @@ class EpochBatches(IterableDataset):
         if self.kept_first is None:
             epoch = self.epoch
             self.set_epoch(0)
-            next(iter(self), None)
+            first = next(iter(self), None)
             self.epoch = epoch
-        if self.kept_first is None:
-            raise ValueError("the training stream yields no batch: it has no training rows")
+            if first is None:
+                raise ValueError("the training stream yields no batch: it has no training rows")
+            if self.kept_first is None:  # a subclass iterating on its own (not through draw_epoch)
+                self.kept_first = first_of(first)
         return self.kept_first
 
     @property

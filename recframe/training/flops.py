@@ -71,8 +71,10 @@ def training_flops(model: Any, loss: nn.Module, batches: Any, epochs: int) -> di
     counted: the one the fit drew, kept by the stream (``first_batch``), so counting after a fit
     draws no second epoch. The model stays on its device; the batch is moved there.
     """
+    from recframe.training.batches import first_training_batch
+
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    first = batches.first_batch()
+    first = first_training_batch(batches)
     batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in first.items()}
     per_step, method = step_flops(model, loss, batch)
     per_epoch = round(per_step / max(batch_rows(batch), 1) * batches.n_rows)
