@@ -61,7 +61,9 @@ def compute(ctx: RunContext) -> None:
     batches = training_stream(ctx)
     name = str(ctx.cfg.model.name)
     if block.get("memory_check", True):
-        first = batches.first_batch()  # kept by the stream: the FLOP count reuses it
+        from recframe.training.batches import first_training_batch
+
+        first = first_training_batch(batches)  # kept by the stream: the FLOP count reuses it
         activations = sb.activation_bytes(model, loss, first, int(ctx.cfg.trainer.batch_size))
         n = sum(p.numel() for p in model.parameters())
         need = n * sb.bytes_per_parameter(block) + activations
