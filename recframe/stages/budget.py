@@ -61,9 +61,9 @@ def compute(ctx: RunContext) -> None:
     batches = training_stream(ctx)
     name = str(ctx.cfg.model.name)
     if block.get("memory_check", True):
-        batches.set_epoch(0)
-        first = next(iter(batches))
-        first = first[0] if isinstance(first, list) else first
+        from recframe.training.batches import first_training_batch
+
+        first = first_training_batch(batches)  # kept by the stream: the FLOP count reuses it
         activations = sb.activation_bytes(model, loss, first, int(ctx.cfg.trainer.batch_size))
         n = sum(p.numel() for p in model.parameters())
         need = n * sb.bytes_per_parameter(block) + activations

@@ -8,7 +8,7 @@ of tensors. A ``torch.utils.data.IterableDataset`` wraps this so Lightning can d
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -17,6 +17,22 @@ from torch.utils.data import IterableDataset
 from recframe.data.interactions import Interactions
 from recframe.training.options import POSITIVE_SAMPLING
 from recframe.training.sampling import NegativeSampler
+
+
+def first_of(batch: dict[str, torch.Tensor] | list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """A copy of ``batch`` (the first one of a list of grouped batches): the yielded tensors are views
+    of the whole epoch's drawn arrays, which a kept view would hold in memory."""
+    one = batch[0] if isinstance(batch, list) else batch
+    return {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in one.items()}
+
+
+def first_training_batch(batches: Any) -> dict[str, torch.Tensor]:
+    """Epoch 0's first batch of a training stream: :meth:`EpochBatches.first_batch` (kept from the fit
+    when it ran epoch 0), else, for another stream with ``set_epoch``, drawn again."""
+    if isinstance(batches, EpochBatches):
+        return batches.first_batch()
+    batches.set_epoch(0)
+    return first_of(next(iter(batches)))
 
 
 class EpochBatches(IterableDataset):
@@ -30,6 +46,36 @@ class EpochBatches(IterableDataset):
     def __init__(self, batch_size: int, seed: int) -> None:
         super().__init__()
         self.batch_size, self.seed, self.epoch = int(batch_size), int(seed), 0
+        self.kept_first: dict[str, torch.Tensor] | None = None  # epoch 0's first batch, once drawn
+
+    def draw_epoch(self) -> Iterator[dict[str, torch.Tensor]]:
+        """This epoch's batches (subclasses); starts by calling :meth:`epoch_rng`."""
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        """:meth:`draw_epoch`, keeping a copy of epoch 0's first batch for :meth:`first_batch`."""
+        epoch = self.epoch
+        for index, batch in enumerate(self.draw_epoch()):
+            if index == 0 and epoch == 0 and self.kept_first is None:
+                self.kept_first = first_of(batch)
+            yield batch
+
+    def first_batch(self) -> dict[str, torch.Tensor]:
+        """The first batch of epoch 0: the copy kept when epoch 0 was iterated (by the fit), else drawn
+        now, which costs one epoch's shuffle and negatives. Leaves the epoch counter as it was.
+
+        Why: the FLOP count and the scaling budget measure one training step on this batch after or
+        before the fit; drawing it again costs an epoch's sampling (34 s at ML-20M size)."""
+        if self.kept_first is None:
+            epoch = self.epoch
+            self.set_epoch(0)
+            first = next(iter(self), None)
+            self.epoch = epoch
+            if first is None:
+                raise ValueError("the training stream yields no batch: it has no training rows")
+            if self.kept_first is None:  # a subclass iterating on its own (not through draw_epoch)
+                self.kept_first = first_of(first)
+        return self.kept_first
 
     @property
     def n_rows(self) -> int:
@@ -104,7 +150,7 @@ class InteractionBatches(EpochBatches):
         offsets = (rng.random(len(users)) * self.degree[users]).astype(np.int64)
         return users, self.items_by_user[self.row_start[users] + offsets]
 
-    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+    def draw_epoch(self) -> Iterator[dict[str, torch.Tensor]]:
         rng = self.epoch_rng()
         users_all, items_all = self.draw_positives(rng)
         negs_all = self.sampler.sample(users_all, self.num_negatives, rng)
@@ -165,7 +211,7 @@ class UserRowBatches(EpochBatches):
     def n_rows(self) -> int:
         return len(self.draws)
 
-    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+    def draw_epoch(self) -> Iterator[dict[str, torch.Tensor]]:
         rng = self.epoch_rng()
         order = rng.permutation(self.draws)
         for sl in self.batch_slices(len(order)):
@@ -202,7 +248,7 @@ class LabeledBatches(EpochBatches):
     def n_rows(self) -> int:
         return len(self.user)
 
-    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+    def draw_epoch(self) -> Iterator[dict[str, torch.Tensor]]:
         rng = self.epoch_rng()
         order = rng.permutation(len(self.user))
         for sl in self.batch_slices(len(order)):

@@ -68,13 +68,13 @@ def training_flops(model: Any, loss: nn.Module, batches: Any, epochs: int) -> di
     """``{"train_flops", "train_flops_per_epoch", "flops_method"}`` of ``epochs`` epochs of ``batches``.
 
     ``batches`` is the run's training stream (an ``EpochBatches``); its first batch of epoch 0 is
-    counted. The model stays on its device; the batch is moved there.
+    counted: the one the fit drew, kept by the stream (``first_batch``), so counting after a fit
+    draws no second epoch. The model stays on its device; the batch is moved there.
     """
-    batches.set_epoch(0)
+    from recframe.training.batches import first_training_batch
+
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    first = next(iter(batches))
-    if isinstance(first, list):  # grouped mini-batches (trainer.batches_per_step)
-        first = first[0]
+    first = first_training_batch(batches)
     batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in first.items()}
     per_step, method = step_flops(model, loss, batch)
     per_epoch = round(per_step / max(batch_rows(batch), 1) * batches.n_rows)

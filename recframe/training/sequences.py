@@ -64,7 +64,7 @@ class SequenceBatches(EpochBatches):
         )
         return neg
 
-    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+    def draw_epoch(self) -> Iterator[dict[str, torch.Tensor]]:
         rng = self.epoch_rng()
         neg = self.negatives(rng)
         order = rng.permutation(len(self.users))
