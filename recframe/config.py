@@ -74,9 +74,30 @@ def compose(overrides: Sequence[str] = (), config_name: str = CONFIG_NAME) -> Di
         raise explain_hydra_error(exc, overrides) from None
 
 
+def _null_group_error(overrides: Sequence[str]) -> ConfigError:
+    """``group=null`` on a config group: say how a group is left out instead of Hydra's type complaint."""
+    nulled = next(
+        (
+            o.split("=", 1)[0]
+            for o in overrides
+            if "=" in o and o.split("=", 1)[1].strip().lower() in ("null", "none", "~")
+        ),
+        None,
+    )
+    if nulled is None:
+        return ConfigError("config error: a config group was given null; give one of its option names")
+    group = nulled.lstrip("+~")
+    return ConfigError(
+        f"{nulled}=null: '{group}' is a config group and takes an option name; "
+        f"to leave it out write ~{group} (or drop the override)"
+    )
+
+
 def explain_hydra_error(exc: Exception, overrides: Sequence[str] = ()) -> ConfigError:
     """One line for a Hydra composition or override error."""
     msg = str(exc)
+    if "Config group override must be a string" in msg:
+        return _null_group_error(overrides)
     missing = re.search(r"Could not find '([^']+)/([^'/]+)'", msg)
     if missing:
         group, value = missing.groups()

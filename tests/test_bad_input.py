@@ -39,6 +39,10 @@ def one_line_error(capsys, *args: str) -> str:
         (["trainer.max_time=00:30:00"], "trainer.max_time must be 'DD:HH:MM:SS' (e.g. '00:00:30:00' for 30 minutes)"),
         (["trainer.max_time=3600"], "in a YAML file quote it"),
         (
+            ["explain=null"],
+            "explain=null: 'explain' is a config group and takes an option name; to leave it out write ~explain",
+        ),
+        (
             ["trainer.positive_sampling=items"],
             "trainer.positive_sampling must be one of interactions, users, got 'items'",
         ),
