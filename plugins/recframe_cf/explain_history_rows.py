@@ -40,7 +40,7 @@ class HistoryRowExplainer(Explainer):
 
     def supports(self, model: Any) -> bool:
         """A model with a users x items sparse ``history`` whose ``row_inputs`` is implemented."""
-        history = getattr(model, "history", None)
+        history: Any = getattr(model, "history", None)
         if not (sp.issparse(history) and history.shape == (model.n_users, model.n_items)):
             return False
         probe = getattr(model, "row_inputs", None)
