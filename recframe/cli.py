@@ -193,7 +193,7 @@ def serve_command(argv: list[str]) -> int:
 
 @subcommand("explain")
 def explain_command(argv: list[str]) -> int:
-    """recframe explain RUN_DIR --user U [--k 10] [--reasons 5]: a saved run's top-k with the reasons for each."""
+    """recframe explain RUN_DIR --user U [--k 10] [--reasons 5] | --fidelity [--users N]: reasons, or fidelity."""
     from recframe.explain.cli import explain_main
 
     return explain_main(argv)

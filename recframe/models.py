@@ -163,6 +163,19 @@ class Recommender(nn.Module):
         for name, value in state.items():
             setattr(self, name, value)
 
+    # -- explanations (recframe.explain): gradients over the history row a model reads -------------------------
+    def row_inputs(self, rows: Tensor) -> Tensor | None:
+        """The network input ``float[B, n_items]`` for users' history rows ``rows: float[B, n_items]`` (Mult-VAE:
+        the L2-normalised row), for a model whose scores are a differentiable function of it:
+        ``score_rows(row_inputs(x_u))`` equals ``score_all(u)`` when ``history`` holds ``x_u``. Gradient
+        explainers attribute the scores over this input. ``None`` (the default): no such input."""
+        return None
+
+    def score_rows(self, inputs: Tensor) -> Tensor:
+        """``float[B, n_items] -> float[B, n_items]``: scores from :meth:`row_inputs`' output, differentiable
+        in ``inputs``; implemented by the models whose :meth:`row_inputs` is not ``None``."""
+        raise NotImplementedError
+
     def set_history(self, history: Interactions) -> None:
         """Use ``history`` (the interactions before the evaluated part) when scoring; models with
         ``uses_history`` implement it, the others ignore it."""

@@ -34,6 +34,8 @@ def register_explainers(register: Register) -> None:
     register("item_weights", "recframe_cf.explain_item_weights:ItemWeightsExplainer", aliases=["itemknn_ease"])
     register("factor_fold_in", "recframe_cf.explain_factors:FactorFoldInExplainer", aliases=["factors"])
     register("neighbour_users", "recframe_cf.explain_neighbours:NeighbourUsersExplainer")
+    register("row_gradient_input", "recframe_cf.explain_history_rows:RowGradientInput")
+    register("row_integrated_gradients", "recframe_cf.explain_history_rows:RowIntegratedGradients")
 
 
 @hookimpl

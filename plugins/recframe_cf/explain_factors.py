@@ -22,6 +22,7 @@ from torch import Tensor
 from recframe.api import Explainer, HistoryItemReason, Reason, least_squares_fold_in
 
 FOLD_IN_ALPHA = 10.0  # recframe's fold-in default for models without their own (serving/foldin.py)
+FOLD_IN_REG = 0.01  # reg = FOLD_IN_REG * trace(Q^T Q) / d, the same default
 
 
 def _fold_in_params(model: Any) -> tuple[float, float | None]:
@@ -79,3 +80,29 @@ class FactorFoldInExplainer(Explainer):
             return torch.zeros(q.shape[0], dtype=torch.float64)
         alpha, reg = _fold_in_params(model)
         return least_squares_fold_in(q, torch.as_tensor(kept), alpha, reg).double()
+
+    @torch.no_grad()
+    def rescore_many(self, model: Any, user: int, removals: Sequence[Sequence[int]]) -> Tensor:
+        """``float64[V, n_items]``: the fold-in of every removal variant as one batched solve
+        ``A_v p_v = (1 + alpha) Q_{h_v}^T 1`` with ``A_v = Q^T Q + alpha Q_{h_v}^T Q_{h_v} + reg I`` (``Q^T Q``
+        formed once), then one product ``P Q^T``; rounded through float32 as :meth:`rescore` is."""
+        hist = self.units(model, user)
+        q = self._item_factors(model)
+        out = torch.zeros(len(removals), q.shape[0], dtype=torch.float64)
+        kept = [hist[~np.isin(hist, np.asarray(list(r), dtype=np.int64))] for r in removals]
+        rows = [v for v, k in enumerate(kept) if len(k)]
+        if not rows:
+            return out
+        alpha, reg = _fold_in_params(model)
+        gram = q.T @ q
+        if reg is None:
+            reg = FOLD_IN_REG * float(torch.trace(gram)) / q.shape[1]
+        eye = reg * torch.eye(q.shape[1], dtype=q.dtype)
+        lhs, rhs = [], []
+        for v in rows:
+            qh = q[torch.as_tensor(kept[v])]
+            lhs.append(gram + alpha * (qh.T @ qh) + eye)
+            rhs.append((1.0 + alpha) * qh.sum(dim=0))
+        users = torch.linalg.solve(torch.stack(lhs), torch.stack(rhs))  # [V', d]
+        out[torch.as_tensor(rows)] = (users @ q.T).float().double()
+        return out

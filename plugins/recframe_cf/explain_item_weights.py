@@ -79,3 +79,19 @@ class ItemWeightsExplainer(Explainer):
             w = _dense_rows(item_item_weights(model), hist[drop])
             scores -= torch.from_numpy(values[drop] @ w)
         return scores
+
+    @torch.no_grad()
+    def rescore_many(self, model: Any, user: int, removals: Sequence[Sequence[int]]) -> Tensor:
+        """``float64[V, n_items]``: the model's scores once, minus ``D @ W_R`` for the rows ``W_R`` of every
+        item some removal drops and ``D[v, j] = x_uj`` where removal ``v`` drops ``j``: one product."""
+        hist, values = self._row(model, user)
+        scores = model.score_all(torch.tensor([int(user)]))[0].double().cpu()
+        drop = np.stack([np.isin(hist, np.asarray(list(r), dtype=np.int64)) for r in removals]) if removals else None
+        if drop is None:
+            return torch.zeros(0, model.n_items, dtype=torch.float64)
+        used = drop.any(axis=0)
+        out = scores.unsqueeze(0).repeat(len(removals), 1)
+        if used.any():
+            w = _dense_rows(item_item_weights(model), hist[used])  # [u, n_items]
+            out -= torch.from_numpy((drop[:, used] * values[used]) @ w)
+        return out

@@ -49,3 +49,12 @@ class NeighbourUsersExplainer(Explainer):
         keep = ~np.isin(users, np.asarray(list(removed), dtype=np.int64))
         x = model.history[users[keep]]
         return torch.from_numpy(np.asarray(x.T @ sims[keep], dtype=np.float64).ravel())
+
+    @torch.no_grad()
+    def rescore_many(self, model: Any, user: int, removals: Sequence[Sequence[int]]) -> Tensor:
+        """``float64[V, n_items]``: ``S_V X_N`` for the neighbours' rows ``X_N`` and one similarity row per
+        removal (the removed neighbours' similarities zeroed): one sparse product."""
+        users, sims = self._neighbours(model, user)
+        keep = np.stack([~np.isin(users, np.asarray(list(r), dtype=np.int64)) for r in removals])  # [V, n]
+        x = model.history[users]
+        return torch.from_numpy(np.asarray((x.T @ (keep * sims[None, :]).T).T, dtype=np.float64))

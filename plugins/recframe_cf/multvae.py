@@ -109,3 +109,13 @@ class MultVAE(Recommender):
         rows = torch.from_numpy(self.history[users.cpu().numpy()].toarray().astype(np.float32)).to(users.device)
         mu, _ = self.encode(rows)
         return self.decoder(mu)
+
+    def row_inputs(self, rows: Tensor) -> Tensor:
+        """``float[B, n_items]``: the encoder's input for history rows, their L2-normalised copy (no dropout)."""
+        return normalized_dropout(rows, 0.0)
+
+    def score_rows(self, inputs: Tensor) -> Tensor:
+        """``float[B, n_items] -> float[B, n_items]``: decoder logits at the mean code of normalised rows
+        ``inputs`` (what :meth:`score_all` computes after normalising), differentiable in ``inputs``."""
+        mu, _ = self.encoder(inputs).chunk(2, dim=1)
+        return self.decoder(mu)

@@ -58,3 +58,12 @@ class ContentTermsExplainer(Explainer):
         if len(removed):
             profile[torch.as_tensor(list(removed), dtype=torch.long)] = 0.0
         return model.item_vectors.double().cpu() @ profile
+
+    @torch.no_grad()
+    def rescore_many(self, model: Any, user: int, removals: Sequence[Sequence[int]]) -> Tensor:
+        """``float64[V, n_items]``: one profile per removal (its terms zeroed), all scored in one product."""
+        profiles = torch.from_numpy(self._profile(model, user)).unsqueeze(0).repeat(len(removals), 1)
+        for v, removed in enumerate(removals):
+            if len(removed):
+                profiles[v, torch.as_tensor(list(removed), dtype=torch.long)] = 0.0
+        return profiles @ model.item_vectors.double().cpu().T

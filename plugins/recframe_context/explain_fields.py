@@ -27,6 +27,17 @@ from recframe_context.fields import ContextRecommender
 from recframe_context.fm import FM
 
 
+def distinct_pair_logits(model: ContextRecommender, slots: Tensor) -> Tensor:
+    """``float64[N]``: the logits of ``slots: long[N, S]``, each distinct row scored once (``pair_chunk``
+    rows a call). Pairs that padding made identical (a removed item field) then score exactly alike
+    however the rows are batched, so a deletion test's ties do not depend on the batch's rounding."""
+    distinct, inverse = torch.unique(slots, dim=0, return_inverse=True)
+    logits = torch.empty(len(distinct), dtype=torch.float64)
+    for start in range(0, len(distinct), model.pair_chunk):
+        logits[start : start + model.pair_chunk] = model.logits(distinct[start : start + model.pair_chunk]).double()
+    return logits[inverse]
+
+
 class FieldExplainer(Explainer):
     """What both field explainers share: slots, field values, units and rescoring."""
 
@@ -82,10 +93,20 @@ class FieldExplainer(Explainer):
         if len(removed):
             drop = torch.isin(self.slot_fields(model), torch.as_tensor(list(removed), dtype=torch.long))
             slots[:, drop] = model.embed.pad
-        out = torch.empty(model.n_items, dtype=torch.float64)
-        for start in range(0, model.n_items, model.pair_chunk):
-            out[start : start + model.pair_chunk] = model.logits(slots[start : start + model.pair_chunk]).double()
-        return out
+        return distinct_pair_logits(model, slots)
+
+    @torch.no_grad()
+    def rescore_many(self, model: Any, user: int, removals: Sequence[Sequence[int]]) -> Tensor:
+        """``float64[V, n_items]``: the pairs of every removal (its fields' slots padded) stacked and scored
+        together, each distinct pair once (:func:`distinct_pair_logits`)."""
+        items = torch.arange(model.n_items)
+        base = self.pair_slots(model, user, items)  # [n_items, S]
+        fields = self.slot_fields(model)
+        block = base.unsqueeze(0).repeat(len(removals), 1, 1)  # [V, n_items, S]
+        for v, removed in enumerate(removals):
+            if len(removed):
+                block[v][:, torch.isin(fields, torch.as_tensor(list(removed), dtype=torch.long))] = model.embed.pad
+        return distinct_pair_logits(model, block.view(-1, block.shape[-1])).view(len(removals), model.n_items)
 
 
 class FMFieldExplainer(FieldExplainer):

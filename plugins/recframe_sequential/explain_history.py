@@ -71,6 +71,21 @@ class HistoryPositions(Explainer):
         state = model.encode(self._sequence(model, kept))[:, -1, :]
         return (state @ model.item_weights().T).view(-1).double().cpu()
 
+    @torch.no_grad()
+    def rescore_many(self, model: Any, user: int, removals: Sequence[Sequence[int]]) -> Tensor:
+        """``float64[V, n_items]``: every removal's shorter window, left-padded into one ``long[V, max_len]``
+        batch, encoded once (an emptied window scores zero, as in :meth:`rescore`)."""
+        window = self.window(model, user)
+        kept = [np.delete(window, np.asarray(list(r), dtype=np.int64)) for r in removals]
+        out = torch.zeros(len(removals), model.n_items, dtype=torch.float64)
+        rows = [v for v, k in enumerate(kept) if len(k)]
+        if not rows:
+            return out
+        seqs = torch.cat([self._sequence(model, kept[v]) for v in rows])  # [V', max_len]
+        states = model.encode(seqs)[:, -1, :]
+        out[torch.as_tensor(rows)] = (states @ model.item_weights().T).double().cpu()
+        return out
+
     def position_weights(self, model: Any, user: int, items: Tensor) -> np.ndarray:
         """``float64[m, n]``: each item's weight of each history position."""
         raise NotImplementedError

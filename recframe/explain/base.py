@@ -7,7 +7,9 @@ handle do), and on that user's *units*: what its reasons point at and a deletion
 
 * :meth:`Explainer.explain`: per item of ``items: long[m]``, the ``k_reasons`` largest reasons;
 * :meth:`Explainer.units`: ``int64[n]``, the user's units (history item ids, field indices);
-* :meth:`Explainer.rescore`: ``float[n_items]``, the scores of every item with some units removed.
+* :meth:`Explainer.rescore`: ``float[n_items]``, the scores of every item with some units removed;
+  :meth:`Explainer.rescore_many` does it for several removals at once (the fidelity test's deletion
+  variants of one user), by default one :meth:`rescore` each, in one batched call where the model allows.
 
 ``models`` names the registered models the explainer is written for (shown in the error when a
 model is not supported); :meth:`Explainer.supports` decides from the model object itself.
@@ -20,6 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+import torch
 from torch import Tensor
 
 from recframe.errors import ConfigError
@@ -79,6 +82,12 @@ class Explainer:
     def rescore(self, model: Any, user: int, removed: Sequence[int]) -> Tensor:
         """``float[n_items]``: every item's score for ``user`` with the units ``removed`` taken out."""
         raise NotImplementedError
+
+    def rescore_many(self, model: Any, user: int, removals: Sequence[Sequence[int]]) -> Tensor:
+        """``float64[V, n_items]``: row ``v`` is :meth:`rescore` with ``removals[v]`` taken out. This default
+        calls :meth:`rescore` once per removal; explainers whose model can score the variants as one batch
+        (stacked history rows, sequences, field slots, fold-in solves) override it with the same numbers."""
+        return torch.stack([self.rescore(model, user, list(r)).double().cpu() for r in removals])
 
 
 def unsupported(explainer_name: str, explainer: Explainer, model_name: str) -> ConfigError:

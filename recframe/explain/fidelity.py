@@ -94,15 +94,28 @@ def top_item(scores: torch.Tensor, masked: np.ndarray) -> int:
     return int(torch.argmax(s))
 
 
+def ranks_of(scores: torch.Tensor, item: int, masked: np.ndarray) -> np.ndarray:
+    """``int64[V]``: :func:`rank_of` of ``item`` in each row of ``scores: float[V, n_items]``."""
+    s = scores.detach().double().cpu().clone()
+    s[:, torch.as_tensor(masked, dtype=torch.long)] = -torch.inf
+    return ((s > s[:, item : item + 1]).sum(dim=1) + 1).numpy()
+
+
 def deletion_curve(
     explainer: Explainer,
     model: Any,
     users: np.ndarray,
     seen: Any,
     protocol: FidelityProtocol,
+    batched: bool = True,
 ) -> FidelityCurve:
     """The deletion curves of ``explainer`` on ``model`` for ``users: int64[n]`` (already sampled);
-    ``seen``: a users x items CSR matrix of what each user's ranking masks."""
+    ``seen``: a users x items CSR matrix of what each user's ranking masks.
+
+    A user's deletion variants (the top-``r`` reasons and ``random_draws`` random sets per cut-off) are
+    drawn first, in the order the random generator always served them, then re-scored together by
+    :meth:`Explainer.rescore_many` (one batched call where the explainer has one); ``batched=False``
+    re-scores them one :meth:`Explainer.rescore` at a time. Both give the same curves."""
     rng = np.random.default_rng(protocol.seed)
     curve = FidelityCurve(tuple(protocol.cutoffs), {r: [] for r in protocol.cutoffs}, {r: [] for r in protocol.cutoffs})
     for user in users.tolist():
@@ -116,14 +129,20 @@ def deletion_curve(
         before = rank_of(base, item, masked)
         reasons = explainer.explain(model, user, torch.tensor([item]), k_reasons=max(protocol.cutoffs))[0]
         ordered = [r.unit for r in reasons]
+        removals: list[list[int]] = []
         for r in protocol.cutoffs:
-            after = rank_of(explainer.rescore(model, user, ordered[:r]), item, masked)
-            curve.reasons[r].append(float(after - before))
-            draws = []
+            removals.append(ordered[:r])
             for _ in range(protocol.random_draws):
-                pick = rng.choice(units, size=min(r, len(units)), replace=False)
-                draws.append(rank_of(explainer.rescore(model, user, pick.tolist()), item, masked) - before)
-            curve.random[r].append(float(np.mean(draws)))
+                removals.append(rng.choice(units, size=min(r, len(units)), replace=False).tolist())
+        if batched:
+            scores = explainer.rescore_many(model, user, removals)
+        else:
+            scores = torch.stack([explainer.rescore(model, user, removed).double().cpu() for removed in removals])
+        drops = (ranks_of(scores, item, masked) - before).astype(np.float64)
+        step = 1 + protocol.random_draws
+        for n, r in enumerate(protocol.cutoffs):
+            curve.reasons[r].append(float(drops[n * step]))
+            curve.random[r].append(float(np.mean(drops[n * step + 1 : (n + 1) * step])))
     return curve
 
 

@@ -5,11 +5,15 @@
 * ``explain`` (after the results): the deletion curve (:mod:`recframe.explain.fidelity`) on the
   declared sample of test users, stored as ``results["explain"]`` with its protocol; the explainers
   named in ``explain.compare`` are measured on the same users, under ``results["explain"]["compared"]``.
+
+:func:`fidelity_block` computes that block for any fitted model; ``recframe explain RUN --fidelity``
+(:mod:`recframe.explain.posthoc`) calls it on a saved run.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from omegaconf import OmegaConf
@@ -77,29 +81,55 @@ def explain(ctx: RunContext) -> None:
     spec = _spec(ctx)
     if spec is None:
         return
-    from recframe.explain.choose import choose_explainer
-    from recframe.explain.fidelity import sample_users
     from recframe.models import apply_history
 
     model, split = ctx.require("model"), ctx.require("split")
     protocol = protocol_from(spec)
-    model_name = str(ctx.cfg.model.name)
     model.eval()
     apply_history(model, split.history("test"))
     train = split.train.to_csr()
     train.data[:] = 1.0
-    users = sample_users(split.test.user, protocol.sample_users, protocol.seed)
-    seen = split.seen_before("test")
-    name, explainer = choose_explainer(model, model_name, str(spec.get("explainer", "auto")))
+    ctx.results["explain"] = fidelity_block(
+        model,
+        str(ctx.cfg.model.name),
+        split.test.user,
+        split.seen_before("test"),
+        train,
+        protocol,
+        str(spec.get("explainer", "auto")),
+        _names(spec.get("compare")),
+    )
+
+
+def fidelity_block(
+    model: Any,
+    model_name: str,
+    test_users: Any,
+    seen: Any,
+    train: Any,
+    protocol: Any,
+    explainer_name: str = "auto",
+    compare: Sequence[str] = (),
+) -> dict[str, Any]:
+    """``results["explain"]``: the deletion curve of the chosen explainer (and of each of ``compare``) on
+    ``protocol.sample_users`` of ``test_users`` drawn by ``protocol.seed``; ``seen``: users x items CSR of
+    what each test ranking masks; ``train``: the binary users x items matrix the model was fitted on.
+    The run's ``explain`` stage and ``recframe explain RUN --fidelity`` both call it."""
+    from recframe.explain.choose import choose_explainer
+    from recframe.explain.fidelity import sample_users
+
+    model.eval()
+    users = sample_users(test_users, protocol.sample_users, protocol.seed)
+    name, explainer = choose_explainer(model, model_name, explainer_name)
     block = {"explainer": name, **_measure(explainer, model, users, seen, train, protocol)}
     block["protocol"] = protocol.as_dict()
     compared = {}
-    for other in _names(spec.get("compare")):
+    for other in compare:
         other_name, other_explainer = choose_explainer(model, model_name, other)
         compared[other_name] = _measure(other_explainer, model, users, seen, train, protocol)
     if compared:
         block["compared"] = compared
-    ctx.results["explain"] = block
+    return block
 
 
 def _names(value: Any) -> list[str]:
