@@ -52,23 +52,29 @@ def timed(fn: Callable[[], Any], repeats: int) -> tuple[list[float], Any]:
 # ---- implicit ---------------------------------------------------------------------------------------------
 
 
-@task("implicit_als")
-def implicit_als(split: dict[str, np.ndarray], p: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def new_implicit_als(p: dict[str, Any], **extra: Any) -> Any:
+    """implicit's CPU ALS with the comparison's settings (factors, L2, alpha, iterations, threads, CG steps)."""
     from implicit.cpu.als import AlternatingLeastSquares
 
+    model = AlternatingLeastSquares(
+        factors=p["factors"],
+        regularization=p["regularization"],
+        alpha=p["alpha"],
+        iterations=p["iterations"],
+        num_threads=p["threads"],
+        random_state=p["seed"],
+        **extra,
+    )
+    model.cg_steps = p["cg_steps"]
+    return model
+
+
+@task("implicit_als")
+def implicit_als(split: dict[str, np.ndarray], p: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     train = csr(split, "train")
 
     def fit() -> Any:
-        model = AlternatingLeastSquares(
-            factors=p["factors"],
-            regularization=p["regularization"],
-            alpha=p["alpha"],
-            iterations=p["iterations"],
-            num_threads=p["threads"],
-            random_state=p["seed"],
-            calculate_training_loss=False,
-        )
-        model.cg_steps = p["cg_steps"]
+        model = new_implicit_als(p, calculate_training_loss=False)
         model.fit(train, show_progress=False)
         return model
 
@@ -86,17 +92,7 @@ def implicit_als_iterations(
     split: dict[str, np.ndarray], p: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """One implicit ALS fit; the factors after each iteration listed in ``keep`` (``user_<k>``, ``item_<k>``)."""
-    from implicit.cpu.als import AlternatingLeastSquares
-
-    model = AlternatingLeastSquares(
-        factors=p["factors"],
-        regularization=p["regularization"],
-        alpha=p["alpha"],
-        iterations=p["iterations"],
-        num_threads=p["threads"],
-        random_state=p["seed"],
-    )
-    model.cg_steps = p["cg_steps"]
+    model = new_implicit_als(p)
     keep, kept = set(p["keep"]), {}
 
     def after(iteration: int, _seconds: float, _loss: Any) -> None:
