@@ -46,6 +46,17 @@ def test_the_cpu_sweeps_declare_their_cuts_and_pass_their_own_checks(experiment,
         assert (cfg.model.embedding_dim, cfg.model.num_layers, cfg.model.max_len) == (64, 2, 20)  # sasrec_m, cut
 
 
+@pytest.mark.parametrize("experiment", ["balance/scaling_bpr_ml1m", "balance/scaling_bpr_ml1m_cpu"])
+def test_the_bpr_contrast_sweeps_train_only_bpr(experiment):
+    """The sweep's grid is every swept key's values crossed: each of its jobs must compose to BPR-MF, not
+    to a SASRec size inherited from balance/scaling's list of sizes."""
+    swept = compose([f"experiment={experiment}"]).hydra.sweeper.params
+    assert set(swept) == {"scaling_size", "model.embedding_dim", "seed"}
+    for size in str(swept.scaling_size).split(","):
+        cfg = compose([f"experiment={experiment}", f"scaling_size={size}", "model.embedding_dim=16"])
+        assert cfg.model.name == "bpr" and cfg.model.embedding_dim == 16
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
