@@ -30,18 +30,23 @@ def _fresh_first(make) -> dict[str, torch.Tensor]:
     return next(iter(stream))
 
 
-@pytest.mark.parametrize("kind", ["pairwise", "pointwise", "listwise"])
+@pytest.mark.parametrize("kind", ["pairwise", "pointwise", "listwise", "compiled"])
 def test_the_stream_keeps_epoch_zeros_first_batch_as_drawn(kind):
     train = _train()
 
     def make():
         if kind == "listwise":
             return UserRowBatches(train, 8, seed=5)
+        if kind == "compiled":  # trainer.optimizer=sgd_compiled's slices of pairs
+            from recframe.training.compiled_epoch import CompiledPairs
+
+            return CompiledPairs(train, 16, NegativeSampler(train), seed=5)
         return InteractionBatches(train, kind, 16, 2, NegativeSampler(train), seed=5)
 
     stream = make()
     stream.set_epoch(0)
     epoch0 = list(stream)  # what the fit's first epoch sees
+    assert stream.kept_first is not None  # kept while the fit iterated, not drawn again later
     stream.set_epoch(1)
     epoch1 = list(stream)
     assert not _same(epoch0[0], epoch1[0])  # the epochs differ, so keeping the wrong one would show

@@ -68,7 +68,7 @@ class CompiledPairs(EpochBatches):
     def n_rows(self) -> int:
         return len(self.user)
 
-    def __iter__(self) -> Iterator[dict[str, Tensor]]:
+    def draw_epoch(self) -> Iterator[dict[str, Tensor]]:
         rng = self.epoch_rng()
         order = rng.permutation(len(self.user))
         slices = list(self.batch_slices(len(order)))
