@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -134,10 +135,9 @@ def deletion_curve(
             removals.append(ordered[:r])
             for _ in range(protocol.random_draws):
                 removals.append(rng.choice(units, size=min(r, len(units)), replace=False).tolist())
-        if batched:
-            scores = explainer.rescore_many(model, user, removals)
-        else:
-            scores = torch.stack([explainer.rescore(model, user, removed).double().cpu() for removed in removals])
+        # batched=False: the base class's one rescore per removal, whatever the explainer overrides
+        rescore_many = explainer.rescore_many if batched else partial(Explainer.rescore_many, explainer)
+        scores = rescore_many(model, user, removals)
         drops = (ranks_of(scores, item, masked) - before).astype(np.float64)
         step = 1 + protocol.random_draws
         for n, r in enumerate(protocol.cutoffs):
