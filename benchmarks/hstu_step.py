@@ -4,10 +4,11 @@ the encoder before and after the in-place attention weights and the last-query s
 Input: ML-1M (``$RECFRAME_DATA_DIR/ml-1m/ratings.dat``), every user's ratings in time order as one
 training sequence (the latest 200 items), batches of 128 users as ``SequenceBatches`` builds them;
 HSTU as ``conf/experiment/repro/hstu_ml1m/hstu.yaml`` sets it (d 50, 2 layers, 1 head, dqk = dv =
-50, dropout 0.2), trained with the full softmax (``sequence_ce``). Per batch it times, in one run and
-interleaved: the encoder's forward and backward with the first version's layer
-(``dense``: every ``[B, H, L, L]`` step out of place) and with the current one (``fast``), and the
-full-softmax loss's forward and backward (the ``[N, 3706]`` scores and their gradient). Scoring:
+50, dropout 0.2). Per batch it times, in one run and interleaved: the encoder's forward and backward
+with the first version's layer (``dense``: every ``[B, H, L, L]`` step out of place) and with the
+current one (``fast``); the full-softmax loss's forward and backward (``sequence_ce``: the
+``[N, 3706]`` scores and their gradient); and the sampled softmax's over 128 negatives a target
+position (``sampled_softmax``, the reproduction's loss: the ``[N, 129]`` scores). Scoring:
 the latest state of 2,048 users, by the full encoding vs the last-query path. It prints the medians
 and the ratios. Usage: ``python benchmarks/hstu_step.py [--batches 4] [--threads 1]``.
 """
@@ -28,6 +29,7 @@ import torch.nn.functional as F
 
 from recframe.data.interactions import Interactions
 from recframe.models import DatasetInfo
+from recframe.plugins import registries
 from recframe.training.sampling import NegativeSampler
 from recframe.training.sequences import SequenceBatches
 from recframe_sequential.hstu import HSTU, HSTULayer
@@ -74,9 +76,10 @@ def main() -> None:
     info = DatasetInfo(data.n_users, data.n_items, data, np.bincount(data.item, minlength=data.n_items))
     torch.manual_seed(0)
     model = HSTU(info, embedding_dim=50, num_layers=2, num_heads=1, dqk=50, dv=50, dropout=0.2, max_len=200).train()
-    batches = SequenceBatches(data, 128, 200, 1, NegativeSampler(data), seed=0)
+    batches = SequenceBatches(data, 128, 200, 128, NegativeSampler(data), seed=0)
+    sampled_softmax = registries().loss.get("sampled_softmax")()
     fast_forward = HSTULayer.forward
-    times: dict[str, list[float]] = {"dense": [], "fast": [], "loss": []}
+    times: dict[str, list[float]] = {"dense": [], "fast": [], "loss": [], "sampled": []}
     targets = []
     for i, batch in enumerate(batches):
         if i == args.batches:
@@ -93,17 +96,31 @@ def main() -> None:
         def loss_step(hidden: torch.Tensor = hidden, target: torch.Tensor = outputs["target_item"]) -> None:
             F.cross_entropy(hidden @ model.item_weights().T, target).backward()
 
+        def sampled_step(hidden: torch.Tensor = hidden, batch: dict[str, torch.Tensor] = batch) -> None:
+            table = model.item_weights()
+            mask = batch["pos_item"] >= 0
+            scores = {
+                "pos_score": (hidden * table[batch["pos_item"][mask]]).sum(-1),
+                "neg_score": torch.bmm(table[batch["neg_item"][mask]], hidden.unsqueeze(-1)).squeeze(-1),
+            }
+            sampled_softmax(scores, batch).backward()
+
         times["loss"].append(timed(loss_step))
+        times["sampled"].append(timed(sampled_step))
     model.eval()
     model.set_history(data)
     users = torch.arange(min(2048, data.n_users))
     with torch.no_grad():
         full = timed(lambda: model.encode(model.history[users])[:, -1])
         last = timed(lambda: model.user_state(users))
-    dense, fast, loss = (median(times[k]) for k in ("dense", "fast", "loss"))
+    dense, fast, loss, sampled = (median(times[k]) for k in ("dense", "fast", "loss", "sampled"))
     print(f"threads {args.threads}, {args.batches} batches of 128 users, median target positions {median(targets)}")
     print(f"encoder forward+backward: dense {dense:.3f} s, fast {fast:.3f} s, ratio dense/fast {dense / fast:.2f}")
     print(f"full-softmax loss forward+backward: {loss:.3f} s = {loss / (loss + fast):.0%} of the fast step")
+    print(
+        f"sampled-softmax loss (128 negatives) forward+backward: {sampled:.3f} s = "
+        f"{sampled / (sampled + fast):.0%} of its step; step ratio full/sampled {(loss + fast) / (sampled + fast):.2f}"
+    )
     print(f"scoring {len(users)} users: full encoding {full:.3f} s, last query {last:.3f} s, ratio {full / last:.2f}")
 
 

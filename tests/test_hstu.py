@@ -80,14 +80,46 @@ def test_score_all_and_score_agree_and_read_the_history():
         assert torch.allclose(full * model.temperature, cosine, atol=1e-5)  # cosine over the temperature
 
 
+def test_sampled_softmax_on_a_sequence_batch_equals_its_definition_in_double_precision():
+    """The loss over HSTU's outputs against ``mean_t [logsumexp(s_pos, s_neg_1..n) - s_pos]`` written
+    out per target position in float64 from the encoder's states and the raw item embeddings."""
+    data = chains(n_users=12)
+    torch.manual_seed(0)
+    model = make("hstu", data, embedding_dim=16, num_layers=2, dqk=8, dv=8, max_len=6).eval()
+    batch = next(iter(SequenceBatches(data, 12, 6, 5, NegativeSampler(data), seed=3)))
+    with torch.no_grad():
+        got = registries().loss.get("sampled_softmax")()(model(batch), batch)
+        states = model.encode(batch["seq"]).double()
+        table = model.item_embedding.weight.double()
+    terms = []
+    for b, t in zip(*np.nonzero(batch["pos_item"].numpy() >= 0), strict=True):
+        items = [int(batch["pos_item"][b, t])] + batch["neg_item"][b, t].tolist()
+        vectors = F.normalize(table[items], dim=-1) / model.temperature**0.5
+        logits = vectors @ states[b, t]
+        terms.append(torch.logsumexp(logits, 0) - logits[0])
+    assert len(terms) > 12  # several target positions a row
+    assert abs(float(got) - float(torch.stack(terms).mean())) < 1e-5
+
+
+def test_sampled_softmax_is_log_n_plus_one_when_every_negative_is_the_positive():
+    data = chains(n_users=8)
+    model = make("hstu", data, embedding_dim=8, dqk=4, dv=4, max_len=5).eval()
+    batch = next(iter(SequenceBatches(data, 8, 5, 7, NegativeSampler(data), seed=0)))
+    batch["neg_item"] = batch["pos_item"].unsqueeze(-1).expand(-1, -1, 7).clone()
+    with torch.no_grad():
+        got = registries().loss.get("sampled_softmax")()(model(batch), batch)
+    assert abs(float(got) - np.log(8.0)) < 1e-5
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("loss_name", ["sequence_ce", "sequence_bce"])
+@pytest.mark.parametrize("loss_name", ["sequence_ce", "sequence_bce", "sampled_softmax"])
 def test_hstu_learns_a_deterministic_successor(loss_name):
     data = chains()
     split = registries().splitter.get("leave_one_out")(data, order="time")
     torch.manual_seed(0)
     model = make("hstu", data, embedding_dim=32, num_layers=1, dqk=16, dv=16, dropout=0.1, max_len=8)
-    batches = SequenceBatches(split.train, 32, 8, 1, NegativeSampler(split.train), seed=0)
+    negatives = 8 if loss_name == "sampled_softmax" else 1
+    batches = SequenceBatches(split.train, 32, 8, negatives, NegativeSampler(split.train), seed=0)
     loss = registries().loss.get(loss_name)()
     optim = torch.optim.Adam(model.parameters(), lr=1e-2)
     model.train()

@@ -37,18 +37,18 @@ def _sequence_batch(n_items: int, b: int = 5, length: int = 12, negatives: int =
     }
 
 
-@pytest.mark.parametrize("loss_name", ["sequence_ce", "sequence_bce"])
+@pytest.mark.parametrize(("loss_name", "negatives"), [("sequence_ce", 1), ("sequence_bce", 1), ("sampled_softmax", 6)])
 @pytest.mark.parametrize(
     "shape", [dict(num_layers=1, num_heads=1, dqk=8, dv=8), dict(num_layers=3, num_heads=2, dqk=4, dv=6)]
 )
-def test_hstu_analytic_flops_equal_the_flop_counter(loss_name, shape):
-    from recframe_losses.sequence import SequenceBCELoss, SequenceCELoss
+def test_hstu_analytic_flops_equal_the_flop_counter(loss_name, negatives, shape):
+    from recframe.plugins import registries
     from recframe_sequential.hstu import HSTU
 
     info, _ = _info(7, 30)
     model = HSTU(info, embedding_dim=16, max_len=12, **shape)
-    loss = SequenceCELoss() if loss_name == "sequence_ce" else SequenceBCELoss()
-    batch = _sequence_batch(30)
+    loss = registries().loss.get(loss_name)()
+    batch = _sequence_batch(30, negatives=negatives)
     counted = measured_step_flops(model, loss, batch)
     analytic = model.training_flops(batch, loss_name == "sequence_ce")
     assert counted > 0

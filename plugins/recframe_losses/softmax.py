@@ -3,7 +3,10 @@
 * ``softmax``: full softmax cross-entropy of the positive item over all items
   (``-log exp(s_ui) / sum_j exp(s_uj)``), from the model's ``score_all``.
 * ``sampled_softmax``: the same over the positive and its sampled negatives
-  (Jean et al., ACL 2015; uniform negatives, so no log-Q correction is needed).
+  (Jean et al., ACL 2015; uniform negatives, so no log-Q correction is needed). It reads
+  ``pos_score``/``neg_score`` only, so it serves pairwise batches (one row a user-item pair) and
+  sequence batches (one row a target position) alike; HSTU (Zhai et al., ICML 2024) trains with it
+  over 128 negatives.
 * ``multinomial``: the multinomial log-likelihood of a user's whole row,
   ``-sum_i x_ui log softmax(z_u)_i`` (Liang et al., WWW 2018), for listwise models.
 """
@@ -28,9 +31,13 @@ class SoftmaxLoss(Loss):
 
 
 class SampledSoftmaxLoss(Loss):
-    """Softmax over ``[pos_score, neg_score...]`` (``[B]`` and ``[B, n]``) with temperature."""
+    """Softmax over ``[pos_score, neg_score...]`` (``[N]`` and ``[N, n]``) with temperature.
 
-    batch_kinds = ("pairwise",)
+    ``N`` is the batch's rows (pairwise batches) or its target positions (sequence batches); the
+    loss is the mean over them of ``logsumexp(pos, negs) - pos``.
+    """
+
+    batch_kinds = ("pairwise", "sequence")
 
     def __init__(self, temperature: float = 1.0) -> None:
         super().__init__()

@@ -19,8 +19,9 @@ built. Item embeddings are scaled by ``sqrt(d)`` and added to learned positions;
 and the item embeddings are L2-normalised and their cosine divided by ``temperature`` (the released
 ML-1M configs: ``l2_norm``, temperature 0.05), so ranking is by cosine similarity.
 
-The paper trains with a sampled softmax over 128 negatives; here ``loss=sequence_ce`` (the full
-softmax over ML-1M's 3,706 items) or ``loss=sequence_bce`` both work.
+The paper trains with a sampled softmax over 128 negatives drawn from the whole catalogue
+(``loss=sampled_softmax trainer.num_negatives=128``, the reproduction's setting); ``loss=sequence_ce``
+(the full softmax over every item) and ``loss=sequence_bce`` work too.
 """
 
 from __future__ import annotations
@@ -169,13 +170,21 @@ class HSTU(SequentialRecommender):
         return (self.user_state(users) * self.item_vectors(items)).sum(-1)
 
     def forward(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
-        """As :meth:`SequentialRecommender.forward`, with the normalised item vectors."""
+        """As :meth:`SequentialRecommender.forward`, with the normalised item vectors.
+
+        The item table is normalised once (``[n_items, d]``) and its rows gathered, rather than
+        normalising ``[N, n, d]`` gathered rows; the ``N`` states against their ``n`` negatives are one
+        batched product ``[N, 1, d] x [N, d, n]`` (with 128 negatives a position, the sampled softmax's
+        setting, the element-wise form streamed three ``[N, 128, d]`` temporaries through memory).
+        """
         hidden = self.encode(batch["seq"])
         mask = batch["pos_item"] >= 0
         states, target = hidden[mask], batch["pos_item"][mask]
+        table = self.item_weights()
+        negatives = table[batch["neg_item"][mask]]  # [N, n, d]
         return {
-            "pos_score": (states * self.item_vectors(target)).sum(-1),
-            "neg_score": (states.unsqueeze(1) * self.item_vectors(batch["neg_item"][mask])).sum(-1),
+            "pos_score": (states * table[target]).sum(-1),
+            "neg_score": torch.bmm(negatives, states.unsqueeze(-1)).squeeze(-1),
             "hidden": states,
             "target_item": target,
         }
@@ -184,17 +193,22 @@ class HSTU(SequentialRecommender):
         """Matrix-multiply FLOPs of one training step on ``batch`` (forward and backward), analytically.
 
         Per layer, over the dense ``[B, L]`` layout: ``f1`` (``2 B L d * H(2dv + 2dqk)``), ``QK^T``
-        (``2 B H L^2 dqk``), ``AV`` (``2 B H L^2 dv``), ``f2`` (``2 B L H dv * d``); with ``all_scores``
-        the ``N`` target states against every item (``2 N d n_items``). The backward pass computes two
-        products of the same size per product (the input's and the weight's gradient), so a step is
-        three times the forward. Embedding look-ups, norms and element-wise work are not counted
-        (as ``torch.utils.flop_counter.FlopCounterMode`` does not count them).
+        (``2 B H L^2 dqk``), ``AV`` (``2 B H L^2 dv``), ``f2`` (``2 B L H dv * d``); the ``N`` target
+        states against their ``n`` negatives (``2 N d n``, a batched product); with ``all_scores`` the
+        states against every item (``2 N d n_items``), and then the negatives' product is forward only,
+        since the full-softmax loss does not read it and no gradient flows back through it. The
+        backward pass computes two products of the same size per product (the input's and the
+        weight's gradient), so a step is three times the forward. Embedding look-ups, norms and
+        element-wise work are not counted (as ``torch.utils.flop_counter.FlopCounterMode`` does not
+        count them).
         """
         b, length = batch["seq"].shape
         d, h, dqk, dv = self.embedding_dim, self.num_heads, self.dqk, self.dv
         per_layer = 2 * b * length * d * h * (2 * dv + 2 * dqk) + 2 * b * h * length * length * (dqk + dv)
         per_layer += 2 * b * length * h * dv * d
         forward = self.num_layers * per_layer
+        targets = int((batch["pos_item"] >= 0).sum())
+        negatives = 2 * targets * d * batch["neg_item"].shape[-1]
         if all_scores:
-            forward += 2 * int((batch["pos_item"] >= 0).sum()) * d * self.n_items
-        return 3 * forward
+            return 3 * (forward + 2 * targets * d * self.n_items) + negatives
+        return 3 * (forward + negatives)
