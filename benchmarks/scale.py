@@ -7,7 +7,10 @@ its own) measures, in order:
 * load, cold: the Parquet file parsed through ``data=table`` into an empty parsed-data cache;
 * load, cached: the same again, served from the cache;
 * split: per-user random 8:1:1 (``protocol=random_811``);
-* BPR-MF epoch: a bare loop over recframe's batches (embedding 64, batch 4,096, Adam as configured),
+* BPR-MF epoch (embedding 64, batch 4,096, one uniform negative), once per ``--bpr-optimizers``
+  entry: ``sgd_compiled``, the compiled BPR-SGD epoch (``trainer.optimizer=sgd_compiled``: the loop
+  its Lightning module runs, one kernel call per slice of 16 batches, the whole epoch timed);
+  ``sparse_adam`` or ``adam`` (dense), a bare loop over recframe's mini-batches with that optimiser,
   bounded by ``--max-batches`` and scaled to the whole epoch when the bound cuts it (marked ``*``);
 * iALS: one ALS iteration (both half-steps, embedding 64, 3 CG steps), ``--threads`` threads;
 * ItemKNN fit (k 100);
@@ -17,7 +20,8 @@ its own) measures, in order:
 
 Usage::
 
-    RECFRAME_CACHE_DIR=/tmp/rfcache python benchmarks/scale.py [--sizes 1e6 1e7 1e8] [--threads 1] [--json out.json]
+    RECFRAME_CACHE_DIR=/tmp/rfcache python benchmarks/scale.py [--sizes 1e6 1e7 1e8] [--threads 1]
+        [--bpr-optimizers sgd_compiled sparse_adam adam] [--json out.json]
 
 Times are wall seconds, one run each; the last columns are seconds per million interactions, so
 linear cost shows as a flat column.
@@ -37,7 +41,13 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-STEPS = ["load_cold", "load_cached", "split", "bpr_epoch", "ials_iteration", "itemknn_fit", "full_eval"]
+BPR_OPTIMIZERS = ("sgd_compiled", "sparse_adam", "adam")
+FIXED_STEPS = ["load_cold", "load_cached", "split", "ials_iteration", "itemknn_fit", "full_eval"]
+
+
+def steps(bpr_optimizers: list[str]) -> list[str]:
+    """The table's columns: the fixed steps with one ``bpr_<optimizer>`` column each after the split."""
+    return FIXED_STEPS[:3] + [f"bpr_{name}" for name in bpr_optimizers] + FIXED_STEPS[3:]
 
 
 def peak_rss_gib() -> float:
@@ -60,9 +70,6 @@ def measure(size: int, args: argparse.Namespace) -> dict[str, Any]:
     from recframe.models import DatasetInfo
     from recframe.plugins import registries
     from recframe.runner import build, build_metrics, derive_seeds, load_data, make_split, ranking_targets
-    from recframe.training.batches import InteractionBatches
-    from recframe.training.module import RecframeModule
-    from recframe.training.sampling import NegativeSampler
 
     folder = generate(size, seed=args.seed)
     cfg = rconfig.compose(
@@ -89,32 +96,14 @@ def measure(size: int, args: argparse.Namespace) -> dict[str, Any]:
     def model(name: str, **params: Any) -> Any:
         return build(regs.model.get(name), "model", name, params, info)
 
-    bpr = model("bpr", embedding_dim=64)
-    loss = build(regs.loss.get("bpr"), "loss", "bpr", {})
-    batches = InteractionBatches(split.train, bpr.batch_kind, 4096, 1, NegativeSampler(split.train), args.seed)
-    optimizer = RecframeModule(
-        bpr, loss, {"optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0}, None, None
-    ).configure_optimizers()
-    bpr.train()
-    for warm, batch in enumerate(batches):  # untimed: loads the compiled kernels, first allocations
-        optimizer.zero_grad(set_to_none=True)
-        loss(bpr(batch), batch).backward()
-        optimizer.step()
-        if warm >= 2:
-            break
-    t, done = clock(), 0
-    for batch in batches:
-        optimizer.zero_grad(set_to_none=True)
-        loss(bpr(batch), batch).backward()
-        optimizer.step()
-        done += 1
-        if done >= args.max_batches:
-            break
-    elapsed, total = clock() - t, len(batches)
-    out["seconds"]["bpr_epoch"] = elapsed * total / done
-    if done < total:
-        out["scaled"].append("bpr_epoch")
-    del bpr, optimizer, batches
+    for name in args.bpr_optimizers:
+        if name == "sgd_compiled":
+            out["seconds"]["bpr_sgd_compiled"] = compiled_bpr_epoch(model("bpr", embedding_dim=64), split.train, args)
+        else:
+            seconds, bounded = minibatch_bpr_epoch(model("bpr", embedding_dim=64), split.train, name, args)
+            out["seconds"][f"bpr_{name}"] = seconds
+            if bounded:
+                out["scaled"].append(f"bpr_{name}")
 
     ials = model("ials", embedding_dim=64, iterations=1)
     ials.fit(split.train.subset(np.arange(len(split.train)) < 10_000))  # untimed warm-up (compiled kernel)
@@ -148,6 +137,59 @@ def measure(size: int, args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def minibatch_bpr_epoch(bpr: Any, train: Any, optimizer_name: str, args: argparse.Namespace) -> tuple[float, bool]:
+    """``(seconds, bounded)``: one BPR-MF epoch of mini-batches under ``optimizer_name`` (``adam`` or
+    ``sparse_adam``), the first three batches untimed, at most ``--max-batches`` timed and scaled."""
+    from recframe.plugins import registries
+    from recframe.runner import build
+    from recframe.training.batches import InteractionBatches
+    from recframe.training.module import RecframeModule
+    from recframe.training.sampling import NegativeSampler
+
+    loss = build(registries().loss.get("bpr"), "loss", "bpr", {})
+    sampler = NegativeSampler(train, distribution="uniform")
+    batches = InteractionBatches(train, bpr.batch_kind, 4096, 1, sampler, args.seed)
+    optim = {"optimizer": optimizer_name, "lr": 1e-3, "weight_decay": 0.0}
+    optimizer = RecframeModule(bpr, loss, optim, None, None).configure_optimizers()
+    bpr.train()
+    for warm, batch in enumerate(batches):  # untimed: loads the compiled kernels, first allocations
+        optimizer.zero_grad(set_to_none=True)
+        loss(bpr(batch), batch).backward()
+        optimizer.step()
+        if warm >= 2:
+            break
+    start, done = time.perf_counter(), 0
+    for batch in batches:
+        optimizer.zero_grad(set_to_none=True)
+        loss(bpr(batch), batch).backward()
+        optimizer.step()
+        done += 1
+        if done >= args.max_batches:
+            break
+    elapsed, total = time.perf_counter() - start, len(batches)
+    return elapsed * total / done, done < total
+
+
+def compiled_bpr_epoch(bpr: Any, train: Any, args: argparse.Namespace) -> float:
+    """Seconds of one whole ``trainer.optimizer=sgd_compiled`` epoch (its permutation included): one
+    :class:`CompiledBPRSGD` step per slice of 16 batches of 4,096, as its Lightning module runs it."""
+    import numpy as np
+
+    from recframe.training.compiled_epoch import CompiledBPRSGD, CompiledPairs, embedding_tables
+    from recframe.training.sampling import NegativeSampler
+
+    pairs = CompiledPairs(train, 4096 * 16, NegativeSampler(train, distribution="uniform"), args.seed)
+    optimizer = CompiledBPRSGD(list(embedding_tables(bpr)), pairs.sampler, pairs.cdf, "sgd", lr=0.01, weight_decay=0.0)
+    warm = CompiledPairs(train.subset(np.arange(len(train)) < 1000), 1000, pairs.sampler, args.seed)
+    optimizer.pending = next(iter(warm))  # untimed: loads the compiled kernel
+    optimizer.step()
+    start = time.perf_counter()
+    for batch in pairs:
+        optimizer.pending = batch
+        optimizer.step()
+    return time.perf_counter() - start
+
+
 def subset_target(target: Any, n: int) -> Any:
     """The same ranking target restricted to its first ``n`` users (same masks, same relevant items)."""
     import numpy as np
@@ -160,13 +202,13 @@ def subset_target(target: Any, n: int) -> Any:
     return type(target)(relevant, target.seen, target.history)
 
 
-def table(results: list[dict[str, Any]]) -> str:
+def table(results: list[dict[str, Any]], columns: list[str]) -> str:
     head = (
-        f"{'interactions':>13} {'users':>8} {'items':>7} " + " ".join(f"{s:>14}" for s in STEPS) + f" {'peak GiB':>9}"
+        f"{'interactions':>13} {'users':>8} {'items':>7} " + " ".join(f"{s:>14}" for s in columns) + f" {'peak GiB':>9}"
     )
     lines = [head]
     for r in results:
-        cells = " ".join(f"{r['seconds'][s]:>13.2f}{'*' if s in r['scaled'] else ' '}" for s in STEPS)
+        cells = " ".join(f"{r['seconds'][s]:>13.2f}{'*' if s in r['scaled'] else ' '}" for s in columns)
         c = r["counts"]
         lines.append(f"{c['interactions']:>13,} {c['users']:>8,} {c['items']:>7,} {cells} {r['peak_rss_gib']:>9.2f}")
     lines.append("seconds per million interactions:")
@@ -174,7 +216,7 @@ def table(results: list[dict[str, Any]]) -> str:
         per = r["counts"]["interactions"] / 1e6
         lines.append(
             f"{r['counts']['interactions']:>13,} {'':>8} {'':>7} "
-            + " ".join(f"{r['seconds'][s] / per:>14.3f}" for s in STEPS)
+            + " ".join(f"{r['seconds'][s] / per:>14.3f}" for s in columns)
         )
     lines.append("* scaled from a bounded part (--max-batches, --max-eval-users)")
     return "\n".join(lines)
@@ -187,6 +229,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-batches", type=int, default=300)
     parser.add_argument("--max-eval-users", type=int, default=20_000)
+    parser.add_argument(
+        "--bpr-optimizers", nargs="+", choices=BPR_OPTIMIZERS, default=["sgd_compiled", "sparse_adam", "adam"]
+    )
     parser.add_argument("--cache", default=str(Path(os.environ.get("RECFRAME_CACHE_DIR", "/tmp/rfcache")) / "scale"))
     parser.add_argument("--one", type=float, default=None, help=argparse.SUPPRESS)  # child: one size, JSON out
     parser.add_argument("--json", default=None)
@@ -209,6 +254,8 @@ def main() -> None:
             str(args.max_batches),
             "--max-eval-users",
             str(args.max_eval_users),
+            "--bpr-optimizers",
+            *args.bpr_optimizers,
             "--cache",
             args.cache,
         ]
@@ -218,7 +265,7 @@ def main() -> None:
             print(f"{int(size):,} interactions failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}", flush=True)
             continue
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-        print(table(results), flush=True)
+        print(table(results, steps(args.bpr_optimizers)), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
 
