@@ -24,26 +24,37 @@ def test_the_scaling_sweep_composes_and_passes_its_own_checks():
 
 
 @pytest.mark.parametrize(
-    ("experiment", "size_key", "sizes"),
+    ("experiment", "size_key", "sizes", "lr_patience_epochs"),
     [
-        ("balance/scaling_ml1m_cpu", "scaling_size", ["sasrec_xs", "sasrec_s", "sasrec_sm", "sasrec_m"]),
-        ("balance/scaling_bpr_ml1m_cpu", "model.embedding_dim", ["4", "16", "64", "256"]),
+        (
+            "balance/scaling_ml1m_cpu",
+            "scaling_size",
+            ["sasrec_xs", "sasrec_s", "sasrec_sm", "sasrec_m", "sasrec_l"],
+            (1e-3, 10, 200),
+        ),
+        ("balance/scaling_bpr_ml1m_cpu", "model.embedding_dim", ["4", "16", "64", "256"], (3e-3, 2, 8)),
     ],
 )
-def test_the_cpu_sweeps_declare_their_cuts_and_pass_their_own_checks(experiment, size_key, sizes):
+def test_the_cpu_sweeps_declare_their_cuts_and_pass_their_own_checks(experiment, size_key, sizes, lr_patience_epochs):
     """The CPU variants keep balance/scaling's protocol and budget rule, change only what they declare
-    (max_len, lr, patience, epochs), and the smallest and largest swept sizes compose and validate."""
+    (max_len, batch; the BPR contrast also lr, patience, epochs), and the smallest and largest swept
+    sizes compose and validate."""
     base = compose(["experiment=balance/scaling"])
     for size in (sizes[0], sizes[-1]):
         cfg = compose([f"experiment={experiment}", f"{size_key}={size}"])
         validate(cfg)
         assert cfg.scaling.budget.rule == "epochs" and cfg.trainer.patience < cfg.trainer.max_epochs
         assert cfg.protocol == base.protocol and cfg.metrics == base.metrics
-        assert (cfg.trainer.lr, cfg.trainer.patience, cfg.trainer.max_epochs) == (3e-3, 2, 8)
+        assert (cfg.trainer.lr, cfg.trainer.patience, cfg.trainer.max_epochs) == lr_patience_epochs
     swept = compose([f"experiment={experiment}"]).hydra.sweeper.params
     assert swept[size_key].split(",") == sizes and swept.seed == "0,1,2"
     if size_key == "scaling_size":
-        assert (cfg.model.embedding_dim, cfg.model.num_layers, cfg.model.max_len) == (64, 2, 20)  # sasrec_m, cut
+        assert (cfg.model.embedding_dim, cfg.model.num_layers, cfg.model.max_len) == (128, 2, 20)  # sasrec_l, cut
+        assert (cfg.trainer.lr, cfg.trainer.patience, cfg.trainer.max_epochs) == (
+            base.trainer.lr,
+            base.trainer.patience,
+            base.trainer.max_epochs,
+        )
 
 
 @pytest.mark.parametrize("experiment", ["balance/scaling_bpr_ml1m", "balance/scaling_bpr_ml1m_cpu"])
