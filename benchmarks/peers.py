@@ -561,12 +561,15 @@ def main() -> None:
     parser.add_argument("--max-eval-users", type=int, default=0, help="NDCG@10 on this many test users (0: all)")
     parser.add_argument("--knn-k", type=int, default=100)
     parser.add_argument("--ease-reg", type=float, default=250.0)
+    parser.add_argument("--skip-peers", default="", help="comma-separated peers not to run (e.g. lenskit)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     from recframe import kernels
 
     bench = prepare(args)
+    for name in [n.strip() for n in args.skip_peers.split(",") if n.strip()]:
+        bench.skipped[name] = "--skip-peers"
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, compiled kernels: {kernels.available()}")
     rows: list[Row] = []
     for name in [n.strip() for n in args.only.split(",") if n.strip()]:
