@@ -41,9 +41,9 @@ _BINARY = ("jaccard", "dice", "tversky")
 #: dense ``n_entities x block`` work arrays are kept near this many float32 values (~128 MiB)
 BLOCK_VALUES = 32 * 1024 * 1024
 #: measured cost of one multiply-add of scipy's sparse x sparse product against one of its sparse x
-#: dense product (about 9 on ML-1M and 15 on ML-20M-sized data, one thread): ``auto`` takes the
-#: sparse product when its co-occurrence count times this is below the dense product's work
-SPARSE_PRODUCT_COST = 10.0
+#: dense product (5.5 to 7.4 on ML-1M, one thread; benchmarks/similarity_product.py): ``auto``
+#: takes the sparse product when its co-occurrence count times this is below the dense product's work
+SPARSE_PRODUCT_COST = 5.0
 PRODUCTS = ("auto", "dense", "sparse")
 
 
@@ -181,8 +181,8 @@ def choose_product(x: sp.csr_matrix) -> str:
 
     The sparse x dense product does ``nnz(x) * n`` multiply-adds whatever the overlap; the sparse x
     sparse one does one per co-occurrence, ``sum_f nnz(row f)^2``, each about
-    :data:`SPARSE_PRODUCT_COST` times dearer. On ML-1M the two are level (3.7e9 against 3.9e8
-    co-occurrences); on ML-20M-sized data (12M interactions) the sparse product is 8 times faster
+    :data:`SPARSE_PRODUCT_COST` times dearer. On ML-1M (3.7e9 against 3.9e8 co-occurrences) the
+    sparse product is 1.3 to 1.7 times faster; on ML-20M-sized data (12M interactions) 8.7 times,
     and the dense one grows with interactions x items (docs/performance.md).
     """
     row_counts = np.diff(x.indptr).astype(np.float64)
