@@ -94,17 +94,58 @@ CASES = [
 
 @pytest.mark.parametrize("similarity,shrink,normalize", CASES)
 @pytest.mark.parametrize("block", [4, None])
-def test_similarity_matches_the_dense_pairwise_definition(similarity, shrink, normalize, block):
+@pytest.mark.parametrize("product", ["dense", "sparse"])
+def test_similarity_matches_the_dense_pairwise_definition(similarity, shrink, normalize, block, product):
     x = rated_matrix(seed=3)
     k = 6
     w = topk_similarity(
-        x, k, similarity, shrink, normalize, asymmetric_alpha=0.3, tversky_alpha=0.7, tversky_beta=0.2, block=block
+        x,
+        k,
+        similarity,
+        shrink,
+        normalize,
+        asymmetric_alpha=0.3,
+        tversky_alpha=0.7,
+        tversky_beta=0.2,
+        block=block,
+        product=product,
     ).toarray()
     full = dense_similarity(x.toarray(), similarity, shrink, normalize, asym=0.3, t_alpha=0.7, t_beta=0.2)
     assert np.count_nonzero(full) > 0
     assert_topk_columns(w, full, k)
     assert not w[:, 5].any() and not w[5].any()  # the empty column has no similarity
     assert not np.diag(w).any()
+
+
+def test_the_product_is_chosen_by_its_work_and_an_unknown_one_is_refused():
+    from recframe_cf.similarity import choose_product
+
+    rng = np.random.default_rng(0)
+    # 2,000 features x 20 entities, every feature in half of them: each co-occurrence list is long,
+    # the dense product's nnz * n small, so dense; 20,000 features of one or two entities each
+    # among 5,000: few co-occurrences against nnz * n = 1.5e8, so sparse
+    crowded = sp.csr_matrix((rng.random((2000, 20)) < 0.5).astype(np.float32))
+    scattered = sp.csr_matrix(
+        (np.ones(30_000, np.float32), (np.repeat(np.arange(20_000), [1, 2] * 10_000), rng.integers(0, 5000, 30_000))),
+        shape=(20_000, 5000),
+    )
+    scattered.sum_duplicates()
+    assert choose_product(crowded) == "dense"
+    assert choose_product(scattered) == "sparse"
+    with pytest.raises(ValueError, match="product must be one of auto, dense, sparse"):
+        topk_similarity(crowded, 3, product="blocked")
+
+
+@pytest.mark.parametrize("similarity", ["cosine", "jaccard"])
+def test_both_products_give_the_same_neighbours_on_ml100k(ml100k, similarity):
+    """Item-item similarity of ML-100K's 943 x 1,682 ratings, k 50, through both products."""
+    ratings = np.loadtxt(ml100k / "u.data", dtype=np.int64)
+    x = sp.csr_matrix((ratings[:, 2].astype(np.float32), (ratings[:, 0] - 1, ratings[:, 1] - 1)))
+    dense = topk_similarity(x, 50, similarity, shrink=10.0, product="dense")
+    sparse = topk_similarity(x, 50, similarity, shrink=10.0, product="sparse")
+    assert dense.nnz > 40 * x.shape[1]
+    difference = abs(dense - sparse)
+    assert difference.max() < 1e-6  # same kept entries, same values (ties apart, none here)
 
 
 def test_asymmetric_alpha_half_is_cosine_and_differs_otherwise():
