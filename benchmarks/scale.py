@@ -10,8 +10,9 @@ its own) measures, in order:
 * BPR-MF epoch (embedding 64, batch 4,096, one uniform negative), once per ``--bpr-optimizers``
   entry: ``sgd_compiled``, the compiled BPR-SGD epoch (``trainer.optimizer=sgd_compiled``: the loop
   its Lightning module runs, one kernel call per slice of 16 batches, the whole epoch timed);
-  ``sparse_adam`` or ``adam`` (dense), a bare loop over recframe's mini-batches with that optimiser,
-  bounded by ``--max-batches`` and scaled to the whole epoch when the bound cuts it (marked ``*``);
+  ``sparse_adam`` or ``adam`` (dense), a bare loop over recframe's mini-batches with that optimiser:
+  the epoch's setup (permutation and negatives) timed once, the steps bounded by ``--max-batches``
+  and scaled to the whole epoch when the bound cuts them (marked ``*``); ``--bpr-only`` stops here;
 * iALS: one ALS iteration (both half-steps, embedding 64, 3 CG steps), ``--threads`` threads;
 * ItemKNN fit (k 100);
 * full test evaluation of the iALS factors (every item ranked, train+valid masked, metrics at 10),
@@ -21,7 +22,7 @@ its own) measures, in order:
 Usage::
 
     RECFRAME_CACHE_DIR=/tmp/rfcache python benchmarks/scale.py [--sizes 1e6 1e7 1e8] [--threads 1]
-        [--bpr-optimizers sgd_compiled sparse_adam adam] [--json out.json]
+        [--bpr-optimizers sgd_compiled sparse_adam adam] [--bpr-only] [--json out.json]
 
 Times are wall seconds, one run each; the last columns are seconds per million interactions, so
 linear cost shows as a flat column.
@@ -100,10 +101,14 @@ def measure(size: int, args: argparse.Namespace) -> dict[str, Any]:
         if name == "sgd_compiled":
             out["seconds"]["bpr_sgd_compiled"] = compiled_bpr_epoch(model("bpr", embedding_dim=64), split.train, args)
         else:
-            seconds, bounded = minibatch_bpr_epoch(model("bpr", embedding_dim=64), split.train, name, args)
+            seconds, setup, bounded = minibatch_bpr_epoch(model("bpr", embedding_dim=64), split.train, name, args)
             out["seconds"][f"bpr_{name}"] = seconds
+            out.setdefault("bpr_epoch_setup", {})[name] = setup
             if bounded:
                 out["scaled"].append(f"bpr_{name}")
+    if args.bpr_only:
+        out["peak_rss_gib"] = peak_rss_gib()
+        return out
 
     ials = model("ials", embedding_dim=64, iterations=1)
     ials.fit(split.train.subset(np.arange(len(split.train)) < 10_000))  # untimed warm-up (compiled kernel)
@@ -137,9 +142,17 @@ def measure(size: int, args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def minibatch_bpr_epoch(bpr: Any, train: Any, optimizer_name: str, args: argparse.Namespace) -> tuple[float, bool]:
-    """``(seconds, bounded)``: one BPR-MF epoch of mini-batches under ``optimizer_name`` (``adam`` or
-    ``sparse_adam``), the first three batches untimed, at most ``--max-batches`` timed and scaled."""
+def minibatch_bpr_epoch(
+    bpr: Any, train: Any, optimizer_name: str, args: argparse.Namespace
+) -> tuple[float, float, bool]:
+    """``(epoch seconds, setup seconds, bounded)``: one BPR-MF epoch of mini-batches under
+    ``optimizer_name`` (``adam`` or ``sparse_adam``).
+
+    The epoch's setup (its permutation and every negative, drawn when the first batch is asked for)
+    is timed on its own and counted once; after three untimed warm-up steps, at most
+    ``--max-batches`` steps are timed and their mean is scaled to the epoch's batches. (Scaling the
+    setup with the steps would count it once per ``--max-batches`` slice.)
+    """
     from recframe.plugins import registries
     from recframe.runner import build
     from recframe.training.batches import InteractionBatches
@@ -152,22 +165,28 @@ def minibatch_bpr_epoch(bpr: Any, train: Any, optimizer_name: str, args: argpars
     optim = {"optimizer": optimizer_name, "lr": 1e-3, "weight_decay": 0.0}
     optimizer = RecframeModule(bpr, loss, optim, None, None).configure_optimizers()
     bpr.train()
-    for warm, batch in enumerate(batches):  # untimed: loads the compiled kernels, first allocations
+
+    def step(batch: dict[str, Any]) -> None:
         optimizer.zero_grad(set_to_none=True)
         loss(bpr(batch), batch).backward()
         optimizer.step()
-        if warm >= 2:
-            break
+
+    stream = iter(batches)
+    start = time.perf_counter()
+    pending = next(stream, None)
+    setup = time.perf_counter() - start
+    for _ in range(3):  # untimed: loads the compiled kernels, first allocations
+        if pending is not None:
+            step(pending)
+            pending = next(stream, None)
     start, done = time.perf_counter(), 0
-    for batch in batches:
-        optimizer.zero_grad(set_to_none=True)
-        loss(bpr(batch), batch).backward()
-        optimizer.step()
+    while pending is not None and done < args.max_batches:
+        step(pending)
         done += 1
-        if done >= args.max_batches:
-            break
+        pending = next(stream, None)
     elapsed, total = time.perf_counter() - start, len(batches)
-    return elapsed * total / done, done < total
+    per_step = elapsed / max(done, 1)
+    return setup + per_step * total, setup, pending is not None
 
 
 def compiled_bpr_epoch(bpr: Any, train: Any, args: argparse.Namespace) -> float:
@@ -208,7 +227,10 @@ def table(results: list[dict[str, Any]], columns: list[str]) -> str:
     )
     lines = [head]
     for r in results:
-        cells = " ".join(f"{r['seconds'][s]:>13.2f}{'*' if s in r['scaled'] else ' '}" for s in columns)
+        cells = " ".join(
+            f"{r['seconds'][s]:>13.2f}{'*' if s in r['scaled'] else ' '}" if s in r["seconds"] else f"{'-':>14}"
+            for s in columns
+        )
         c = r["counts"]
         lines.append(f"{c['interactions']:>13,} {c['users']:>8,} {c['items']:>7,} {cells} {r['peak_rss_gib']:>9.2f}")
     lines.append("seconds per million interactions:")
@@ -216,7 +238,7 @@ def table(results: list[dict[str, Any]], columns: list[str]) -> str:
         per = r["counts"]["interactions"] / 1e6
         lines.append(
             f"{r['counts']['interactions']:>13,} {'':>8} {'':>7} "
-            + " ".join(f"{r['seconds'][s] / per:>14.3f}" for s in columns)
+            + " ".join(f"{r['seconds'][s] / per:>14.3f}" if s in r["seconds"] else f"{'-':>14}" for s in columns)
         )
     lines.append("* scaled from a bounded part (--max-batches, --max-eval-users)")
     return "\n".join(lines)
@@ -234,6 +256,7 @@ def main() -> None:
     )
     parser.add_argument("--cache", default=str(Path(os.environ.get("RECFRAME_CACHE_DIR", "/tmp/rfcache")) / "scale"))
     parser.add_argument("--one", type=float, default=None, help=argparse.SUPPRESS)  # child: one size, JSON out
+    parser.add_argument("--bpr-only", action="store_true", help="stop after the BPR-MF epochs")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     if args.one is not None:
@@ -256,6 +279,7 @@ def main() -> None:
             str(args.max_eval_users),
             "--bpr-optimizers",
             *args.bpr_optimizers,
+            *(["--bpr-only"] if args.bpr_only else []),
             "--cache",
             args.cache,
         ]
