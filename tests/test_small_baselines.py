@@ -78,6 +78,20 @@ def assert_topk_columns(w: np.ndarray, full: np.ndarray, k: int) -> None:
         assert np.allclose(np.sort(w[kept, a])[::-1], np.sort(best)[::-1], rtol=1e-5, atol=1e-6)
 
 
+def assert_equal_up_to_boundary_ties(w: sp.csc_matrix, other: sp.csc_matrix) -> None:
+    """Each column of ``other`` keeps as many entries as ``w``'s with the same values, and an entry
+    kept by one only ties with that column's smallest kept value (a different choice among equals)."""
+    assert np.array_equal(np.diff(w.indptr), np.diff(other.indptr))
+    for a in range(w.shape[1]):
+        columns = [
+            (m.indices[m.indptr[a] : m.indptr[a + 1]], m.data[m.indptr[a] : m.indptr[a + 1]]) for m in (w, other)
+        ]
+        assert np.allclose(np.sort(columns[0][1]), np.sort(columns[1][1]), rtol=0, atol=1e-6)
+        for ids, values in columns:
+            only_here = ~np.isin(ids, np.intersect1d(columns[0][0], columns[1][0]))
+            assert np.allclose(values[only_here], values.min() if len(values) else 0.0, rtol=0, atol=1e-6)
+
+
 CASES = [
     ("cosine", 0.0, True),
     ("cosine", 3.0, True),
@@ -94,7 +108,7 @@ CASES = [
 
 @pytest.mark.parametrize("similarity,shrink,normalize", CASES)
 @pytest.mark.parametrize("block", [4, None])
-@pytest.mark.parametrize("product", ["dense", "sparse"])
+@pytest.mark.parametrize("product", ["dense", "sparse", "compiled"])
 def test_similarity_matches_the_dense_pairwise_definition(similarity, shrink, normalize, block, product):
     x = rated_matrix(seed=3)
     k = 6
@@ -132,7 +146,7 @@ def test_the_product_is_chosen_by_its_work_and_an_unknown_one_is_refused():
     scattered.sum_duplicates()
     assert choose_product(crowded) == "dense"
     assert choose_product(scattered) == "sparse"
-    with pytest.raises(ValueError, match="product must be one of auto, dense, sparse"):
+    with pytest.raises(ValueError, match="product must be one of auto, compiled, dense, sparse"):
         topk_similarity(crowded, 3, product="blocked")
 
 
@@ -143,9 +157,102 @@ def test_both_products_give_the_same_neighbours_on_ml100k(ml100k, similarity):
     x = sp.csr_matrix((ratings[:, 2].astype(np.float32), (ratings[:, 0] - 1, ratings[:, 1] - 1)))
     dense = topk_similarity(x, 50, similarity, shrink=10.0, product="dense")
     sparse = topk_similarity(x, 50, similarity, shrink=10.0, product="sparse")
+    compiled = topk_similarity(x, 50, similarity, shrink=10.0, product="compiled")
     assert dense.nnz > 40 * x.shape[1]
-    difference = abs(dense - sparse)
-    assert difference.max() < 1e-6  # same kept entries, same values (ties apart, none here)
+    assert abs(dense - sparse).max() < 1e-6  # same kept entries, same values (argpartition ties alike)
+    assert_equal_up_to_boundary_ties(dense, compiled)  # the compiled loop keeps the lower id of a tie
+
+
+def test_compiled_product_on_binary_data_matches_the_definition():
+    """Binary data take the compiled loop's value-free path (float32 counts): cosine as defined."""
+    x = rated_matrix(seed=5)
+    x.data[:] = 1.0
+    w = topk_similarity(x, 7, "cosine", 2.0, product="compiled").toarray()
+    assert_topk_columns(w, dense_similarity(x.toarray(), "cosine", 2.0), 7)
+
+
+def test_compiled_product_keeps_negatives_only_below_k_non_negative_entries():
+    """Every pair of 8 fully rated entities co-occurs, so each column's only zero is its diagonal,
+    which ranks above negatives: with k = 7 a column keeps its positives and the largest negatives
+    in the places left after the zero, as the block products do."""
+    rng = np.random.default_rng(11)
+    x = sp.csr_matrix(rng.integers(1, 6, (12, 8)).astype(np.float32))
+    full = dense_similarity(x.toarray(), "pearson", 0.0)
+    assert (full < 0).sum(axis=0).max() >= 2  # columns with negatives to keep
+    for k in (7, 3):
+        w = topk_similarity(x, k, "pearson", product="compiled").toarray()
+        assert_topk_columns(w, full, k)
+        positives, negatives = (full > 0).sum(axis=0), (full < 0).sum(axis=0)
+        zeros = len(full) - positives - negatives  # the diagonal at least: it ranks above negatives
+        expected = np.minimum(k, positives) + np.clip(k - positives - zeros, 0, negatives)
+        assert (expected > np.minimum(k, positives)).any()  # some column keeps negatives
+        assert np.array_equal(np.count_nonzero(w, axis=0), expected)
+        dense = topk_similarity(x, k, "pearson", product="dense").toarray()
+        assert np.array_equal(np.count_nonzero(dense, axis=0), expected)
+
+
+def test_compiled_product_keeps_the_lower_ids_among_equal_similarities():
+    """Six entities with one identical feature: every pair's similarity is equal, so each column keeps
+    the two lowest ids other than its own."""
+    x = sp.csr_matrix(np.ones((1, 6), np.float32))
+    w = topk_similarity(x, 2, "cosine", product="compiled").toarray()
+    for a in range(6):
+        assert list(np.flatnonzero(w[:, a])) == [c for c in range(6) if c != a][:2]
+
+
+def test_compiled_product_is_the_same_on_any_thread_count(ml100k):
+    """Targets cut into blocks on threads, each with private heaps merged at the end: the same matrix."""
+    from recframe_cf import cooccurrence as co
+
+    ratings = np.loadtxt(ml100k / "u.data", dtype=np.int64)
+    x = sp.csr_matrix((ratings[:, 2].astype(np.float32), (ratings[:, 0] - 1, ratings[:, 1] - 1)))
+    squares = np.asarray(x.multiply(x).sum(axis=0), dtype=np.float64).ravel()
+    norms = np.sqrt(squares)
+    one, three = (
+        co.compiled_topk(x, 20, co.MODE_FACTORS, norms, norms, squares, 1.0, 1e-6, 1.0, 1.0, threads)
+        for threads in (1, 3)
+    )
+    assert one.nnz == 20 * x.shape[1]
+    assert np.array_equal(one.indptr, three.indptr) and np.array_equal(one.indices, three.indices)
+    assert np.array_equal(one.data, three.data)
+    assert co.heap_threads(n=10**6, k=100, threads=8) == 1  # 1.2 GB of heaps each: one thread
+    assert co.heap_threads(n=1000, k=100, threads=8) == 8
+
+
+def test_compiled_product_past_uint16_ids_matches_the_sparse_product():
+    """70,000 entities (ids no longer fit uint16), 3,000 features of up to four entities each."""
+    rng = np.random.default_rng(2)
+    rows = np.repeat(np.arange(3000), 4)
+    x = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, rng.integers(0, 70_000, len(rows)))), (3000, 70_000))
+    x.data[:] = 1.0
+    w = topk_similarity(x, 3, "jaccard", product="compiled")
+    dots = (sp.csr_matrix(x.T) @ x).tocsc()  # every co-occurring pair, sparse
+    counts = np.asarray(x.sum(axis=0)).ravel()
+    assert w.nnz > 5000
+    for a in rng.choice(np.flatnonzero(np.diff(dots.indptr) > 1), 200, replace=False):
+        c = dots.indices[dots.indptr[a] : dots.indptr[a + 1]]
+        d = dots.data[dots.indptr[a] : dots.indptr[a + 1]]
+        sims = d / (counts[a] + counts[c] - d + 1e-6)
+        sims[c == a] = 0.0
+        best = np.sort(sims)[::-1][:3]
+        got = w.data[w.indptr[a] : w.indptr[a + 1]]
+        assert np.allclose(np.sort(got)[::-1], best[best > 0], rtol=1e-6)
+
+
+def test_auto_takes_the_compiled_product_unless_kernels_are_off(monkeypatch):
+    from recframe_cf import similarity
+
+    x = rated_matrix(seed=3)
+    calls = []
+    real = similarity._compiled
+    monkeypatch.setattr(similarity, "_compiled", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    similarity.topk_similarity(x, 4)
+    assert calls == [1]
+    monkeypatch.setenv("RECFRAME_KERNELS", "0")
+    similarity.topk_similarity(x, 4)
+    assert calls == [1]  # the block product this time
+    with pytest.raises(ValueError, match=r"product 'compiled' needs numba: pip install 'recframe\[fast\]'"):
+        similarity.topk_similarity(x, 4, product="compiled")
 
 
 def test_asymmetric_alpha_half_is_cosine_and_differs_otherwise():

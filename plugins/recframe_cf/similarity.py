@@ -32,8 +32,12 @@ entity as a document and every feature as a term: TF-IDF (``sqrt(tf) * idf``) or
 
 from __future__ import annotations
 
+import importlib.util
+import os
+
 import numpy as np
 import scipy.sparse as sp
+import torch
 
 SIMILARITIES = ("cosine", "adjusted", "pearson", "asymmetric", "jaccard", "dice", "tversky")
 FEATURE_WEIGHTINGS = ("none", "tfidf", "bm25")
@@ -44,7 +48,7 @@ BLOCK_VALUES = 32 * 1024 * 1024
 #: dense product (5.5 to 7.4 on ML-1M, one thread; benchmarks/similarity_product.py): ``auto``
 #: takes the sparse product when its co-occurrence count times this is below the dense product's work
 SPARSE_PRODUCT_COST = 5.0
-PRODUCTS = ("auto", "dense", "sparse")
+PRODUCTS = ("auto", "compiled", "dense", "sparse")
 
 
 def check_options(
@@ -122,11 +126,16 @@ def topk_similarity(
     Entry ``[b, a]`` is the similarity of neighbour ``b`` to target ``a``; column ``a`` holds at
     most ``k`` non-zero values (its largest). Computed ``block`` target columns at a time, so the
     dense work array is ``n x block`` (by default sized to :data:`BLOCK_VALUES`). ``product`` says
-    how a block's dot products are formed (:func:`block_dots`; ``auto``: :func:`choose_product`);
-    both give the same values.
+    how the dot products are formed: ``compiled``, one loop over the co-occurrences that keeps each
+    column's top ``k`` as it goes (:mod:`recframe_cf.cooccurrence`, needs numba; no blocks), or a
+    block at a time by ``dense`` or ``sparse`` products (:func:`block_dots`). ``auto`` takes
+    ``compiled`` when numba is installed and ``RECFRAME_KERNELS`` is not ``0``, else the cheaper
+    block product (:func:`choose_product`). All give the same values.
     """
     if product not in PRODUCTS:
         raise ValueError(f"product must be one of {', '.join(PRODUCTS)}; got '{product}'")
+    if product == "compiled" and not compiled_available():
+        raise ValueError("product 'compiled' needs numba: pip install 'recframe[fast]', or use product 'auto'")
     x = sp.csr_matrix(x, dtype=np.float32)
     if similarity == "adjusted":
         x = _centred(x, axis=1)
@@ -136,13 +145,19 @@ def topk_similarity(
         x = x.copy()
         x.data[:] = 1.0
     x.eliminate_zeros()
-    sparse_product = choose_product(x) == "sparse" if product == "auto" else product == "sparse"
-    xt = sp.csr_matrix(x.T, dtype=np.float32)  # n x n_features: one row per entity
-    xc = sp.csc_matrix(x)  # column slices for the dense target blocks
-    n = xt.shape[0]
-    squares = np.asarray(xt.multiply(xt).sum(axis=1), dtype=np.float64).ravel()
+    if product == "auto":
+        product = "compiled" if compiled_available() else choose_product(x)
+    n = x.shape[1]
+    squares = np.asarray(x.multiply(x).sum(axis=0), dtype=np.float64).ravel()
     norms = np.sqrt(squares)
     k = max(1, min(int(k), n - 1)) if n > 1 else 1
+    if product == "compiled":
+        return _compiled(
+            x, k, similarity, shrink, normalize, norms, squares, asymmetric_alpha, tversky_alpha, tversky_beta
+        )
+    sparse_product = product == "sparse"
+    xt = sp.csr_matrix(x.T, dtype=np.float32)  # n x n_features: one row per entity
+    xc = sp.csc_matrix(x)  # column slices for the dense target blocks
     block = block or max(1, min(n, BLOCK_VALUES // max(n, 1)))
     rows, cols, vals = [], [], []
     for start in range(0, n, block):
@@ -173,6 +188,53 @@ def topk_similarity(
         vals.append(top_vals[keep].astype(np.float32))
     return sp.csc_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n), dtype=np.float32
+    )
+
+
+def compiled_available() -> bool:
+    """Whether ``product="compiled"`` can run: numba installed and ``RECFRAME_KERNELS`` not ``0``."""
+    return os.environ.get("RECFRAME_KERNELS", "1") != "0" and importlib.util.find_spec("numba") is not None
+
+
+def _compiled(
+    x: sp.csr_matrix,
+    k: int,
+    similarity: str,
+    shrink: float,
+    normalize: bool,
+    norms: np.ndarray,
+    squares: np.ndarray,
+    asymmetric_alpha: float,
+    tversky_alpha: float,
+    tversky_beta: float,
+) -> sp.csc_matrix:
+    """:func:`topk_similarity` through the compiled co-occurrence loop: each option's denominator as
+    the loop's mode and per-entity factors (the same formulas as :func:`_apply_denominator`)."""
+    from recframe_cf import cooccurrence as co
+
+    target, neighbour = norms, norms
+    divide_by = 1.0
+    if similarity in _BINARY:
+        mode = {"jaccard": co.MODE_JACCARD, "dice": co.MODE_DICE, "tversky": co.MODE_TVERSKY}[similarity]
+    elif not normalize:
+        mode, divide_by = co.MODE_SHRINK, (shrink if shrink > 0 else 1.0)
+    else:
+        mode = co.MODE_FACTORS
+        if similarity == "asymmetric":
+            target = np.power(norms, 2 * asymmetric_alpha)
+            neighbour = np.power(norms, 2 * (1 - asymmetric_alpha))
+    return co.compiled_topk(
+        sp.csr_matrix(x, dtype=np.float32),
+        k,
+        mode,
+        np.ascontiguousarray(target, dtype=np.float64),
+        np.ascontiguousarray(neighbour, dtype=np.float64),
+        squares,
+        divide_by,
+        shrink + 1e-6,
+        float(tversky_alpha),
+        float(tversky_beta),
+        torch.get_num_threads(),
     )
 
 
