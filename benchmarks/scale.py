@@ -12,7 +12,8 @@ its own) measures, in order:
   its Lightning module runs, one kernel call per slice of 16 batches, the whole epoch timed);
   ``sparse_adam`` or ``adam`` (dense), a bare loop over recframe's mini-batches with that optimiser:
   the epoch's setup (permutation and negatives) timed once, the steps bounded by ``--max-batches``
-  and scaled to the whole epoch when the bound cuts them (marked ``*``); ``--bpr-only`` stops here;
+  and scaled to the whole epoch when the bound cuts them (marked ``*``); ``--bpr-only`` stops here,
+  and ``--bpr-optimizers`` with no names skips these epochs;
 * iALS: one ALS iteration (both half-steps, embedding 64, 3 CG steps), ``--threads`` threads;
 * ItemKNN fit (k 100);
 * full test evaluation of the iALS factors (every item ranked, train+valid masked, metrics at 10),
@@ -22,7 +23,7 @@ its own) measures, in order:
 Usage::
 
     RECFRAME_CACHE_DIR=/tmp/rfcache python benchmarks/scale.py [--sizes 1e6 1e7 1e8] [--threads 1]
-        [--bpr-optimizers sgd_compiled sparse_adam adam] [--bpr-only] [--json out.json]
+        [--bpr-optimizers [sgd_compiled sparse_adam adam]] [--bpr-only] [--json out.json]
 
 Times are wall seconds, one run each; the last columns are seconds per million interactions, so
 linear cost shows as a flat column.
@@ -252,7 +253,11 @@ def main() -> None:
     parser.add_argument("--max-batches", type=int, default=300)
     parser.add_argument("--max-eval-users", type=int, default=20_000)
     parser.add_argument(
-        "--bpr-optimizers", nargs="+", choices=BPR_OPTIMIZERS, default=["sgd_compiled", "sparse_adam", "adam"]
+        "--bpr-optimizers",
+        nargs="*",
+        choices=BPR_OPTIMIZERS,
+        default=["sgd_compiled", "sparse_adam", "adam"],
+        help="BPR-MF epochs to time; none (the flag alone) skips them",
     )
     parser.add_argument("--cache", default=str(Path(os.environ.get("RECFRAME_CACHE_DIR", "/tmp/rfcache")) / "scale"))
     parser.add_argument("--one", type=float, default=None, help=argparse.SUPPRESS)  # child: one size, JSON out
