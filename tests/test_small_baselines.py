@@ -209,7 +209,7 @@ def test_compiled_product_is_the_same_on_any_thread_count(ml100k):
     squares = np.asarray(x.multiply(x).sum(axis=0), dtype=np.float64).ravel()
     norms = np.sqrt(squares)
     one, three = (
-        co.compiled_topk(x, 20, co.MODE_FACTORS, norms, norms, squares, 1.0, 1e-6, 1.0, 1.0, threads)
+        co.compiled_topk(x, 20, co.Denominator(co.MODE_FACTORS, norms, norms, squares, 1.0, 1e-6, 1.0, 1.0), threads)
         for threads in (1, 3)
     )
     assert one.nnz == 20 * x.shape[1]

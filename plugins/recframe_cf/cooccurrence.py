@@ -27,6 +27,7 @@ that these stay within :data:`HEAP_BYTES`.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -38,6 +39,22 @@ MODE_SHRINK = 1  # dot / shrink (``normalize=False``; shrink 1 when none is give
 MODE_JACCARD = 2  # dot / (n_a + n_c - dot + eps)
 MODE_DICE = 3  # dot / (n_a + n_c + eps)
 MODE_TVERSKY = 4  # dot / (dot + t_alpha (n_a - dot) + t_beta (n_c - dot) + eps)
+
+
+class Denominator(NamedTuple):
+    """How a dot product becomes a similarity: the ``MODE_*`` formula and its terms, in the order
+    :func:`pair_loop` takes them. ``target_factor, neighbour_factor, squares: float64[n]``."""
+
+    mode: int
+    target_factor: np.ndarray
+    neighbour_factor: np.ndarray
+    squares: np.ndarray
+    shrink: float
+    eps: float
+    tversky_alpha: float
+    tversky_beta: float
+
+
 #: a target's pair work times this at or above its candidate count: scan every candidate's sum
 #: instead of noting each first touch (the scan is sequential; the note is a branch per pair)
 SCAN_WORK_RATIO = 4.0
@@ -190,39 +207,23 @@ def pair_loop(
             acc[c] = 0.0
             if dot == 0.0:
                 continue
-            # the pair's two similarities: a's to c, and c's to a
-            s = similarity(
-                mode,
-                dot,
-                target_factor[a],
-                neighbour_factor[c],
-                squares[a],
-                squares[c],
-                shrink,
-                eps,
-                tversky_alpha,
-                tversky_beta,
-            )
-            if s < 0.0:
-                negatives[a] += 1
-            if s != 0.0 and s >= roots[a]:
-                push(heap_v, heap_i, sizes, roots, a, s, c)
-            s = similarity(
-                mode,
-                dot,
-                target_factor[c],
-                neighbour_factor[a],
-                squares[c],
-                squares[a],
-                shrink,
-                eps,
-                tversky_alpha,
-                tversky_beta,
-            )
-            if s < 0.0:
-                negatives[c] += 1
-            if s != 0.0 and s >= roots[c]:
-                push(heap_v, heap_i, sizes, roots, c, s, a)
+            for target, neighbour in ((a, c), (c, a)):  # the pair's two similarities: a's to c, c's to a
+                s = similarity(
+                    mode,
+                    dot,
+                    target_factor[target],
+                    neighbour_factor[neighbour],
+                    squares[target],
+                    squares[neighbour],
+                    shrink,
+                    eps,
+                    tversky_alpha,
+                    tversky_beta,
+                )
+                if s < 0.0:
+                    negatives[target] += 1
+                if s != 0.0 and s >= roots[target]:
+                    push(heap_v, heap_i, sizes, roots, target, s, neighbour)
 
 
 @njit(nogil=True, cache=True)
@@ -287,24 +288,10 @@ def heap_threads(n: int, k: int, threads: int) -> int:
     return max(1, min(int(threads), HEAP_BYTES // max(1, n * k * _HEAP_ENTRY_BYTES)))
 
 
-def compiled_topk(
-    x: sp.csr_matrix,
-    k: int,
-    mode: int,
-    target_factor: np.ndarray,
-    neighbour_factor: np.ndarray,
-    squares: np.ndarray,
-    shrink: float,
-    eps: float,
-    tversky_alpha: float,
-    tversky_beta: float,
-    threads: int,
-) -> sp.csc_matrix:
+def compiled_topk(x: sp.csr_matrix, k: int, denominator: Denominator, threads: int) -> sp.csc_matrix:
     """``float32[n, n]`` CSC, column ``a`` holding target ``a``'s top ``k`` neighbours, for
-    ``x: float32[n_features, n]`` (CSR, zeros eliminated).
-
-    ``target_factor, neighbour_factor, squares: float64[n]`` are the per-entity terms of the
-    denominator chosen by ``mode`` (``MODE_*``); up to ``threads`` blocks of targets run at once.
+    ``x: float32[n_features, n]`` (CSR, zeros eliminated), similarities by ``denominator``; up to
+    ``threads`` blocks of targets run at once.
     """
     x = sp.csr_matrix(x, dtype=np.float32, copy=True)
     x.sum_duplicates()  # canonical: sorted ids, no duplicates, so "after a" is a suffix of the row
@@ -342,14 +329,7 @@ def compiled_topk(
             work,
             start,
             stop,
-            mode,
-            target_factor,
-            neighbour_factor,
-            squares,
-            shrink,
-            eps,
-            tversky_alpha,
-            tversky_beta,
+            *denominator,
             np.zeros(n, acc_dtype),
             heap_v[h],
             heap_i[h],

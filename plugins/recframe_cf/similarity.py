@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -49,6 +50,17 @@ BLOCK_VALUES = 32 * 1024 * 1024
 #: takes the sparse product when its co-occurrence count times this is below the dense product's work
 SPARSE_PRODUCT_COST = 5.0
 PRODUCTS = ("auto", "compiled", "dense", "sparse")
+
+
+class Options(NamedTuple):
+    """A similarity and its numbers, as :func:`topk_similarity` takes them."""
+
+    similarity: str
+    shrink: float
+    normalize: bool
+    asymmetric_alpha: float
+    tversky_alpha: float
+    tversky_beta: float
 
 
 def check_options(
@@ -151,10 +163,9 @@ def topk_similarity(
     squares = np.asarray(x.multiply(x).sum(axis=0), dtype=np.float64).ravel()
     norms = np.sqrt(squares)
     k = max(1, min(int(k), n - 1)) if n > 1 else 1
+    options = Options(similarity, shrink, normalize, asymmetric_alpha, tversky_alpha, tversky_beta)
     if product == "compiled":
-        return _compiled(
-            x, k, similarity, shrink, normalize, norms, squares, asymmetric_alpha, tversky_alpha, tversky_beta
-        )
+        return _compiled(x, k, options, norms, squares)
     sparse_product = product == "sparse"
     xt = sp.csr_matrix(x.T, dtype=np.float32)  # n x n_features: one row per entity
     xc = sp.csc_matrix(x)  # column slices for the dense target blocks
@@ -163,18 +174,7 @@ def topk_similarity(
     for start in range(0, n, block):
         stop = min(start + block, n)
         dots = block_dots(x, xt, xc, start, stop, sparse_product)
-        sims = _apply_denominator(
-            dots,
-            slice(start, stop),
-            similarity,
-            shrink,
-            normalize,
-            norms,
-            squares,
-            asymmetric_alpha,
-            tversky_alpha,
-            tversky_beta,
-        )
+        sims = _apply_denominator(dots, slice(start, stop), options, norms, squares)
         sims[np.arange(stop - start), np.arange(start, stop)] = 0.0
         top = (
             np.argpartition(-sims, k - 1, axis=1)[:, :k]
@@ -196,46 +196,33 @@ def compiled_available() -> bool:
     return os.environ.get("RECFRAME_KERNELS", "1") != "0" and importlib.util.find_spec("numba") is not None
 
 
-def _compiled(
-    x: sp.csr_matrix,
-    k: int,
-    similarity: str,
-    shrink: float,
-    normalize: bool,
-    norms: np.ndarray,
-    squares: np.ndarray,
-    asymmetric_alpha: float,
-    tversky_alpha: float,
-    tversky_beta: float,
-) -> sp.csc_matrix:
+def _compiled(x: sp.csr_matrix, k: int, options: Options, norms: np.ndarray, squares: np.ndarray) -> sp.csc_matrix:
     """:func:`topk_similarity` through the compiled co-occurrence loop: each option's denominator as
     the loop's mode and per-entity factors (the same formulas as :func:`_apply_denominator`)."""
     from recframe_cf import cooccurrence as co
 
     target, neighbour = norms, norms
     divide_by = 1.0
-    if similarity in _BINARY:
-        mode = {"jaccard": co.MODE_JACCARD, "dice": co.MODE_DICE, "tversky": co.MODE_TVERSKY}[similarity]
-    elif not normalize:
-        mode, divide_by = co.MODE_SHRINK, (shrink if shrink > 0 else 1.0)
+    if options.similarity in _BINARY:
+        mode = {"jaccard": co.MODE_JACCARD, "dice": co.MODE_DICE, "tversky": co.MODE_TVERSKY}[options.similarity]
+    elif not options.normalize:
+        mode, divide_by = co.MODE_SHRINK, (options.shrink if options.shrink > 0 else 1.0)
     else:
         mode = co.MODE_FACTORS
-        if similarity == "asymmetric":
-            target = np.power(norms, 2 * asymmetric_alpha)
-            neighbour = np.power(norms, 2 * (1 - asymmetric_alpha))
-    return co.compiled_topk(
-        sp.csr_matrix(x, dtype=np.float32),
-        k,
+        if options.similarity == "asymmetric":
+            target = np.power(norms, 2 * options.asymmetric_alpha)
+            neighbour = np.power(norms, 2 * (1 - options.asymmetric_alpha))
+    denominator = co.Denominator(
         mode,
         np.ascontiguousarray(target, dtype=np.float64),
         np.ascontiguousarray(neighbour, dtype=np.float64),
         squares,
         divide_by,
-        shrink + 1e-6,
-        float(tversky_alpha),
-        float(tversky_beta),
-        torch.get_num_threads(),
+        options.shrink + 1e-6,
+        float(options.tversky_alpha),
+        float(options.tversky_beta),
     )
+    return co.compiled_topk(sp.csr_matrix(x, dtype=np.float32), k, denominator, torch.get_num_threads())
 
 
 def choose_product(x: sp.csr_matrix) -> str:
@@ -270,19 +257,16 @@ def block_dots(
 
 
 def _apply_denominator(
-    dots: np.ndarray,
-    targets: slice,
-    similarity: str,
-    shrink: float,
-    normalize: bool,
-    norms: np.ndarray,
-    squares: np.ndarray,
-    asymmetric_alpha: float,
-    tversky_alpha: float,
-    tversky_beta: float,
+    dots: np.ndarray, targets: slice, options: Options, norms: np.ndarray, squares: np.ndarray
 ) -> np.ndarray:
     """``float64[b, n]`` similarities from the dot products ``dots[a, b_]`` of the ``b`` targets with every
     entity (changed in place)."""
+    similarity, shrink, normalize = options.similarity, options.shrink, options.normalize
+    asymmetric_alpha, tversky_alpha, tversky_beta = (
+        options.asymmetric_alpha,
+        options.tversky_alpha,
+        options.tversky_beta,
+    )
     eps = shrink + 1e-6
     target_sq, neighbour_sq = squares[targets][:, None], squares[None, :]
     if similarity == "jaccard":
