@@ -32,7 +32,7 @@ def test_the_scaling_sweep_composes_and_passes_its_own_checks():
             ["sasrec_xs", "sasrec_s", "sasrec_sm", "sasrec_m", "sasrec_l"],
             (1e-3, 10, 200),
         ),
-        ("balance/scaling_bpr_ml1m_cpu", "model.embedding_dim", ["4", "16", "64", "256"], (3e-3, 2, 8)),
+        ("balance/scaling_bpr_ml1m_cpu", "model.embedding_dim", ["4", "16", "64", "256"], (3e-3, 3, 40)),
     ],
 )
 def test_the_cpu_sweeps_declare_their_cuts_and_pass_their_own_checks(experiment, size_key, sizes, lr_patience_epochs):
