@@ -222,7 +222,7 @@ def _compiled(x: sp.csr_matrix, k: int, options: Options, norms: np.ndarray, squ
         float(options.tversky_alpha),
         float(options.tversky_beta),
     )
-    return co.compiled_topk(sp.csr_matrix(x, dtype=np.float32), k, denominator, torch.get_num_threads())
+    return co.compiled_topk(x, k, denominator, torch.get_num_threads())  # it takes its own float32 copy
 
 
 def choose_product(x: sp.csr_matrix) -> str:
